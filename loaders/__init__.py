@@ -1,0 +1,1 @@
+"""Loaders: files in, validated and versioned Parquet out (read → clean → write → register)."""

@@ -1,0 +1,1 @@
+"""The GraphQL schema (Strawberry). Import-light: build it with ``schema.root.build_schema``."""

@@ -1,0 +1,47 @@
+"""Per-request DataLoaders: one batched store call per kind of thing per tick, not one per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from server.models import (
+    Dataset,
+    DatasetVersion,
+    Entity,
+    Owner,
+    SchemaField,
+    Source,
+    Tag,
+)
+from server.storage.graph import GraphStore
+
+
+@dataclass
+class Loaders:
+    dataset: DataLoader[str, Dataset | None]
+    source: DataLoader[str, Source | None]
+    entity: DataLoader[str, Entity | None]
+    version: DataLoader[str, DatasetVersion | None]
+    latest_version: DataLoader[str, DatasetVersion | None]
+    versions: DataLoader[str, list[DatasetVersion]]
+    fields: DataLoader[str, list[SchemaField]]
+    tags: DataLoader[str, list[Tag]]
+    owners: DataLoader[str, list[Owner]]
+    entities: DataLoader[str, list[tuple[Entity, str | None]]]
+
+
+def make_loaders(graph: GraphStore) -> Loaders:
+    return Loaders(
+        dataset=DataLoader(graph.get_datasets),
+        source=DataLoader(graph.get_sources),
+        entity=DataLoader(graph.get_entities),
+        version=DataLoader(graph.get_versions),
+        latest_version=DataLoader(graph.get_latest_versions),
+        versions=DataLoader(graph.list_versions),
+        fields=DataLoader(graph.get_fields),
+        tags=DataLoader(graph.get_tags),
+        owners=DataLoader(graph.get_owners),
+        entities=DataLoader(graph.get_dataset_entities),
+    )

@@ -1,0 +1,189 @@
+"""Datasets: look-ups, the filtered/sorted list, and the mutations that shape a dataset."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.context import Info
+from schema.enums import DatasetLayer, DatasetOrderField, EntityKind, OrderDirection, OwnerKind
+from schema.payloads import DatasetPayload, attempt
+from schema.relay import check_first, decode_after
+from schema.types import Connection, Dataset, connection
+from server import models
+from server.ids import (
+    check_label,
+    check_name,
+    check_namespace,
+    check_text,
+    encode_cursor,
+    normalize_tag,
+)
+
+
+@strawberry.input(description="Narrow `datasets`; every given field must match.")
+class DatasetFilter:
+    namespace: str | None = None
+    source: str | None = strawberry.field(default=None, description="Source name.")
+    tag: str | None = None
+    entity_kind: EntityKind | None = strawberry.field(
+        default=None, description="Datasets describing at least one entity of this kind.")
+    text: str | None = strawberry.field(
+        default=None, description="Words matched against names, descriptions, tags, fields.")
+    layer: DatasetLayer | None = None
+
+
+@strawberry.input
+class DatasetOrder:
+    field: DatasetOrderField = DatasetOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input(description="A dataset's natural key.")
+class DatasetRef:
+    namespace: str
+    name: str
+
+
+@strawberry.input
+class RegisterDatasetInput:
+    namespace: str
+    name: str
+    description: str | None = None
+    source: str | None = strawberry.field(default=None, description="An existing source name.")
+    tags: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class TagInput:
+    namespace: str
+    name: str
+    tag: str
+
+
+@strawberry.input
+class DescribeDatasetInput:
+    namespace: str
+    name: str
+    description: str | None
+
+
+@strawberry.input
+class AddOwnerInput:
+    namespace: str
+    name: str
+    owner: str
+    kind: OwnerKind = OwnerKind.TEAM
+    email: str | None = None
+
+
+def dataset_key(namespace: str, name: str) -> models.DatasetKey:
+    return models.DatasetKey(check_namespace(namespace), check_name(name))
+
+
+@strawberry.type
+class DatasetQuery:
+    @strawberry.field(description="One dataset by namespace and name (null if absent).")
+    async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
+        found = await info.context.graph.get_dataset(namespace, name)
+        if found is None:
+            return None
+        info.context.loaders.dataset.prime(found.id, found)
+        return Dataset.from_model(found)
+
+    @strawberry.field(description="Live datasets, filtered and sorted, in pages of `first` "
+                                  "(at most PESO_MAX_PAGE_SIZE).")
+    async def datasets(self, info: Info, first: int | None = None, after: str | None = None,
+                       filter: DatasetFilter | None = None,
+                       order_by: DatasetOrder | None = None) -> Connection[Dataset]:
+        size = check_first(first, info.context.settings.max_page_size)
+        flt, order = filter or DatasetFilter(), order_by or DatasetOrder()
+        model_filter = models.DatasetFilter(
+            namespace=flt.namespace, source=flt.source,
+            tag=normalize_tag(flt.tag) if flt.tag is not None else None,
+            entity_kind=models.EntityKind(flt.entity_kind.value) if flt.entity_kind else None,
+            text=check_text(flt.text, field="filter.text", limit=500),
+            layer=models.DatasetLayer(flt.layer.value) if flt.layer else None)
+        page = await info.context.graph.list_datasets(model_filter, models.PageRequest(
+            first=size, after=decode_after(after, 2),
+            sort=models.DatasetSort(order.field.value),
+            descending=order.direction is OrderDirection.DESC))
+        for d in page.items:
+            info.context.loaders.dataset.prime(d.id, d)
+        return connection([Dataset.from_model(d) for d in page.items],
+                          [encode_cursor(c) for c in page.cursors], has_next=page.has_next,
+                          has_previous=after is not None, total=page.total)
+
+
+@strawberry.type
+class DatasetMutation:
+    @strawberry.mutation(description="Create a dataset (or update its description, source and "
+                                     "tags); versions arrive by loading files.")
+    async def register_dataset(self, info: Info, input: RegisterDatasetInput
+                               ) -> DatasetPayload:
+        graph, actor = info.context.graph, info.context.actor
+
+        async def run() -> models.Dataset:
+            key = dataset_key(input.namespace, input.name)
+            tags = [normalize_tag(t) for t in input.tags]
+            ds = await graph.upsert_dataset(
+                namespace=key.namespace, name=key.name, actor=actor,
+                description=check_text(input.description, field="description"),
+                source_name=check_label(input.source, field="source") if input.source else None)
+            for tag in tags:
+                await graph.add_tag(key, tag, actor=actor)
+            return ds
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation(description="Soft-delete: hidden from lists, search and lineage; "
+                                     "kept in history and the audit log.")
+    async def delete_dataset(self, info: Info, input: DatasetRef) -> DatasetPayload:
+        async def run() -> models.Dataset:
+            key = dataset_key(input.namespace, input.name)
+            return await info.context.graph.delete_dataset(key.namespace, key.name,
+                                                           actor=info.context.actor)
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation
+    async def tag_dataset(self, info: Info, input: TagInput) -> DatasetPayload:
+        async def run() -> models.Dataset:
+            key, tag = dataset_key(input.namespace, input.name), normalize_tag(input.tag)
+            return await info.context.graph.add_tag(key, tag, actor=info.context.actor)
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation
+    async def untag_dataset(self, info: Info, input: TagInput) -> DatasetPayload:
+        async def run() -> models.Dataset:
+            key, tag = dataset_key(input.namespace, input.name), normalize_tag(input.tag)
+            return await info.context.graph.remove_tag(key, tag, actor=info.context.actor)
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation
+    async def describe_dataset(self, info: Info, input: DescribeDatasetInput
+                               ) -> DatasetPayload:
+        async def run() -> models.Dataset:
+            key = dataset_key(input.namespace, input.name)
+            text = check_text(input.description, field="description")
+            return await info.context.graph.set_description(key.namespace, key.name, text,
+                                                            actor=info.context.actor)
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation
+    async def add_owner(self, info: Info, input: AddOwnerInput) -> DatasetPayload:
+        graph = info.context.graph
+
+        async def run() -> models.Dataset:
+            key = dataset_key(input.namespace, input.name)
+            await graph.add_owner(key, name=check_label(input.owner, field="owner"),
+                                  kind=models.OwnerKind(input.kind.value),
+                                  email=check_text(input.email, field="email", limit=320),
+                                  actor=info.context.actor)
+            found = await graph.get_dataset(key.namespace, key.name)
+            assert found is not None  # add_owner just proved it live
+            return found
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)

@@ -1,0 +1,44 @@
+"""Full-text search over dataset names, descriptions, tags and field names."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.context import Info
+from schema.relay import PageInfo, check_first, offset_after, offset_cursor, page_info
+from schema.types import Dataset
+from server.ids import check_text
+
+
+@strawberry.type
+class SearchEdge:
+    cursor: str
+    score: float = strawberry.field(description="Relevance (bm25): higher is better.")
+    node: Dataset
+
+
+@strawberry.type
+class SearchConnection:
+    edges: list[SearchEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class SearchQuery:
+    @strawberry.field(description="Datasets matching every word of `query` (prefix match), "
+                                  "best first.")
+    async def search(self, info: Info, query: str, first: int | None = None,
+                     after: str | None = None) -> SearchConnection:
+        size = check_first(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        text = check_text(query, field="query", limit=500) or ""
+        hits, total = await info.context.graph.search(text, first=size, offset=start)
+        for h in hits:
+            info.context.loaders.dataset.prime(h.dataset.id, h.dataset)
+        cursors = [offset_cursor(start + i + 1) for i in range(len(hits))]
+        edges = [SearchEdge(cursor=c, score=h.score, node=Dataset.from_model(h.dataset))
+                 for c, h in zip(cursors, hits, strict=True)]
+        return SearchConnection(edges=edges, total_count=total,
+                                page_info=page_info(cursors, start + len(hits) < total,
+                                                    start > 0))

@@ -1,0 +1,268 @@
+"""The catalog's GraphQL object types. Each wraps a ``server.models`` dataclass; related
+objects resolve through the request's DataLoaders, so lists cost a constant number of store
+calls whatever their length."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Generic, NewType, TypeVar, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.context import Info
+from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
+from schema.relay import Node, PageInfo, check_first, decode_after, global_id, page_info
+from server import models
+from server.errors import NotFoundError, ValidationError
+from server.ids import encode_cursor
+from server.preview import read_preview
+
+BigInt = strawberry.scalar(
+    NewType("BigInt", int), serialize=int, parse_value=int,
+    description="A whole number that may exceed 32 bits (row counts, byte sizes).")
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def connection(nodes: list[T], cursors: list[str], *, has_next: bool, has_previous: bool,
+               total: int) -> Connection[T]:
+    return Connection(edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+                      page_info=page_info(cursors, has_next, has_previous), total_count=total)
+
+
+@strawberry.type(description="A publisher, vendor or public portal that datasets come from.")
+class Source(Node):
+    id: strawberry.ID
+    name: str
+    kind: SourceKind
+    url: str | None
+    license: str | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.Source) -> Source:
+        return cls(id=global_id("Source", m.id), name=m.name, kind=SourceKind(m.kind.value),
+                   url=m.url, license=m.license, description=m.description,
+                   created_at=m.created_at, updated_at=m.updated_at)
+
+
+@strawberry.type(description="Something data is about: a person, audience, brand, device, bot…")
+class Entity(Node):
+    id: strawberry.ID
+    kind: EntityKind
+    name: str
+    is_human: bool
+    description: str | None
+    identifiers: JSON
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.Entity) -> Entity:
+        return cls(id=global_id("Entity", m.id), kind=EntityKind(m.kind.value), name=m.name,
+                   is_human=m.is_human, description=m.description,
+                   identifiers=cast(JSON, m.identifiers),
+                   created_at=m.created_at)
+
+
+@strawberry.type(description="A dataset describes an entity, in a role (e.g. 'subject').")
+class EntityLink:
+    entity: Entity
+    role: str | None
+
+
+@strawberry.type
+class Tag:
+    name: str
+
+
+@strawberry.type
+class Owner:
+    name: str
+    kind: OwnerKind
+    email: str | None
+
+
+@strawberry.type(description="One column of a dataset version's schema.")
+class Field:
+    name: str
+    position: int
+    arrow_type: str = strawberry.field(description="The Arrow type, e.g. int64, string.")
+    nullable: bool
+    description: str | None
+    metadata: JSON
+
+    @classmethod
+    def from_model(cls, m: models.SchemaField) -> Field:
+        return cls(name=m.name, position=m.position, arrow_type=m.arrow_type,
+                   nullable=m.nullable, description=m.description,
+                   metadata=cast(JSON, m.metadata))
+
+
+@strawberry.type(description="An immutable version of a dataset: one load of its content.")
+class DatasetVersion(Node):
+    id: strawberry.ID
+    version: int
+    content_hash: str = strawberry.field(description="sha256 of the content as uploaded.")
+    row_count: BigInt  # type: ignore[valid-type]
+    byte_size: BigInt = strawberry.field(  # type: ignore[valid-type]
+        description="Size of the curated Parquet (or of the raw upload for RAW datasets).")
+    raw_key: str | None
+    curated_key: str | None
+    format: str | None
+    created_at: datetime
+    created_by: str
+    model: strawberry.Private[models.DatasetVersion]
+
+    @classmethod
+    def from_model(cls, m: models.DatasetVersion) -> DatasetVersion:
+        return cls(id=global_id("DatasetVersion", m.id), version=m.version,
+                   content_hash=m.content_hash, row_count=m.row_count, byte_size=m.byte_size,
+                   raw_key=m.raw_key, curated_key=m.curated_key, format=m.format,
+                   created_at=m.created_at, created_by=m.created_by, model=m)
+
+    @strawberry.field
+    async def dataset(self, info: Info) -> Dataset:
+        found = await info.context.loaders.dataset.load(self.model.dataset_id)
+        if found is None:
+            raise NotFoundError("the dataset of this version no longer exists")
+        return Dataset.from_model(found)
+
+    @strawberry.field(description="The schema: one Field per column, in order.")
+    async def fields(self, info: Info) -> list[Field]:
+        return [Field.from_model(f) for f in await info.context.loaders.fields.load(self.model.id)]
+
+    @strawberry.field(description=(
+        "Rows of the curated Parquet as one JSON value {columns, rows, offset, limit, "
+        "totalRows}. Reads only the named columns and the row groups holding the window; "
+        "`limit` is capped by PESO_MAX_PREVIEW_ROWS."))
+    async def preview(self, info: Info, columns: list[str] | None = None, limit: int = 20,
+                      offset: int = 0) -> JSON:
+        cap = info.context.settings.max_preview_rows
+        if not 0 <= limit <= cap:
+            raise ValidationError(f"limit must be between 0 and {cap}, got {limit}",
+                                  field="limit")
+        if offset < 0:
+            raise ValidationError(f"offset must not be negative, got {offset}", field="offset")
+        key = self.model.curated_key
+        if key is None:
+            raise NotFoundError("this version has no curated Parquet to preview (a RAW upload)")
+        block = await asyncio.to_thread(read_preview, info.context.objects, key,
+                                        columns=columns, limit=limit, offset=offset)
+        return cast(JSON, block)
+
+
+@strawberry.type(description="A dataset, identified by namespace and name.")
+class Dataset(Node):
+    id: strawberry.ID
+    namespace: str
+    name: str
+    layer: DatasetLayer
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    model: strawberry.Private[models.Dataset]
+
+    @classmethod
+    def from_model(cls, m: models.Dataset) -> Dataset:
+        return cls(id=global_id("Dataset", m.id), namespace=m.namespace, name=m.name,
+                   layer=DatasetLayer(m.layer.value), description=m.description,
+                   created_at=m.created_at, updated_at=m.updated_at, deleted_at=m.deleted_at,
+                   model=m)
+
+    @strawberry.field
+    async def source(self, info: Info) -> Source | None:
+        if self.model.source_id is None:
+            return None
+        found = await info.context.loaders.source.load(self.model.source_id)
+        return Source.from_model(found) if found else None
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[Tag]:
+        return [Tag(name=t.name) for t in await info.context.loaders.tags.load(self.model.id)]
+
+    @strawberry.field
+    async def owners(self, info: Info) -> list[Owner]:
+        return [Owner(name=o.name, kind=OwnerKind(o.kind.value), email=o.email)
+                for o in await info.context.loaders.owners.load(self.model.id)]
+
+    @strawberry.field(description="The entities this dataset describes.")
+    async def entities(self, info: Info) -> list[EntityLink]:
+        return [EntityLink(entity=Entity.from_model(e), role=role)
+                for e, role in await info.context.loaders.entities.load(self.model.id)]
+
+    @strawberry.field
+    async def latest_version(self, info: Info) -> DatasetVersion | None:
+        found = await info.context.loaders.latest_version.load(self.model.id)
+        return DatasetVersion.from_model(found) if found else None
+
+    @strawberry.field(description="Versions, newest first.")
+    async def versions(self, info: Info, first: int | None = None,
+                       after: str | None = None) -> Connection[DatasetVersion]:
+        size = check_first(first, info.context.settings.max_page_size)
+        every = await info.context.loaders.versions.load(self.model.id)
+        start = 0
+        if after is not None:
+            [number] = decode_after(after, 1) or [0]
+            if not isinstance(number, int):
+                raise ValidationError("cursor does not belong to this list", field="after")
+            start = next((i + 1 for i, v in enumerate(every) if v.version == number), len(every))
+        window = every[start:start + size]
+        return connection([DatasetVersion.from_model(v) for v in window],
+                          [encode_cursor([v.version]) for v in window],
+                          has_next=start + size < len(every), has_previous=start > 0,
+                          total=len(every))
+
+    @strawberry.field(description="One version by its number (1 is the first load).")
+    async def version(self, info: Info, number: int) -> DatasetVersion | None:
+        every = await info.context.loaders.versions.load(self.model.id)
+        found = next((v for v in every if v.version == number), None)
+        return DatasetVersion.from_model(found) if found else None
+
+
+@strawberry.type(description="A dataset reached by a lineage walk, with its distance.")
+class LineageNode:
+    dataset: Dataset
+    depth: int = strawberry.field(
+        description="Hops from the start: negative upstream, positive downstream, 0 the start.")
+
+
+@strawberry.type(description="`downstream` was derived from `upstream` (DERIVED_FROM).")
+class LineageEdge:
+    downstream: Dataset
+    upstream: Dataset
+    transformation: str | None
+    job: str | None
+    created_at: datetime
+
+
+@strawberry.type(description="A lineage subgraph in deterministic order.")
+class LineageGraph:
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+    @classmethod
+    def from_model(cls, g: models.LineageGraph) -> LineageGraph:
+        by_id = {n.dataset.id: Dataset.from_model(n.dataset) for n in g.nodes}
+        return cls(
+            nodes=[LineageNode(dataset=by_id[n.dataset.id], depth=n.depth) for n in g.nodes],
+            edges=[LineageEdge(downstream=by_id[e.downstream_id], upstream=by_id[e.upstream_id],
+                               transformation=e.transformation, job=e.job,
+                               created_at=e.created_at) for e in g.edges])

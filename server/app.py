@@ -1,0 +1,124 @@
+"""The composition root: settings → stores → schema → Starlette app (with lifespan)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schema.root import build_schema
+from server import __version__
+from server.errors import PesoError
+from server.graphql_http import PesoGraphQL
+from server.settings import Settings
+from server.storage import factory
+from server.storage.graph import GraphStore
+from server.storage.objects import ObjectStore
+
+log = logging.getLogger("peso.app")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413 before the GraphQL layer reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"errors": [{"message": f"request body exceeds {self.limit} bytes "
+                                                  "(PESO_MAX_BODY_BYTES)"}]}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, *, graph: GraphStore | None = None,
+               objects: ObjectStore | None = None) -> Starlette:
+    """Build the ASGI app. Stores passed in are opened and closed by the app's lifespan."""
+    settings = settings or Settings.from_env()
+    graph = graph or factory.graph_store(settings)
+    objects = objects or factory.object_store(settings)
+    schema = build_schema(settings)
+    graphql = PesoGraphQL(schema, settings=settings, graph=graph, objects=objects)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await graph.open()
+        objects.open()
+        try:
+            yield
+        finally:
+            objects.close()
+            await graph.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, Any] = {}
+        for name, check in (("graph", graph.health), ("objects", _sync(objects.health))):
+            try:
+                await check()
+                checks[name] = "ok"
+            except PesoError as exc:
+                checks[name] = exc.message
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    app = Starlette(routes=[
+        Route("/", root),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ], lifespan=lifespan)
+    app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _sync(fn: Any) -> Any:
+    async def run() -> None:
+        import asyncio
+
+        await asyncio.to_thread(fn)
+    return run

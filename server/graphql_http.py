@@ -1,0 +1,82 @@
+"""GraphQL over HTTP: Strawberry's ASGI view, plus what the GraphQL-over-HTTP spec asks and
+bare Strawberry leaves out — answering ``application/graphql-response+json`` when the client
+accepts it (with 4xx for request errors), and a typed per-request Context."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
+
+from schema.context import Context
+from server.settings import Settings
+from server.storage.graph import GraphStore
+from server.storage.objects import ObjectStore
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def prefers_graphql_response(accept: str) -> bool:
+    """True when the Accept header asks for graphql-response+json at least as much as JSON."""
+    best: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        best[media.lower()] = max(q, best.get(media.lower(), 0.0))
+    ours = best.get(GRAPHQL_RESPONSE, 0.0)
+    return ours > 0 and ours >= best.get("application/json", 0.0)
+
+
+class PesoGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: Any, *, settings: Settings, graph: GraphStore,
+                 objects: ObjectStore) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        self.settings, self.graph, self.objects = settings, graph, objects
+
+    async def get_context(self, request: Request | WebSocket,
+                          response: Response | WebSocket) -> Context:
+        return Context(settings=self.settings, graph=self.graph, objects=self.objects,
+                       request=request, response=response)
+
+    async def run(self, request: Any, context: Any = UNSET,
+                  root_value: Any = UNSET) -> Any:
+        response = await super().run(request, context, root_value)
+        if isinstance(request, Request) and isinstance(response, Response) \
+                and prefers_graphql_response(request.headers.get("accept", "")) \
+                and response.media_type == "application/json":
+            _as_graphql_response(response)
+        return response
+
+
+def _as_graphql_response(response: Response) -> None:
+    """Switch a JSON GraphQL response to graphql-response+json. A request error — the document
+    did not parse or validate, so ``data`` is null and no error has a ``path`` — becomes 400
+    without a ``data`` entry, as the GraphQL-over-HTTP spec asks for this media type."""
+    response.media_type = GRAPHQL_RESPONSE
+    response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    body = bytes(response.body)
+    if response.status_code != 200 or b'"errors"' not in body:
+        return
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return
+    if not isinstance(payload, dict):  # a batch: each entry speaks for itself
+        return
+    errors = payload.get("errors")
+    if errors and payload.get("data") is None and not any("path" in e for e in errors):
+        del payload["data"]
+        response.body = json.dumps(payload, separators=(",", ":")).encode()
+        response.headers["content-length"] = str(len(response.body))
+        response.status_code = 400

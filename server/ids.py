@@ -1,0 +1,166 @@
+"""The key grammar: dataset names, tags, object keys, global ids and cursors.
+
+Everything a user names passes through here before a store sees it, so the stores can
+trust what they get: no ``..``, no absolute paths, no control characters, bounded length.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from typing import Any
+
+from server.errors import ValidationError
+
+MAX_NAME_LENGTH = 200
+MAX_KEY_LENGTH = 1024
+MAX_TEXT_LENGTH = 10_000
+
+# A namespace or dataset name: starts with a letter or digit, then letters, digits, and . _ -
+# Namespaces may not contain "/" so that "NAMESPACE/NAME" always splits unambiguously.
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
+_KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._=+@-]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def new_id() -> str:
+    """A fresh opaque id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def check_namespace(value: str, *, field: str = "namespace") -> str:
+    return _check_identifier(value, _NAMESPACE_RE, field,
+                             "letters, digits, '.', '_' or '-', starting with a letter or digit")
+
+
+def check_name(value: str, *, field: str = "name") -> str:
+    name = _check_identifier(
+        value, _NAME_RE, field,
+        "letters, digits, '.', '_', '-' or '/', starting with a letter or digit",
+    )
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise ValidationError(f"{field} {name!r} has an empty, '.' or '..' path segment",
+                              field=field)
+    return name
+
+
+def _check_identifier(value: str, pattern: re.Pattern[str], field: str, allowed: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{field} must be a non-empty string", field=field)
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"{field} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}",
+            field=field,
+        )
+    if not pattern.match(value):
+        raise ValidationError(f"{field} {value!r} is not valid: use {allowed}", field=field)
+    return value
+
+
+def split_dataset_ref(ref: str) -> tuple[str, str]:
+    """Split ``NAMESPACE/NAME`` (the CLI's form) and validate both halves."""
+    namespace, sep, name = ref.partition("/")
+    if not sep:
+        raise ValidationError(f"dataset {ref!r} must be written NAMESPACE/NAME", field="dataset")
+    return check_namespace(namespace), check_name(name)
+
+
+def normalize_tag(value: str) -> str:
+    tag = value.strip().lower() if isinstance(value, str) else ""
+    if not tag or len(tag) > 100 or not _TAG_RE.match(tag):
+        raise ValidationError(
+            f"tag {value!r} is not valid: use 1-100 lowercase letters, digits, '.', '_', ':' "
+            "or '-'",
+            field="tag",
+        )
+    return tag
+
+
+def check_text(value: str | None, *, field: str, limit: int = MAX_TEXT_LENGTH) -> str | None:
+    """Free text (descriptions, urls): bounded length and no NUL bytes."""
+    if value is None:
+        return None
+    if len(value) > limit:
+        raise ValidationError(f"{field} is {len(value)} characters; the limit is {limit}",
+                              field=field)
+    if "\x00" in value:
+        raise ValidationError(f"{field} contains a NUL character", field=field)
+    return value
+
+
+def check_label(value: str, *, field: str, limit: int = MAX_NAME_LENGTH) -> str:
+    """A display name (source, entity, owner): non-empty, bounded, no control characters."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(f"{field} must not be empty", field=field)
+    if len(text) > limit:
+        raise ValidationError(f"{field} is {len(text)} characters; the limit is {limit}",
+                              field=field)
+    if _CONTROL_RE.search(text):
+        raise ValidationError(f"{field} contains control characters", field=field)
+    return text
+
+
+def object_key(*segments: str) -> str:
+    """Join and validate an object key: ``raw/<ns>/<name>/<version id>/<file>``."""
+    key = "/".join(segments)
+    return check_object_key(key)
+
+
+def check_object_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationError(f"object key must be 1-{MAX_KEY_LENGTH} characters", field="key")
+    if key.startswith("/") or "\\" in key:
+        raise ValidationError(f"object key {key!r} must be relative and use '/'", field="key")
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or not _KEY_SEGMENT_RE.match(segment):
+            raise ValidationError(
+                f"object key {key!r} has an invalid segment {segment!r}", field="key"
+            )
+    return key
+
+
+def safe_filename(name: str) -> str:
+    """Reduce an uploaded file's name to a safe single key segment."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "upload"
+    return cleaned[:150]
+
+
+# --- Relay global ids and cursors ---------------------------------------------------------
+
+def to_global_id(type_name: str, raw_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str) -> tuple[str, str]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise ValidationError(f"id {global_id[:80]!r} is not a valid Peso id", field="id") from exc
+    type_name, sep, raw_id = decoded.partition(":")
+    if not sep or not type_name or not raw_id:
+        raise ValidationError(f"id {global_id[:80]!r} is not a valid Peso id", field="id")
+    return type_name, raw_id
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, *, expected_length: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise ValidationError(f"cursor {cursor[:80]!r} is not valid", field="after") from exc
+    if not isinstance(values, list) or len(values) != expected_length:
+        raise ValidationError(
+            f"cursor {cursor[:80]!r} does not belong to this list or sort order", field="after"
+        )
+    return values

@@ -1,0 +1,197 @@
+"""Settings, read once from the environment and passed in; nothing reads env vars deeper.
+
+Every setting is declared in ``SETTINGS`` with its default and meaning; README's
+configuration table lists them all and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from server.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class SettingDoc:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[SettingDoc, ...] = (
+    SettingDoc("PESO_DATA_DIR", "./peso-data", "Folder for the embedded catalog and objects."),
+    SettingDoc("PESO_GRAPH_URL", "sqlite:///<data dir>/catalog.db",
+               "Graph store: `sqlite:///path` or `neo4j://host:7687` / `neo4j+s://…`."),
+    SettingDoc("PESO_OBJECTS_URL", "file://<data dir>/objects",
+               "Object store: `file:///path` or `s3://bucket/prefix`."),
+    SettingDoc("PESO_HOST", "127.0.0.1", "Address `peso serve` binds to."),
+    SettingDoc("PESO_PORT", "8000", "Port `peso serve` listens on."),
+    SettingDoc("PESO_MAX_PAGE_SIZE", "100", "Largest `first:` a connection accepts."),
+    SettingDoc("PESO_MAX_QUERY_DEPTH", "12", "Deepest GraphQL selection nesting accepted."),
+    SettingDoc("PESO_MAX_QUERY_TOKENS", "2000", "Most lexical tokens in one GraphQL document."),
+    SettingDoc("PESO_MAX_ALIASES", "30", "Most aliases in one GraphQL document."),
+    SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
+    SettingDoc("PESO_MAX_LINEAGE_DEPTH", "20", "Largest `depth:` of a lineage traversal."),
+    SettingDoc("PESO_MAX_BODY_BYTES", "1048576",
+               "Largest GraphQL request body (bytes) the server reads."),
+    SettingDoc("PESO_GRAPHIQL", "true", "Serve the GraphiQL explorer on a browser GET."),
+    SettingDoc("PESO_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
+    SettingDoc("PESO_NEO4J_USER", "neo4j", "Neo4j user (Neo4j graph store)."),
+    SettingDoc("PESO_NEO4J_PASSWORD", "", "Neo4j password (Neo4j graph store)."),
+    SettingDoc("PESO_NEO4J_DATABASE", "neo4j", "Neo4j database name."),
+    SettingDoc("PESO_S3_ENDPOINT", "", "S3 endpoint, e.g. `http://127.0.0.1:9000` (TLS if https)."),
+    SettingDoc("PESO_S3_REGION", "us-east-1", "S3 region (falls back to `AWS_REGION`)."),
+    SettingDoc("PESO_S3_ACCESS_KEY", "", "S3 access key (falls back to `AWS_ACCESS_KEY_ID`)."),
+    SettingDoc("PESO_S3_SECRET_KEY", "",
+               "S3 secret key (falls back to `AWS_SECRET_ACCESS_KEY`)."),
+)
+
+GRAPH_SCHEMES = ("sqlite", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+OBJECT_SCHEMES = ("file", "s3")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    graph_url: str
+    objects_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_page_size: int = 100
+    max_query_depth: int = 12
+    max_query_tokens: int = 2000
+    max_aliases: int = 30
+    max_preview_rows: int = 1000
+    max_lineage_depth: int = 20
+    max_body_bytes: int = 1_048_576
+    graphiql: bool = True
+    log_level: str = "info"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (``os.environ`` by default); raise ConfigError."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("PESO_DATA_DIR") or "./peso-data").expanduser().resolve()
+        graph_url = env.get("PESO_GRAPH_URL") or f"sqlite://{data_dir / 'catalog.db'}"
+        objects_url = env.get("PESO_OBJECTS_URL") or f"file://{data_dir / 'objects'}"
+        settings = cls(
+            data_dir=data_dir,
+            graph_url=graph_url,
+            objects_url=objects_url,
+            host=env.get("PESO_HOST") or "127.0.0.1",
+            port=_int(env, "PESO_PORT", 8000, 0, 65535),
+            max_page_size=_int(env, "PESO_MAX_PAGE_SIZE", 100, 1, 10_000),
+            max_query_depth=_int(env, "PESO_MAX_QUERY_DEPTH", 12, 2, 100),
+            max_query_tokens=_int(env, "PESO_MAX_QUERY_TOKENS", 2000, 50, 1_000_000),
+            max_aliases=_int(env, "PESO_MAX_ALIASES", 30, 1, 10_000),
+            max_preview_rows=_int(env, "PESO_MAX_PREVIEW_ROWS", 1000, 1, 100_000),
+            max_lineage_depth=_int(env, "PESO_MAX_LINEAGE_DEPTH", 20, 1, 100),
+            max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            graphiql=_bool(env, "PESO_GRAPHIQL", True),
+            log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
+            neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",
+            neo4j_database=env.get("PESO_NEO4J_DATABASE") or "neo4j",
+            s3_endpoint=env.get("PESO_S3_ENDPOINT") or "",
+            s3_region=env.get("PESO_S3_REGION") or env.get("AWS_REGION") or "us-east-1",
+            s3_access_key=env.get("PESO_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID") or "",
+            s3_secret_key=env.get("PESO_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or "",
+        )
+        parse_graph_url(settings.graph_url)
+        parse_objects_url(settings.objects_url)
+        return settings
+
+
+def parse_graph_url(url: str) -> tuple[str, str]:
+    """Return ``(scheme, location)``: a file path for sqlite, the URL itself for Neo4j."""
+    scheme, rest = _split_scheme(url, "PESO_GRAPH_URL", GRAPH_SCHEMES)
+    if scheme == "sqlite":
+        path = _file_path(url, "PESO_GRAPH_URL", rest, example="sqlite:///var/peso/catalog.db")
+        return scheme, path
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(f"PESO_GRAPH_URL {url!r} has no host (e.g. neo4j://127.0.0.1:7687)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"PESO_GRAPH_URL {url!r} has a malformed port") from exc
+    return scheme, url
+
+
+def parse_objects_url(url: str) -> tuple[str, str, str]:
+    """Return ``(scheme, location, prefix)``: a folder for file://, a bucket and prefix for s3."""
+    scheme, rest = _split_scheme(url, "PESO_OBJECTS_URL", OBJECT_SCHEMES)
+    if scheme == "file":
+        return scheme, _file_path(url, "PESO_OBJECTS_URL", rest, example="file:///var/peso/obj"), ""
+    bucket, _, prefix = rest.partition("/")
+    if not (3 <= len(bucket) <= 63) or not all(c.isalnum() or c in ".-" for c in bucket) \
+            or not bucket[0].isalnum() or bucket != bucket.lower():
+        raise ConfigError(
+            f"PESO_OBJECTS_URL {url!r}: bucket {bucket!r} is not a valid S3 bucket name "
+            "(3-63 lowercase letters, digits, '.' or '-')"
+        )
+    return scheme, bucket, prefix.strip("/")
+
+
+def _split_scheme(url: str, env: str, allowed: tuple[str, ...]) -> tuple[str, str]:
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
+        raise ConfigError(f"{env} {url!r} is not a URL (expected one of: "
+                          + ", ".join(f"{s}://" for s in allowed) + ")")
+    scheme = scheme.lower()
+    if scheme not in allowed:
+        raise ConfigError(f"{env} {url!r} has unknown scheme {scheme!r} (expected one of: "
+                          + ", ".join(allowed) + ")")
+    return scheme, rest
+
+
+def _file_path(url: str, env: str, rest: str, *, example: str) -> str:
+    # sqlite:///abs/path and file:///abs/path carry an empty host; relative forms are refused
+    if not rest.startswith("/"):
+        raise ConfigError(f"{env} {url!r} must name an absolute path, e.g. {example}")
+    path = "/" + unquote(rest).lstrip("/")
+    if "\x00" in path:
+        raise ConfigError(f"{env} {url!r} contains a NUL character")
+    return path
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (true/false)")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(allowed)}")
+    return raw

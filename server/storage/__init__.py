@@ -1,0 +1,1 @@
+"""Store protocols and their backends. Import a backend's module only when it is chosen."""

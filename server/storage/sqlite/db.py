@@ -1,0 +1,142 @@
+"""SQLite connections: one writer thread, a pool of reader threads (the datasette model).
+
+WAL lets readers run while the writer commits. Every write runs in the single writer thread
+inside ``BEGIN IMMEDIATE`` so a change and its audit event commit together or not at all.
+Other processes (a ``peso load`` beside a running server) wait on ``busy_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from server.errors import StoreUnavailableError
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+READER_THREADS = 4
+
+
+def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts shipped with the package, in order."""
+    folder = resources.files("server.storage.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    def __init__(self, path: str, *, readers: int = READER_THREADS) -> None:
+        self.path = path
+        self._readers = readers
+        self._writer: sqlite3.Connection | None = None
+        self._write_pool: ThreadPoolExecutor | None = None
+        self._read_pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def open(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            writer = _connect(self.path, readonly=False)
+            mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"cannot open SQLite catalog {self.path}: {exc}") from exc
+        if mode.lower() != "wal":
+            raise StoreUnavailableError(f"SQLite catalog {self.path} refused WAL mode ({mode})")
+        self._migrate(writer)
+        self._writer = writer
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="peso-sqlite-writer")
+        self._read_pool = ThreadPoolExecutor(self._readers, thread_name_prefix="peso-sqlite-reader")
+
+    def close(self) -> None:
+        if self._write_pool:
+            self._write_pool.shutdown(wait=True)
+        if self._read_pool:
+            self._read_pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+        if self._writer:
+            self._writer.execute("PRAGMA optimize")
+            self._writer.close()
+        self._writer = self._write_pool = self._read_pool = None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in migrations():
+            if number <= current:
+                continue
+            # executescript commits first; the whole migration and its version bump are one txn
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\n"
+                               "COMMIT;")
+
+    # --- running work ----------------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._reader()
+        conn.execute("BEGIN")  # one consistent snapshot for multi-statement reads
+        try:
+            return fn(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def _run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._writer
+        if conn is None:
+            raise StoreUnavailableError("the SQLite catalog is not open")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._read_pool is None:
+            raise StoreUnavailableError("the SQLite catalog is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, functools.partial(self._run_read, fn))
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._write_pool is None:
+            raise StoreUnavailableError("the SQLite catalog is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._write_pool, functools.partial(self._run_write, fn))

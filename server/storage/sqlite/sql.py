@@ -1,0 +1,231 @@
+"""All SQL text of the SQLite graph store. Values are always ``?`` parameters; the only
+text ever formatted in comes from the closed maps below (sort columns, directions) or is a
+count of ``?`` placeholders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.models import DatasetFilter, DatasetSort
+
+DATASET_COLS = ("d.id, d.namespace, d.name, d.layer, d.description, d.source_id, "
+                "d.created_at, d.updated_at, d.deleted_at")
+VERSION_COLS = ("v.id, v.dataset_id, v.version, v.content_hash, v.row_count, v.byte_size, "
+                "v.raw_key, v.curated_key, v.format, v.created_at, v.created_by")
+SOURCE_COLS = "s.id, s.name, s.kind, s.url, s.license, s.description, s.created_at, s.updated_at"
+ENTITY_COLS = "e.id, e.kind, e.name, e.description, e.identifiers, e.created_at"
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# --- sources --------------------------------------------------------------------------------
+SOURCE_BY_NAME = f"SELECT {SOURCE_COLS} FROM sources s WHERE s.name = ?"
+SOURCE_INSERT = ("INSERT INTO sources (id, name, kind, url, license, description, created_at, "
+                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+SOURCE_UPDATE = ("UPDATE sources SET kind = ?, url = ?, license = ?, description = ?, "
+                 "updated_at = ? WHERE id = ?")
+SOURCE_PAGE = (f"SELECT {SOURCE_COLS} FROM sources s WHERE (? IS NULL OR (s.name, s.id) > (?, ?)) "
+               "ORDER BY s.name, s.id LIMIT ?")
+SOURCE_COUNT = "SELECT count(*) FROM sources"
+
+
+def sources_by_ids(n: int) -> str:
+    return f"SELECT {SOURCE_COLS} FROM sources s WHERE s.id IN ({marks(n)})"
+
+
+# --- datasets -------------------------------------------------------------------------------
+DATASET_BY_KEY = f"SELECT {DATASET_COLS} FROM datasets d WHERE d.namespace = ? AND d.name = ?"
+DATASET_INSERT = ("INSERT INTO datasets (id, namespace, name, layer, description, source_id, "
+                  "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+DATASET_TOUCH = "UPDATE datasets SET updated_at = ? WHERE id = ?"
+DATASET_SET_SOURCE = "UPDATE datasets SET source_id = ?, updated_at = ? WHERE id = ?"
+DATASET_SET_DESCRIPTION = "UPDATE datasets SET description = ?, updated_at = ? WHERE id = ?"
+DATASET_UNDELETE = "UPDATE datasets SET deleted_at = NULL, updated_at = ? WHERE id = ?"
+DATASET_DELETE = "UPDATE datasets SET deleted_at = ?, updated_at = ? WHERE id = ?"
+DATASET_SET_LATEST = "UPDATE datasets SET latest_version_id = ?, updated_at = ? WHERE id = ?"
+DATASET_RID = "SELECT rid FROM datasets WHERE id = ?"
+
+
+def datasets_by_ids(n: int) -> str:
+    return f"SELECT {DATASET_COLS} FROM datasets d WHERE d.id IN ({marks(n)})"
+
+
+# Sort keys: the columns of the keyset cursor, from a closed map keyed by the DatasetSort enum.
+SORT_COLUMNS: dict[DatasetSort, tuple[str, str]] = {
+    DatasetSort.NAME: ("d.namespace", "d.name"),
+    DatasetSort.CREATED_AT: ("d.created_at", "d.id"),
+    DatasetSort.UPDATED_AT: ("d.updated_at", "d.id"),
+}
+
+
+def dataset_filter(flt: DatasetFilter, fts_query: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause (live datasets only) and its parameters for a DatasetFilter."""
+    clauses = ["d.deleted_at IS NULL"]
+    params: list[Any] = []
+    if flt.namespace is not None:
+        clauses.append("d.namespace = ?")
+        params.append(flt.namespace)
+    if flt.layer is not None:
+        clauses.append("d.layer = ?")
+        params.append(flt.layer.value)
+    if flt.source is not None:
+        clauses.append("d.source_id = (SELECT id FROM sources WHERE name = ?)")
+        params.append(flt.source)
+    if flt.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.dataset_id = d.id AND t.tag = ?)")
+        params.append(flt.tag)
+    if flt.entity_kind is not None:
+        clauses.append("EXISTS (SELECT 1 FROM dataset_entities de JOIN entities e "
+                       "ON e.id = de.entity_id WHERE de.dataset_id = d.id AND e.kind = ?)")
+        params.append(flt.entity_kind.value)
+    if fts_query is not None:
+        clauses.append("d.rid IN (SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?)")
+        params.append(fts_query)
+    return " AND ".join(clauses), params
+
+
+def dataset_page(where: str, sort: DatasetSort, descending: bool, with_cursor: bool) -> str:
+    a, b = SORT_COLUMNS[sort]
+    op, order = ("<", "DESC") if descending else (">", "ASC")
+    keyset = f" AND ({a}, {b}) {op} (?, ?)" if with_cursor else ""
+    return (f"SELECT {DATASET_COLS} FROM datasets d WHERE {where}{keyset} "
+            f"ORDER BY {a} {order}, {b} {order} LIMIT ?")
+
+
+def dataset_count(where: str) -> str:
+    return f"SELECT count(*) FROM datasets d WHERE {where}"
+
+
+# --- versions and fields --------------------------------------------------------------------
+VERSION_LATEST_OF = (f"SELECT {VERSION_COLS} FROM versions v WHERE v.dataset_id = ? "
+                     "ORDER BY v.version DESC LIMIT 1")
+VERSION_INSERT = ("INSERT INTO versions (id, dataset_id, version, content_hash, row_count, "
+                  "byte_size, raw_key, curated_key, format, created_at, created_by) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+FIELD_INSERT = ("INSERT INTO fields (id, version_id, position, name, arrow_type, nullable, "
+                "description, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def versions_by_ids(n: int) -> str:
+    return f"SELECT {VERSION_COLS} FROM versions v WHERE v.id IN ({marks(n)})"
+
+
+def versions_of_datasets(n: int) -> str:
+    return (f"SELECT {VERSION_COLS} FROM versions v WHERE v.dataset_id IN ({marks(n)}) "
+            "ORDER BY v.dataset_id, v.version DESC")
+
+
+def latest_versions_of_datasets(n: int) -> str:
+    return (f"SELECT {VERSION_COLS} FROM datasets d JOIN versions v ON v.id = d.latest_version_id "
+            f"WHERE d.id IN ({marks(n)})")
+
+
+def fields_of_versions(n: int) -> str:
+    return ("SELECT id, version_id, position, name, arrow_type, nullable, description, metadata "
+            f"FROM fields WHERE version_id IN ({marks(n)}) ORDER BY version_id, position")
+
+
+LATEST_FIELD_NAMES = ("SELECT f.name FROM datasets d JOIN fields f ON f.version_id = "
+                      "d.latest_version_id WHERE d.id = ? ORDER BY f.position")
+
+# --- entities -------------------------------------------------------------------------------
+ENTITY_BY_KEY = f"SELECT {ENTITY_COLS} FROM entities e WHERE e.kind = ? AND e.name = ?"
+ENTITY_INSERT = ("INSERT INTO entities (id, kind, name, is_human, description, identifiers, "
+                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+ENTITY_UPDATE = "UPDATE entities SET description = ?, identifiers = ? WHERE id = ?"
+ENTITY_PAGE = (f"SELECT {ENTITY_COLS} FROM entities e WHERE (? IS NULL OR e.kind = ?) "
+               "AND (? IS NULL OR e.is_human = ?) AND (? IS NULL OR (e.name, e.id) > (?, ?)) "
+               "ORDER BY e.name, e.id LIMIT ?")
+ENTITY_COUNT = ("SELECT count(*) FROM entities e WHERE (? IS NULL OR e.kind = ?) "
+                "AND (? IS NULL OR e.is_human = ?)")
+LINK_UPSERT = ("INSERT INTO dataset_entities (dataset_id, entity_id, role) VALUES (?, ?, ?) "
+               "ON CONFLICT (dataset_id, entity_id) DO UPDATE SET role = excluded.role")
+
+
+def entities_by_ids(n: int) -> str:
+    return f"SELECT {ENTITY_COLS} FROM entities e WHERE e.id IN ({marks(n)})"
+
+
+def entities_of_datasets(n: int) -> str:
+    return (f"SELECT de.dataset_id, de.role, {ENTITY_COLS} FROM dataset_entities de "
+            f"JOIN entities e ON e.id = de.entity_id WHERE de.dataset_id IN ({marks(n)}) "
+            "ORDER BY de.dataset_id, e.kind, e.name")
+
+
+# --- tags and owners ------------------------------------------------------------------------
+TAG_INSERT = "INSERT OR IGNORE INTO tags (dataset_id, tag, created_at) VALUES (?, ?, ?)"
+TAG_DELETE = "DELETE FROM tags WHERE dataset_id = ? AND tag = ?"
+TAG_NAMES_OF = "SELECT tag FROM tags WHERE dataset_id = ? ORDER BY tag"
+OWNER_UPSERT = ("INSERT INTO owners (dataset_id, name, kind, email) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (dataset_id, name) DO UPDATE SET kind = excluded.kind, "
+                "email = excluded.email")
+
+
+def tags_of_datasets(n: int) -> str:
+    return f"SELECT dataset_id, tag FROM tags WHERE dataset_id IN ({marks(n)}) ORDER BY tag"
+
+
+def owners_of_datasets(n: int) -> str:
+    return (f"SELECT dataset_id, name, kind, email FROM owners WHERE dataset_id IN ({marks(n)}) "
+            "ORDER BY name")
+
+
+# --- lineage --------------------------------------------------------------------------------
+LINEAGE_UPSERT = ("INSERT INTO lineage (downstream_id, upstream_id, transformation, job, "
+                  "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (downstream_id, upstream_id) "
+                  "DO UPDATE SET transformation = excluded.transformation, job = excluded.job")
+LINEAGE_GET = ("SELECT downstream_id, upstream_id, transformation, job, created_at FROM lineage "
+               "WHERE downstream_id = ? AND upstream_id = ?")
+
+# Walk DERIVED_FROM edges from a start dataset, up to a bounded depth (a validated int passed
+# as a parameter). UNION (not UNION ALL) drops repeated (id, depth) pairs, so cycles end at the
+# depth bound. Deleted datasets stop the walk.
+LINEAGE_UPSTREAM = """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT ?, 0
+    UNION
+    SELECT l.upstream_id, w.depth + 1
+    FROM walk w JOIN lineage l ON l.downstream_id = w.id
+    JOIN datasets d ON d.id = l.upstream_id AND d.deleted_at IS NULL
+    WHERE w.depth < ?
+)
+SELECT id, min(depth) AS depth FROM walk GROUP BY id
+"""
+LINEAGE_DOWNSTREAM = """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT ?, 0
+    UNION
+    SELECT l.downstream_id, w.depth + 1
+    FROM walk w JOIN lineage l ON l.upstream_id = w.id
+    JOIN datasets d ON d.id = l.downstream_id AND d.deleted_at IS NULL
+    WHERE w.depth < ?
+)
+SELECT id, min(depth) AS depth FROM walk GROUP BY id
+"""
+
+
+def lineage_edges_among(n: int) -> str:
+    return ("SELECT downstream_id, upstream_id, transformation, job, created_at FROM lineage "
+            f"WHERE downstream_id IN ({marks(n)}) AND upstream_id IN ({marks(n)})")
+
+
+# --- search ---------------------------------------------------------------------------------
+FTS_DELETE = "DELETE FROM dataset_fts WHERE rowid = ?"
+FTS_INSERT = ("INSERT INTO dataset_fts (rowid, namespace, name, description, tags, fields) "
+              "VALUES (?, ?, ?, ?, ?, ?)")
+# bm25 column weights: namespace, name, description, tags, fields
+SEARCH = (f"SELECT {DATASET_COLS}, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) AS score "
+          "FROM dataset_fts JOIN datasets d ON d.rid = dataset_fts.rowid "
+          "WHERE dataset_fts MATCH ? AND d.deleted_at IS NULL "
+          "ORDER BY score, d.namespace, d.name LIMIT ? OFFSET ?")
+SEARCH_COUNT = ("SELECT count(*) FROM dataset_fts JOIN datasets d ON d.rid = dataset_fts.rowid "
+                "WHERE dataset_fts MATCH ? AND d.deleted_at IS NULL")
+
+# --- audit ----------------------------------------------------------------------------------
+AUDIT_INSERT = ("INSERT INTO audit (at, actor, action, target_kind, target_id, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+AUDIT_BY_ID = "SELECT id, at, actor, action, target_kind, target_id, detail FROM audit WHERE id = ?"
+AUDIT_LIST = ("SELECT id, at, actor, action, target_kind, target_id, detail FROM audit "
+              "WHERE (? IS NULL OR target_id = ?) ORDER BY id DESC LIMIT ?")
