@@ -15,8 +15,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.scalar import ScalarDefinition
 
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.context import Info
@@ -24,7 +26,7 @@ from schema.datasets import DatasetMutation, DatasetQuery
 from schema.lineage import LineageMutation, LineageQuery
 from schema.relay import Node
 from schema.search import SearchQuery
-from schema.types import Dataset, DatasetVersion, Entity, Source
+from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
 from server.errors import PesoError
 from server.ids import from_global_id
 from server.settings import Settings
@@ -32,6 +34,12 @@ from server.settings import Settings
 log = logging.getLogger("peso.graphql")
 
 UNEXPECTED = "Unexpected error."
+
+SCALARS: dict[object, ScalarDefinition] = {
+    BigInt: strawberry.scalar(
+        name="BigInt", serialize=int, parse_value=int,
+        description="A whole number that may exceed 32 bits (row counts, byte sizes)."),
+}
 
 
 @strawberry.type
@@ -90,7 +98,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
     return PesoSchema(query=Query, mutation=Mutation, extensions=extensions,
-                             types=[Dataset, DatasetVersion, Source, Entity])
+                      types=[Dataset, DatasetVersion, Source, Entity],
+                      config=StrawberryConfig(scalar_map=SCALARS))
 
 
 def export_sdl() -> str:

@@ -19,9 +19,8 @@ from server.errors import NotFoundError, ValidationError
 from server.ids import encode_cursor
 from server.preview import read_preview
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int), serialize=int, parse_value=int,
-    description="A whole number that may exceed 32 bits (row counts, byte sizes).")
+# A whole number that may exceed 32 bits; its scalar definition is in schema.root.SCALARS.
+BigInt = NewType("BigInt", int)
 
 T = TypeVar("T")
 
@@ -120,8 +119,8 @@ class DatasetVersion(Node):
     id: strawberry.ID
     version: int
     content_hash: str = strawberry.field(description="sha256 of the content as uploaded.")
-    row_count: BigInt  # type: ignore[valid-type]
-    byte_size: BigInt = strawberry.field(  # type: ignore[valid-type]
+    row_count: BigInt
+    byte_size: BigInt = strawberry.field(
         description="Size of the curated Parquet (or of the raw upload for RAW datasets).")
     raw_key: str | None
     curated_key: str | None
@@ -133,7 +132,8 @@ class DatasetVersion(Node):
     @classmethod
     def from_model(cls, m: models.DatasetVersion) -> DatasetVersion:
         return cls(id=global_id("DatasetVersion", m.id), version=m.version,
-                   content_hash=m.content_hash, row_count=m.row_count, byte_size=m.byte_size,
+                   content_hash=m.content_hash, row_count=BigInt(m.row_count),
+                   byte_size=BigInt(m.byte_size),
                    raw_key=m.raw_key, curated_key=m.curated_key, format=m.format,
                    created_at=m.created_at, created_by=m.created_by, model=m)
 
