@@ -96,6 +96,7 @@ class Dataset:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    contract: dict[str, Any] | None = None
 
     @property
     def key(self) -> DatasetKey:
@@ -111,6 +112,9 @@ class FieldSpec:
     nullable: bool = True
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    semantic_type: str | None = None   # email, phone, url, country, currency, postal_code, …
+    pii: bool = False                  # holds personal data
+    stats: dict[str, Any] = field(default_factory=dict)  # the column's profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,9 @@ class SchemaField:
     nullable: bool
     description: str | None
     metadata: dict[str, str]
+    semantic_type: str | None = None
+    pii: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,10 @@ class NewVersion:
     source_name: str | None = None
     description: str | None = None
     version_id: str | None = None  # chosen by the caller so object keys can name it
+    quality: dict[str, Any] | None = None   # the validation report of this load
+    changes: dict[str, Any] | None = None   # schema/row-count difference from the previous
+    quarantine_key: str | None = None       # Parquet of rows refused by the contract
+    contract: dict[str, Any] | None = None  # the validation contract, stored on the dataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +170,9 @@ class DatasetVersion:
     format: str | None
     created_at: datetime
     created_by: str
+    quality: dict[str, Any] | None = None
+    changes: dict[str, Any] | None = None
+    quarantine_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

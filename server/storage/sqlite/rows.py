@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from server.models import (
     AuditEvent,
@@ -25,6 +26,10 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
 def ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -40,7 +45,8 @@ def dataset(r: sqlite3.Row) -> Dataset:
                    layer=DatasetLayer(r["layer"]), description=r["description"],
                    source_id=r["source_id"], created_at=ts(r["created_at"]),
                    updated_at=ts(r["updated_at"]),
-                   deleted_at=ts(r["deleted_at"]) if r["deleted_at"] else None)
+                   deleted_at=ts(r["deleted_at"]) if r["deleted_at"] else None,
+                   contract=_json(r["contract"]))
 
 
 def version(r: sqlite3.Row) -> DatasetVersion:
@@ -48,13 +54,17 @@ def version(r: sqlite3.Row) -> DatasetVersion:
                           content_hash=r["content_hash"], row_count=r["row_count"],
                           byte_size=r["byte_size"], raw_key=r["raw_key"],
                           curated_key=r["curated_key"], format=r["format"],
-                          created_at=ts(r["created_at"]), created_by=r["created_by"])
+                          created_at=ts(r["created_at"]), created_by=r["created_by"],
+                          quality=_json(r["quality"]), changes=_json(r["changes"]),
+                          quarantine_key=r["quarantine_key"])
 
 
 def field(r: sqlite3.Row) -> SchemaField:
     return SchemaField(id=r["id"], version_id=r["version_id"], position=r["position"],
                        name=r["name"], arrow_type=r["arrow_type"], nullable=bool(r["nullable"]),
-                       description=r["description"], metadata=json.loads(r["metadata"]))
+                       description=r["description"], metadata=json.loads(r["metadata"]),
+                       semantic_type=r["semantic_type"], pii=bool(r["pii"]),
+                       stats=json.loads(r["stats"]))
 
 
 def entity(r: sqlite3.Row) -> Entity:

@@ -9,9 +9,10 @@ from typing import Any
 from server.models import DatasetFilter, DatasetSort
 
 DATASET_COLS = ("d.id, d.namespace, d.name, d.layer, d.description, d.source_id, "
-                "d.created_at, d.updated_at, d.deleted_at")
+                "d.created_at, d.updated_at, d.deleted_at, d.contract")
 VERSION_COLS = ("v.id, v.dataset_id, v.version, v.content_hash, v.row_count, v.byte_size, "
-                "v.raw_key, v.curated_key, v.format, v.created_at, v.created_by")
+                "v.raw_key, v.curated_key, v.format, v.created_at, v.created_by, v.quality, "
+                "v.changes, v.quarantine_key")
 SOURCE_COLS = "s.id, s.name, s.kind, s.url, s.license, s.description, s.created_at, s.updated_at"
 ENTITY_COLS = "e.id, e.kind, e.name, e.description, e.identifiers, e.created_at"
 
@@ -45,6 +46,7 @@ DATASET_SET_DESCRIPTION = "UPDATE datasets SET description = ?, updated_at = ? W
 DATASET_UNDELETE = "UPDATE datasets SET deleted_at = NULL, updated_at = ? WHERE id = ?"
 DATASET_DELETE = "UPDATE datasets SET deleted_at = ?, updated_at = ? WHERE id = ?"
 DATASET_SET_LATEST = "UPDATE datasets SET latest_version_id = ?, updated_at = ? WHERE id = ?"
+DATASET_SET_CONTRACT = "UPDATE datasets SET contract = ?, updated_at = ? WHERE id = ?"
 DATASET_RID = "SELECT rid FROM datasets WHERE id = ?"
 
 
@@ -102,10 +104,11 @@ def dataset_count(where: str) -> str:
 VERSION_LATEST_OF = (f"SELECT {VERSION_COLS} FROM versions v WHERE v.dataset_id = ? "
                      "ORDER BY v.version DESC LIMIT 1")
 VERSION_INSERT = ("INSERT INTO versions (id, dataset_id, version, content_hash, row_count, "
-                  "byte_size, raw_key, curated_key, format, created_at, created_by) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                  "byte_size, raw_key, curated_key, format, created_at, created_by, quality, "
+                  "changes, quarantine_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 FIELD_INSERT = ("INSERT INTO fields (id, version_id, position, name, arrow_type, nullable, "
-                "description, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                "description, metadata, semantic_type, pii, stats) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def versions_by_ids(n: int) -> str:
@@ -123,8 +126,9 @@ def latest_versions_of_datasets(n: int) -> str:
 
 
 def fields_of_versions(n: int) -> str:
-    return ("SELECT id, version_id, position, name, arrow_type, nullable, description, metadata "
-            f"FROM fields WHERE version_id IN ({marks(n)}) ORDER BY version_id, position")
+    return ("SELECT id, version_id, position, name, arrow_type, nullable, description, metadata, "
+            f"semantic_type, pii, stats FROM fields WHERE version_id IN ({marks(n)}) "
+            "ORDER BY version_id, position")
 
 
 LATEST_FIELD_NAMES = ("SELECT f.name FROM datasets d JOIN fields f ON f.version_id = "

@@ -82,6 +82,10 @@ def _reindex(conn: sqlite3.Connection, dataset_id: str) -> None:
                                   row["description"] or "", tags, fields))
 
 
+def _dump(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
 def _by_id(items: list[Any], ids: Sequence[str]) -> list[Any]:
     found = {item.id: item for item in items}
     return [found.get(i) for i in ids]
@@ -280,11 +284,16 @@ class SQLiteGraphStore:
         stamp = rows.now()
         c.execute(sql.VERSION_INSERT, (version_id, dataset_id, number, item.content_hash,
                                        item.row_count, item.byte_size, item.raw_key,
-                                       item.curated_key, item.format, stamp, actor))
+                                       item.curated_key, item.format, stamp, actor,
+                                       _dump(item.quality), _dump(item.changes),
+                                       item.quarantine_key))
         c.executemany(sql.FIELD_INSERT, [
             (new_id(), version_id, pos, f.name, f.arrow_type, int(f.nullable), f.description,
-             json.dumps(f.metadata, sort_keys=True))
+             json.dumps(f.metadata, sort_keys=True), f.semantic_type, int(f.pii),
+             json.dumps(f.stats, sort_keys=True, default=str))
             for pos, f in enumerate(item.fields)])
+        if item.contract is not None:
+            c.execute(sql.DATASET_SET_CONTRACT, (_dump(item.contract), stamp, dataset_id))
         c.execute(sql.DATASET_SET_LATEST, (version_id, stamp, dataset_id))
         _audit(c, actor, "version.added", "DatasetVersion", version_id,
                {"dataset": f"{item.namespace}/{item.name}", "version": number,
