@@ -1,8 +1,10 @@
-"""One load: sniff → hash → (no-op if unchanged) → convert to Parquet → store objects →
-register raw and curated versions with raw→curated lineage in one graph transaction.
+"""One load: hash → (no-op if unchanged) → build curated Parquet (read, clean, infer, validate,
+profile) → store objects → register raw and curated versions with raw→curated lineage in one
+graph transaction.
 
-Nothing reaches the stores until the file has been read whole and converted, so a bad file
-registers nothing; if registration fails, the objects written for it are removed again.
+Nothing reaches the graph until the file has been read whole and converted, so a bad file
+registers nothing. Objects written for a load whose registration fails are removed again. A
+rejected upload (``keep_rejected``) is kept under ``rejected/`` so nothing given is lost.
 """
 
 from __future__ import annotations
@@ -12,25 +14,23 @@ import hashlib
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from loaders.readers import open_table
+from loaders.build import BuildResult, Progress, build_curated
+from loaders.changes import diff
+from loaders.options import LoadOptions
 from loaders.report import LoadReport
-from loaders.sniff import FileFormat, sniff
 from server.errors import LoadError
 from server.ids import check_name, check_namespace, new_id, object_key, safe_filename
-from server.models import DatasetKey, DatasetLayer, FieldSpec, NewVersion, RegisteredVersion
+from server.models import DatasetKey, DatasetLayer, NewVersion, RegisteredVersion
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
 log = logging.getLogger("peso.load")
 
 RAW_SUFFIX = ".raw"
-PARQUET_COMPRESSION = "zstd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,9 @@ class LoadRequest:
     source: str | None = None
     description: str | None = None
     original_name: str | None = None   # the uploaded file's own name, when it came over HTTP
-    force_format: FileFormat | None = None
+    options: LoadOptions = field(default_factory=LoadOptions)
+    contract: dict[str, Any] | None = None   # parsed contract document; else the stored one
+    keep_rejected: bool = False        # keep a refused upload under rejected/
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,28 +62,12 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def convert_to_parquet(req: LoadRequest, out: Path) -> tuple[int, list[FieldSpec], str]:
-    """Stream ``req.path`` into a zstd Parquet file; return (rows, fields, format)."""
-    sniffed = sniff(req.path, force=req.force_format)
-    table = open_table(req.path, sniffed)
-    rows = 0
-    with pq.ParquetWriter(str(out), table.schema, compression=PARQUET_COMPRESSION) as writer:
-        for batch in table.batches:
-            writer.write_batch(batch)
-            rows += batch.num_rows
-    return rows, fields_of(table.schema), sniffed.format.value
-
-
-def fields_of(schema: pa.Schema) -> list[FieldSpec]:
-    return [FieldSpec(name=f.name, arrow_type=str(f.type), nullable=f.nullable,
-                      metadata={k.decode(): v.decode() for k, v in (f.metadata or {}).items()})
-            for f in schema]
-
-
 async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore,
-                    actor: str, tmp_dir: Path | None = None) -> LoadResult:
+                    actor: str, tmp_dir: Path | None = None,
+                    progress: Progress | None = None) -> LoadResult:
     namespace, name = check_namespace(req.namespace), check_name(req.name)
-    report = LoadReport(file=str(req.path), dataset=f"{namespace}/{name}")
+    shown = req.original_name or str(req.path)
+    report = LoadReport(file=shown, dataset=f"{namespace}/{name}")
     if not req.path.is_file():
         raise LoadError(f"{req.path}: no such file")
 
@@ -89,60 +75,100 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
         content_hash, size = await asyncio.to_thread(file_sha256, req.path)
         report.bytes_read = size
 
+    existing = await graph.get_dataset(namespace, name)
+    previous = None
     with report.step("check-unchanged") as step:
-        existing = await graph.get_dataset(namespace, name)
         if existing is not None:
-            [latest] = await graph.get_latest_versions([existing.id])
-            if latest is not None and latest.content_hash == content_hash:
-                step.detail = f"identical to version {latest.version}: nothing to do"
-                report.version, report.version_id = latest.version, latest.id
-                report.rows_read = report.rows_skipped = latest.row_count
-                report.raw_key, report.curated_key = latest.raw_key, latest.curated_key
-                return LoadResult(report, RegisteredVersion(existing, latest, created=False))
+            [previous] = await graph.get_latest_versions([existing.id])
+            if previous is not None and previous.content_hash == content_hash:
+                step.detail = f"identical to version {previous.version}: nothing to do"
+                report.version, report.version_id = previous.version, previous.id
+                report.rows_read = previous.row_count
+                report.raw_key, report.curated_key = previous.raw_key, previous.curated_key
+                return LoadResult(report, RegisteredVersion(existing, previous, created=False))
+
+    contract_doc = req.contract if req.contract is not None else (
+        existing.contract if existing is not None else None)
+    contract = None
+    if contract_doc is not None:
+        from loaders.contract import parse_contract
+
+        with report.step("contract"):
+            contract = parse_contract(contract_doc)
 
     version_id = new_id()
     filename = safe_filename(req.original_name or req.path.name)
     raw_key = object_key("raw", namespace, name, version_id, filename)
     curated_key = object_key("curated", namespace, name, version_id, "part-0.parquet")
-    fd, tmp_name = tempfile.mkstemp(prefix="peso-curated-", suffix=".parquet", dir=tmp_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    quarantine_key = object_key("quarantine", namespace, name, version_id, "part-0.parquet")
+    work = Path(tempfile.mkdtemp(prefix="peso-load-", dir=tmp_dir))
+    curated_tmp, quarantine_tmp = work / "curated.parquet", work / "quarantine.parquet"
     written: list[str] = []
     try:
-        with report.step("read+convert"):
-            rows, fields, fmt = await asyncio.to_thread(convert_to_parquet, req, tmp)
-            report.rows_read = report.rows_written = rows
+        with report.step("read+clean+validate+profile") as step:
+            try:
+                built: BuildResult = await asyncio.to_thread(
+                    build_curated, req.path, curated_tmp, quarantine_tmp, opts=req.options,
+                    contract=contract, label=shown, progress=progress)
+            except LoadError as exc:
+                if req.keep_rejected:
+                    kept = object_key("rejected", namespace, name, version_id, filename)
+                    await asyncio.to_thread(objects.put_file, kept, str(req.path))
+                    raise LoadError(f"{exc.message} (the upload is kept at {kept})") from exc
+                raise
+            step.detail = (f"{built.format}: {built.rows_read} rows read, {built.rows_written} "
+                           f"written, {built.rows_skipped} duplicates dropped, "
+                           f"{built.rows_quarantined} quarantined")
+        report.rows_read, report.rows_written = built.rows_read, built.rows_written
+        report.rows_skipped, report.rows_quarantined = built.rows_skipped, built.rows_quarantined
+        report.warnings.extend(built.warnings)
+        report.cleaning, report.quality = built.cleaning, built.quality
+
         with report.step("store-objects"):
             await asyncio.to_thread(objects.put_file, raw_key, str(req.path))
             written.append(raw_key)
-            curated_info = await asyncio.to_thread(objects.put_file, curated_key, str(tmp))
+            curated_info = await asyncio.to_thread(objects.put_file, curated_key,
+                                                   str(curated_tmp))
             written.append(curated_key)
+            if built.rows_quarantined:
+                await asyncio.to_thread(objects.put_file, quarantine_key, str(quarantine_tmp))
+                written.append(quarantine_key)
+
         with report.step("register"):
+            prev_fields = (await graph.get_fields([previous.id]))[0] if previous else []
+            changes = diff(previous, prev_fields, built.fields, built.rows_written)
             raw_ds = DatasetKey(namespace, name + RAW_SUFFIX)
             raw_v = NewVersion(namespace=raw_ds.namespace, name=raw_ds.name,
-                               content_hash=content_hash, row_count=rows, byte_size=size,
-                               fields=fields, raw_key=raw_key, format=fmt,
-                               layer=DatasetLayer.RAW, source_name=req.source,
+                               content_hash=content_hash, row_count=built.rows_read,
+                               byte_size=size, fields=built.fields, raw_key=raw_key,
+                               format=built.format, layer=DatasetLayer.RAW,
+                               source_name=req.source,
                                description=f"Raw uploads behind {namespace}/{name}")
             cur_v = NewVersion(namespace=namespace, name=name, content_hash=content_hash,
-                               row_count=rows, byte_size=curated_info.size, fields=fields,
-                               raw_key=raw_key, curated_key=curated_key, format=fmt,
-                               source_name=req.source, description=req.description,
-                               version_id=version_id)
+                               row_count=built.rows_written, byte_size=curated_info.size,
+                               fields=built.fields, raw_key=raw_key, curated_key=curated_key,
+                               format=built.format, source_name=req.source,
+                               description=req.description, version_id=version_id,
+                               quality=built.quality, changes=changes,
+                               quarantine_key=quarantine_key if built.rows_quarantined else None,
+                               contract=req.contract)
             _, curated = await graph.register_versions(
                 [raw_v, cur_v], actor=actor,
                 lineage=[(DatasetKey(namespace, name), raw_ds,
-                          f"peso load: {fmt} → Parquet ({PARQUET_COMPRESSION})")])
+                          f"peso load: {built.format} → cleaned, typed Parquet (zstd)")])
         if not curated.created:  # a concurrent load of the same content won the race
             await _remove(objects, written)
     except BaseException:
         await _remove(objects, written)
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in (curated_tmp, quarantine_tmp):
+            tmp.unlink(missing_ok=True)
+        os.rmdir(work)
     report.created = curated.created
     report.version, report.version_id = curated.version.version, curated.version.id
     report.raw_key, report.curated_key = curated.version.raw_key, curated.version.curated_key
+    report.quarantine_key = curated.version.quarantine_key
     return LoadResult(report, curated)
 
 

@@ -26,12 +26,16 @@ class LoadReport:
     rows_read: int = 0
     rows_skipped: int = 0
     rows_written: int = 0
+    rows_quarantined: int = 0
     bytes_read: int = 0
     created: bool = False
     version: int | None = None
     version_id: str | None = None
     raw_key: str | None = None
     curated_key: str | None = None
+    quarantine_key: str | None = None
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None
     steps: list[StepReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

@@ -21,7 +21,10 @@ DELIMITERS = ",;\t|"
 
 class FileFormat(enum.StrEnum):
     CSV = "csv"
+    JSON = "json"      # a top-level array of objects
+    JSONL = "jsonl"    # one object per line
     PARQUET = "parquet"
+    XLSX = "xlsx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,42 +37,57 @@ class Sniffed:
 _HTML_RE = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<\?xml)", re.IGNORECASE)
 _LFS_RE = re.compile(rb"^version https://git-lfs\.github\.com/spec/v\d")
 _MAGIC = {
-    b"\x1f\x8b": "gzip-compressed data",
-    b"PK\x03\x04": "a zip archive (or an Excel .xlsx workbook)",
-    b"\xd0\xcf\x11\xe0": "a legacy Office document (.xls)",
+    b"\xd0\xcf\x11\xe0": "a legacy Excel/Office document (.xls); save it as .xlsx or CSV",
     b"%PDF": "a PDF document",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
 }
 
 
-def sniff(path: Path, *, force: FileFormat | None = None) -> Sniffed:
-    """Identify ``path``'s format; raise LoadError for anything that is not a table we read."""
+def sniff(path: Path, *, force: FileFormat | None = None, delimiter: str | None = None,
+          encoding: str | None = None, label: str | None = None) -> Sniffed:
+    """Identify ``path``'s format from its content (``force`` overrides); raise LoadError for
+    anything that is not a table we read. ``label`` names the file in messages (e.g. the
+    original name of a decompressed upload). Compressed files are unpacked before this."""
+    shown = label or str(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
     except OSError as exc:
-        raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        raise LoadError(f"{shown}: cannot read the file ({exc.strerror or exc})") from exc
     if not head:
-        raise LoadError(f"{path}: the file is empty; expected a header row and data")
+        raise LoadError(f"{shown}: the file is empty; expected a header row and data")
     if force is FileFormat.PARQUET or (force is None and head[:4] == b"PAR1"):
         return Sniffed(FileFormat.PARQUET)
+    if force is FileFormat.XLSX or (force is None and head.startswith(b"PK\x03\x04")):
+        return Sniffed(FileFormat.XLSX)
     if force is None:
         for magic, what in _MAGIC.items():
             if head.startswith(magic):
-                raise LoadError(f"{path}: this is {what}, not a CSV or Parquet file")
+                raise LoadError(f"{shown}: this is {what}, not a table file we read")
     if _LFS_RE.match(head):
-        raise LoadError(f"{path}: this is a Git LFS pointer, not the data; run `git lfs pull` "
+        raise LoadError(f"{shown}: this is a Git LFS pointer, not the data; run `git lfs pull` "
                         "or download the real file")
     if _HTML_RE.match(head):
-        raise LoadError(f"{path}: this is an HTML page (a web page saved under a data file's "
+        raise LoadError(f"{shown}: this is an HTML page (a web page saved under a data file's "
                         "name), not CSV; download the raw file instead")
-    encoding = detect_encoding(path, head)
-    text = head.decode(encoding, errors="replace")
-    if encoding.startswith("utf-8") and "\x00" in text:
+    enc = encoding or detect_encoding(path, head)
+    text = head.decode(enc, errors="replace")
+    if not enc.startswith("utf-16") and "\x00" in text:
         offset = head.index(b"\x00")
-        raise LoadError(f"{path}: binary data at byte {offset}; expected text (CSV)")
-    return Sniffed(FileFormat.CSV, encoding=encoding, delimiter=detect_delimiter(path, text))
+        raise LoadError(f"{shown}: binary data (a NUL byte) at byte {offset}; expected text "
+                        "(CSV, JSON) or a Parquet/Excel file")
+    body = text.lstrip("\ufeff \t\r\n")
+    if force in (FileFormat.JSON, FileFormat.JSONL):
+        return Sniffed(force, encoding=enc)
+    if force is None and body[:1] == "[":
+        return Sniffed(FileFormat.JSON, encoding=enc)
+    if force is None and body[:1] == "{":
+        first, _, rest = body.partition("\n")
+        one_per_line = first.rstrip().endswith("}") and rest.lstrip()[:1] in ("{", "")
+        return Sniffed(FileFormat.JSONL if one_per_line else FileFormat.JSON, encoding=enc)
+    return Sniffed(FileFormat.CSV, encoding=enc,
+                   delimiter=delimiter or detect_delimiter(shown, text))
 
 
 def detect_encoding(path: Path, head: bytes) -> str:
@@ -82,14 +100,18 @@ def detect_encoding(path: Path, head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a multi-byte character cut by the read window
             return "utf-8"
-        return "latin-1"
+        try:  # Windows exports: cp1252 (€, smart quotes) where it decodes, else Latin-1
+            head.decode("cp1252")
+        except UnicodeDecodeError:
+            return "latin-1"
+        return "cp1252"
     return "utf-8"
 
 
-def detect_delimiter(path: Path, text: str) -> str:
+def detect_delimiter(shown: str, text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
-        raise LoadError(f"{path}: no text lines found; expected a header row and data")
+        raise LoadError(f"{shown}: no text lines found; expected a header row and data")
     sample = "\n".join(lines[:-1] if len(lines) > 1 else lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter

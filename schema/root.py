@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -27,6 +29,7 @@ from schema.lineage import LineageMutation, LineageQuery
 from schema.relay import Node
 from schema.search import SearchQuery
 from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
+from schema.uploads import UploadMutation
 from server.errors import PesoError
 from server.ids import from_global_id
 from server.settings import Settings
@@ -64,7 +67,8 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, DatasetQuery, CatalogQuery, SearchQuery, LineageQuery))
-Mutation = merge_types("Mutation", (DatasetMutation, CatalogMutation, LineageMutation))
+Mutation = merge_types("Mutation", (DatasetMutation, CatalogMutation, LineageMutation,
+                                    UploadMutation))
 
 
 class PesoSchema(strawberry.Schema):
@@ -88,14 +92,17 @@ def should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Strawberry's stubs type `extensions` as classes or factories; instances work (documented)
+    # Factories, not instances: Strawberry builds fresh extensions per request (passing
+    # instances is deprecated, strawberry#4369, and warns). The depth and alias rules are
+    # built once, so the validation cache (keyed by the rule classes) keeps hitting.
+    limit_rules = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+                   *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
     extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED),
+        partial(AddValidationRules, limit_rules),
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
+        partial(MaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
     return PesoSchema(query=Query, mutation=Mutation, extensions=extensions,
                       types=[Dataset, DatasetVersion, Source, Entity],

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
+from schema.quality import FieldProfile, QualityReport, VersionChanges
 from schema.relay import Node, PageInfo, check_first, decode_after, global_id, page_info
 from server import models
 from server.errors import NotFoundError, ValidationError
@@ -106,12 +107,20 @@ class Field:
     nullable: bool
     description: str | None
     metadata: JSON
+    original_name: str | None = strawberry.field(
+        description="The column's name in the uploaded file, when normalisation changed it.")
+    semantic_type: str | None = strawberry.field(
+        description="email, phone, url, country, currency, postal_code, date, id, …")
+    pii: bool = strawberry.field(description="The column holds personal data.")
+    profile: FieldProfile | None
 
     @classmethod
     def from_model(cls, m: models.SchemaField) -> Field:
         return cls(name=m.name, position=m.position, arrow_type=m.arrow_type,
                    nullable=m.nullable, description=m.description,
-                   metadata=cast(JSON, m.metadata))
+                   metadata=cast(JSON, m.metadata), original_name=m.metadata.get("original_name"),
+                   semantic_type=m.semantic_type, pii=m.pii,
+                   profile=FieldProfile.from_stats(m.stats))
 
 
 @strawberry.type(description="An immutable version of a dataset: one load of its content.")
@@ -127,6 +136,13 @@ class DatasetVersion(Node):
     format: str | None
     created_at: datetime
     created_by: str
+    quarantine_key: str | None = strawberry.field(
+        description="Parquet of the rows the contract refused (quarantine mode), if any.")
+    quality: QualityReport | None = strawberry.field(
+        description="The contract's checks over this version's rows (null without a contract).")
+    changes: VersionChanges | None = strawberry.field(
+        description="Columns added, removed, retyped and the row-count change since the "
+                    "previous version.")
     model: strawberry.Private[models.DatasetVersion]
 
     @classmethod
@@ -135,7 +151,9 @@ class DatasetVersion(Node):
                    content_hash=m.content_hash, row_count=BigInt(m.row_count),
                    byte_size=BigInt(m.byte_size),
                    raw_key=m.raw_key, curated_key=m.curated_key, format=m.format,
-                   created_at=m.created_at, created_by=m.created_by, model=m)
+                   created_at=m.created_at, created_by=m.created_by,
+                   quarantine_key=m.quarantine_key, quality=QualityReport.from_report(m.quality),
+                   changes=VersionChanges.from_changes(m.changes), model=m)
 
     @strawberry.field
     async def dataset(self, info: Info) -> Dataset:
@@ -178,6 +196,8 @@ class Dataset(Node):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    contract: JSON | None = strawberry.field(
+        description="The validation contract stored with the dataset (applied to every load).")
     model: strawberry.Private[models.Dataset]
 
     @classmethod
@@ -185,7 +205,7 @@ class Dataset(Node):
         return cls(id=global_id("Dataset", m.id), namespace=m.namespace, name=m.name,
                    layer=DatasetLayer(m.layer.value), description=m.description,
                    created_at=m.created_at, updated_at=m.updated_at, deleted_at=m.deleted_at,
-                   model=m)
+                   contract=cast(JSON, m.contract), model=m)
 
     @strawberry.field
     async def source(self, info: Info) -> Source | None:

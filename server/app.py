@@ -29,16 +29,20 @@ log = logging.getLogger("peso.app")
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413 before the GraphQL layer reads them."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        headers = dict(scope["headers"])
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
+        limit, setting = ((self.upload_limit, "PESO_MAX_UPLOAD_BYTES") if multipart
+                          else (self.limit, "PESO_MAX_BODY_BYTES"))
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit, setting)
             return
         seen = 0
 
@@ -46,18 +50,18 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise _TooLarge
             return message
 
         try:
             await self.app(scope, counted, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit, setting)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"errors": [{"message": f"request body exceeds {self.limit} bytes "
-                                                  "(PESO_MAX_BODY_BYTES)"}]}).encode()
+    async def _refuse(self, send: Send, limit: int, setting: str) -> None:
+        body = json.dumps({"errors": [{"message": f"request body exceeds {limit} bytes "
+                                                  f"({setting})"}]}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -112,7 +116,8 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         Route("/graphql", graphql, methods=["GET", "POST"]),
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       upload_limit=settings.max_upload_bytes)
     return app
 
 

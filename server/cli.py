@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -37,16 +37,43 @@ def build_parser() -> argparse.ArgumentParser:
                        help="load the demo catalog first (a no-op when already loaded)")
     serve.set_defaults(func=cmd_serve)
 
-    load = sub.add_parser("load", help="load a CSV or Parquet file as a new dataset version",
-                          description="Load FILE: keep the raw copy, write curated Parquet "
-                                      "(zstd), register a version and raw→curated lineage. "
-                                      "Loading identical content again is a no-op.")
-    load.add_argument("file", type=Path, help="the CSV or Parquet file to load")
-    load.add_argument("--dataset", required=True, metavar="NAMESPACE/NAME",
-                      help="the dataset to add a version to, e.g. demo/bank")
+    load = sub.add_parser(
+        "load", help="load a file (or every file in a folder) as new dataset versions",
+        description="Load FILE (CSV/TSV, JSON, JSON Lines, Parquet, Excel .xlsx; gzip or zip "
+                    "compressed): keep the raw copy, clean and type it, validate it against "
+                    "the dataset's contract, profile it, write curated Parquet (zstd) and "
+                    "register a version with raw→curated lineage. Identical content is a "
+                    "no-op. Given a FOLDER, each supported file becomes NAMESPACE/<file stem>.")
+    load.add_argument("file", type=Path, help="the file or folder to load")
+    target = load.add_mutually_exclusive_group(required=True)
+    target.add_argument("--dataset", metavar="NAMESPACE/NAME",
+                        help="the dataset to add a version to, e.g. demo/bank")
+    target.add_argument("--namespace", metavar="NAMESPACE",
+                        help="with a folder: the namespace its files are loaded into")
     load.add_argument("--source", metavar="NAME", help="an existing source to attribute it to")
     load.add_argument("--description", help="the dataset's description")
-    load.add_argument("--json", action="store_true", help="print the load report as JSON")
+    load.add_argument("--contract", type=Path, metavar="FILE",
+                      help="a validation contract (YAML or JSON), stored with the dataset")
+    load.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                      help="force the format instead of detecting it from the content")
+    load.add_argument("--delimiter", help="force the CSV delimiter: , ; tab |")
+    load.add_argument("--encoding", help="force the text encoding (utf-8, utf-16, latin-1, …)")
+    load.add_argument("--sheet", help="Excel: the sheet to read (default: the first)")
+    load.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto",
+                      help="how to read ambiguous numeric dates (default: from the data)")
+    load.add_argument("--null-token", action="append", metavar="TEXT",
+                      help="a value meaning missing (repeatable; replaces the defaults "
+                           "'', NA, N/A, n/a, null, NULL, -)")
+    load.add_argument("--sentinel", action="append", metavar="TEXT",
+                      help="a dataset-specific missing marker such as unknown, -1, 999 "
+                           "(repeatable)")
+    load.add_argument("--drop-duplicates", action="store_true", help="drop exact duplicate rows")
+    load.add_argument("--no-normalize-names", action="store_true",
+                      help="keep column names as in the file")
+    load.add_argument("--no-trim", action="store_true", help="keep surrounding whitespace")
+    load.add_argument("--no-infer-types", action="store_true", help="keep every column as text")
+    load.add_argument("--json", action="store_true",
+                      help="print the load report(s) as JSON (for scripts)")
     load.set_defaults(func=cmd_load)
 
     demo = sub.add_parser("demo", help="load the demo marketing catalog",
@@ -54,7 +81,31 @@ def build_parser() -> argparse.ArgumentParser:
                                       "versions, human and non-human entities, a lineage chain. "
                                       "Safe to run again.")
     demo.set_defaults(func=cmd_demo)
+    add_migrate_parser(sub)
     return parser
+
+
+def add_migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    migrate = sub.add_parser(
+        "migrate", help="copy the whole catalog and its objects to other stores, and verify",
+        description="Copy every source, dataset (soft-deleted ones too), version with its "
+                    "fields, entity, link, tag, owner, lineage edge and audit event, keeping "
+                    "ids and timestamps, and every object; then verify record by record and "
+                    "every object's sha256. Safe to re-run: what is already there is skipped. "
+                    "A target holding anything that is not part of the source is refused "
+                    "unless --force. S3 and Neo4j credentials come from the PESO_S3_* and "
+                    "PESO_NEO4J_* settings.")
+    migrate.add_argument("--from-graph", required=True, metavar="URL",
+                         help="source graph store, e.g. sqlite:///var/peso/catalog.db")
+    migrate.add_argument("--to-graph", required=True, metavar="URL",
+                         help="target graph store, e.g. neo4j://127.0.0.1:7687")
+    migrate.add_argument("--from-objects", required=True, metavar="URL",
+                         help="source object store, e.g. file:///var/peso/objects")
+    migrate.add_argument("--to-objects", required=True, metavar="URL",
+                         help="target object store, e.g. s3://peso/catalog")
+    migrate.add_argument("--force", action="store_true",
+                         help="merge into a target that already holds other data")
+    migrate.set_defaults(func=cmd_migrate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,28 +149,10 @@ async def _with_stores(settings: Settings, work: Callable[..., Coroutine[Any, An
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    from loaders.pipeline import LoadRequest, load_file
-    from server.ids import split_dataset_ref
+    from loaders.batch import load_paths
 
-    namespace, name = split_dataset_ref(args.dataset)
-    req = LoadRequest(path=args.file, namespace=namespace, name=name, source=args.source,
-                      description=args.description)
-
-    async def work(graph: Any, objects: Any) -> int:
-        tmp = settings.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        result = await load_file(req, graph=graph, objects=objects, actor="cli", tmp_dir=tmp)
-        rep = result.report
-        if args.json:
-            print(json.dumps(rep.as_dict(), indent=2, default=str))
-        elif rep.created:
-            print(f"loaded {rep.file} into {rep.dataset} as version {rep.version}: "
-                  f"{rep.rows_written} rows, curated Parquet at {rep.curated_key}")
-        else:
-            print(f"unchanged: {rep.file} is identical to {rep.dataset} version {rep.version}; "
-                  "nothing written")
-        return EXIT_OK
-    return _run(_with_stores(settings, work))
+    return _run(_with_stores(settings, lambda graph, objects: load_paths(
+        args, settings, graph, objects)))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -130,6 +163,20 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"demo catalog ready: {summary}")
         return EXIT_OK
     return _run(_with_stores(settings, work))
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import migrate_urls
+
+    async def work() -> int:
+        report = await migrate_urls(settings, from_graph=args.from_graph,
+                                    to_graph=args.to_graph, from_objects=args.from_objects,
+                                    to_objects=args.to_objects, force=args.force,
+                                    say=lambda line: print(line, flush=True))
+        for line in report.lines():
+            print(line)
+        return EXIT_OK if report.ok else EXIT_ERROR
+    return _run(work())
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,6 +192,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     shown = f"[{host}]" if ":" in host else host
     print(f"Peso {__version__} serving the catalog at http://{shown}:{port}/graphql "
           "(open it in a browser for GraphiQL)", flush=True)
+    # uvicorn handles SIGTERM with a graceful shutdown, restores the handler it found, then
+    # re-raises the signal. A graceful stop is a success: the handler it finds ignores it.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
     return EXIT_OK
 

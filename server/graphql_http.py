@@ -19,6 +19,20 @@ from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# A multipart POST is a "simple" request a browser sends cross-site without a preflight; one of
+# these non-simple headers proves the caller is not a forged form (the multipart spec's advice).
+CSRF_HEADERS = ("x-peso-upload", "apollo-require-preflight", "x-apollo-operation-name",
+                "graphql-preflight")
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
+def _csrf_refusal() -> Response:
+    body = {"errors": [{"message": "multipart uploads need a CSRF-safe header: send "
+                                   "`X-Peso-Upload: 1` (or Apollo-Require-Preflight)"}]}
+    return Response(json.dumps(body), status_code=400, media_type="application/json")
 
 
 def prefers_graphql_response(accept: str) -> bool:
@@ -41,7 +55,8 @@ def prefers_graphql_response(accept: str) -> bool:
 class PesoGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: Any, *, settings: Settings, graph: GraphStore,
                  objects: ObjectStore) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None,
+                         multipart_uploads_enabled=True)
         self.settings, self.graph, self.objects = settings, graph, objects
 
     async def get_context(self, request: Request | WebSocket,
@@ -51,6 +66,9 @@ class PesoGraphQL(GraphQL[Context, None]):
 
     async def run(self, request: Any, context: Any = UNSET,
                   root_value: Any = UNSET) -> Any:
+        if isinstance(request, Request) and _is_multipart(request) \
+                and not any(h in request.headers for h in CSRF_HEADERS):
+            return _csrf_refusal()
         response = await super().run(request, context, root_value)
         if isinstance(request, Request) and isinstance(response, Response) \
                 and prefers_graphql_response(request.headers.get("accept", "")) \

@@ -21,10 +21,11 @@ MAX_TEXT_LENGTH = 10_000
 
 # A namespace or dataset name: starts with a letter or digit, then letters, digits, and . _ -
 # Namespaces may not contain "/" so that "NAMESPACE/NAME" always splits unambiguously.
-_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
-_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
-_KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._=+@-]+$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "name\n" through
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\Z")
+_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._:-]*\Z")
+_KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._=+@-]+\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -73,8 +74,9 @@ def split_dataset_ref(ref: str) -> tuple[str, str]:
 def normalize_tag(value: str) -> str:
     tag = value.strip().lower() if isinstance(value, str) else ""
     if not tag or len(tag) > 100 or not _TAG_RE.match(tag):
+        shown = value[:80] + "…" if isinstance(value, str) and len(value) > 80 else value
         raise ValidationError(
-            f"tag {value!r} is not valid: use 1-100 lowercase letters, digits, '.', '_', ':' "
+            f"tag {shown!r} is not valid: use 1-100 lowercase letters, digits, '.', '_', ':' "
             "or '-'",
             field="tag",
         )
@@ -154,13 +156,25 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
 
 
+MAX_CURSOR_LENGTH = 8192  # a real cursor holds two bounded sort values
+
+
 def decode_cursor(cursor: str, *, expected_length: int) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise ValidationError(f"cursor is {len(cursor)} characters; it is not valid",
+                              field="after")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (binascii.Error, UnicodeError, ValueError) as exc:
+    except (binascii.Error, UnicodeError, ValueError, RecursionError) as exc:
+        # RecursionError: deeply nested JSON ("[[[[…") is forged, not a server fault
         raise ValidationError(f"cursor {cursor[:80]!r} is not valid", field="after") from exc
     if not isinstance(values, list) or len(values) != expected_length:
         raise ValidationError(
             f"cursor {cursor[:80]!r} does not belong to this list or sort order", field="after"
         )
+    # cursors hold only strings and 64-bit ints; anything else is forged and would reach a
+    # store as an unbindable parameter (an unexpected error instead of a clear one)
+    if not all(isinstance(v, str) or (type(v) is int and -(2**63) <= v < 2**63)
+               for v in values):
+        raise ValidationError(f"cursor {cursor[:80]!r} is not valid", field="after")
     return values

@@ -7,10 +7,11 @@ configuration table lists them all and a test keeps the two in step.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from server.errors import ConfigError
 
@@ -38,6 +39,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_LINEAGE_DEPTH", "20", "Largest `depth:` of a lineage traversal."),
     SettingDoc("PESO_MAX_BODY_BYTES", "1048576",
                "Largest GraphQL request body (bytes) the server reads."),
+    SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
+               "Largest multipart upload (bytes) `loadFile` accepts."),
     SettingDoc("PESO_GRAPHIQL", "true", "Serve the GraphiQL explorer on a browser GET."),
     SettingDoc("PESO_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
     SettingDoc("PESO_NEO4J_USER", "neo4j", "Neo4j user (Neo4j graph store)."),
@@ -52,6 +55,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
 
 GRAPH_SCHEMES = ("sqlite", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 OBJECT_SCHEMES = ("file", "s3")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+_IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class Settings:
     max_preview_rows: int = 1000
     max_lineage_depth: int = 20
     max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 1 << 30
     graphiql: bool = True
     log_level: str = "info"
     neo4j_user: str = "neo4j"
@@ -82,9 +88,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``env`` (``os.environ`` by default); raise ConfigError."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("PESO_DATA_DIR") or "./peso-data").expanduser().resolve()
-        graph_url = env.get("PESO_GRAPH_URL") or f"sqlite://{data_dir / 'catalog.db'}"
-        objects_url = env.get("PESO_OBJECTS_URL") or f"file://{data_dir / 'objects'}"
+        raw_dir = env.get("PESO_DATA_DIR") or "./peso-data"
+        if "\x00" in raw_dir:
+            raise ConfigError("PESO_DATA_DIR contains a NUL character")
+        data_dir = Path(raw_dir).expanduser().resolve()
+        # quoted, so that a folder name with '%', '#' or '?' survives the URL round trip
+        graph_url = env.get("PESO_GRAPH_URL") or f"sqlite://{quote(str(data_dir / 'catalog.db'))}"
+        objects_url = env.get("PESO_OBJECTS_URL") or f"file://{quote(str(data_dir / 'objects'))}"
         settings = cls(
             data_dir=data_dir,
             graph_url=graph_url,
@@ -98,6 +108,7 @@ class Settings:
             max_preview_rows=_int(env, "PESO_MAX_PREVIEW_ROWS", 1000, 1, 100_000),
             max_lineage_depth=_int(env, "PESO_MAX_LINEAGE_DEPTH", 20, 1, 100),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
@@ -118,6 +129,9 @@ def parse_graph_url(url: str) -> tuple[str, str]:
     scheme, rest = _split_scheme(url, "PESO_GRAPH_URL", GRAPH_SCHEMES)
     if scheme == "sqlite":
         path = _file_path(url, "PESO_GRAPH_URL", rest, example="sqlite:///var/peso/catalog.db")
+        if path.endswith("/"):
+            raise ConfigError(f"PESO_GRAPH_URL {url!r} names a folder, not a database file "
+                              "(e.g. sqlite:///var/peso/catalog.db)")
         return scheme, path
     parts = urlsplit(url)
     if not parts.hostname:
@@ -135,11 +149,14 @@ def parse_objects_url(url: str) -> tuple[str, str, str]:
     if scheme == "file":
         return scheme, _file_path(url, "PESO_OBJECTS_URL", rest, example="file:///var/peso/obj"), ""
     bucket, _, prefix = rest.partition("/")
-    if not (3 <= len(bucket) <= 63) or not all(c.isalnum() or c in ".-" for c in bucket) \
-            or not bucket[0].isalnum() or bucket != bucket.lower():
+    # S3's rules: 3-63 of [a-z0-9.-], a letter or digit at both ends, no "..", ".-" or "-.",
+    # and not shaped like an IP address
+    if not _BUCKET_RE.match(bucket) or ".." in bucket or ".-" in bucket or "-." in bucket \
+            or _IPV4_RE.match(bucket):
         raise ConfigError(
             f"PESO_OBJECTS_URL {url!r}: bucket {bucket!r} is not a valid S3 bucket name "
-            "(3-63 lowercase letters, digits, '.' or '-')"
+            "(3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter "
+            "or digit)"
         )
     return scheme, bucket, prefix.strip("/")
 

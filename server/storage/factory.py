@@ -14,11 +14,12 @@ def graph_store(settings: Settings, url: str | None = None) -> GraphStore:
         from server.storage.sqlite.store import SQLiteGraphStore
 
         return SQLiteGraphStore(location)
-    from server.storage.neo4j.store import Neo4jGraphStore  # type: ignore[import-not-found]
+    from server.storage.neo4j.store import Neo4jGraphStore
 
     store: GraphStore = Neo4jGraphStore(location, user=settings.neo4j_user,
                                         password=settings.neo4j_password,
-                                        database=settings.neo4j_database)
+                                        database=settings.neo4j_database,
+                                        max_lineage_depth=settings.max_lineage_depth)
     return store
 
 
@@ -28,7 +29,7 @@ def object_store(settings: Settings, url: str | None = None) -> ObjectStore:
         from server.storage.local import LocalObjectStore
 
         return LocalObjectStore(location)
-    from server.storage.s3 import S3ObjectStore  # type: ignore[import-not-found]
+    from server.storage.s3 import S3ObjectStore
 
     store: ObjectStore = S3ObjectStore(bucket=location, prefix=prefix,
                                        endpoint=settings.s3_endpoint, region=settings.s3_region,

@@ -13,7 +13,7 @@ Rules every backend follows (the contract suite in ``tests/contract`` checks the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from server.models import (
@@ -124,3 +124,18 @@ class GraphStore(Protocol):
                            detail: dict[str, Any] | None = None) -> AuditEvent: ...
     async def list_audit(self, *, limit: int, target_id: str | None = None
                          ) -> list[AuditEvent]: ...
+
+    # --- whole-catalog transfer (peso migrate; record format in storage/transfer.py) -------
+    async def is_empty(self) -> bool:
+        """True when the store holds no sources, datasets, entities or audit events."""
+    def export_records(self) -> AsyncIterator[dict[str, Any]]:
+        """Every record (soft-deleted datasets and the audit log included) as a plain dict,
+        kinds in dependency order (``transfer.RECORD_KINDS``), read from one snapshot."""
+    async def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Write a batch of exported records in ONE transaction, keeping their ids and
+        timestamps; records already present (by identity) are skipped, so a re-run is a
+        no-op. Returns how many records of each kind were created.
+
+        The one mutation without an ``actor`` and its own audit event: it restores the
+        source's audit log verbatim, and an extra event would make the copy differ from it.
+        Raises ConflictError when a record clashes with a different one in the store."""

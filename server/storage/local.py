@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from server.errors import NotFoundError, StoreUnavailableError
+from server.errors import NotFoundError, StoreUnavailableError, ValidationError
 from server.ids import check_object_key
 from server.storage.objects import ObjectInfo
 
@@ -57,17 +57,30 @@ class LocalObjectStore:
                           modified=datetime.fromtimestamp(st.st_mtime, UTC))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                if filename.startswith(_TMP_PREFIX):
+        yield from self._walk(self.root, "", prefix)
+
+    def _walk(self, folder: Path, base: str, prefix: str) -> Iterator[ObjectInfo]:
+        """Depth-first in key order: a folder ``d`` sorts as ``d/`` among its siblings (so
+        ``a.csv`` < ``a/…`` < ``a0``), and folders that cannot hold the prefix are skipped."""
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:  # removed while we walked
+            return
+        ordered = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e)
+                         for e in entries if not e.name.startswith(_TMP_PREFIX))
+        for name, entry in ordered:
+            key = base + name
+            if not (key.startswith(prefix) or prefix.startswith(key)):
+                continue
+            if name.endswith("/"):
+                yield from self._walk(Path(entry.path), key, prefix)
+            elif key.startswith(prefix) and entry.is_file():
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:  # deleted while we walked
                     continue
-                full = Path(dirpath) / filename
-                key = full.relative_to(self.root).as_posix()
-                if key.startswith(prefix):
-                    st = full.stat()
-                    yield ObjectInfo(key=key, size=st.st_size,
-                                     modified=datetime.fromtimestamp(st.st_mtime, UTC))
+                yield ObjectInfo(key=key, size=st.st_size,
+                                 modified=datetime.fromtimestamp(st.st_mtime, UTC))
 
     def open_read(self, key: str) -> BinaryIO:
         try:
@@ -86,10 +99,16 @@ class LocalObjectStore:
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=target.parent)
         try:
+            count = 0
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(_CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
+                    count += len(chunk)
+                if size is not None and count != size:  # as the S3 store does
+                    raise ValidationError(f"object {key!r}: the stream held {count} bytes, not "
+                                          f"the {size} announced; nothing was stored",
+                                          field="size")
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp_name, target)
@@ -110,6 +129,7 @@ class LocalObjectStore:
 
     def presign_get(self, key: str, *, expires_seconds: int = 3600) -> str | None:
         # The local store has no URL of its own; the server signs a route for it instead.
+        check_object_key(key)  # but a bad key is refused here as by every other call
         return None
 
     def arrow_filesystem(self) -> tuple[pyarrow.fs.FileSystem, str]:

@@ -16,10 +16,22 @@ import pytest
 
 from server.storage.graph import GraphStore
 from server.storage.local import LocalObjectStore
+from server.storage.neo4j.store import Neo4jGraphStore
 from server.storage.objects import ObjectStore
+from server.storage.s3 import S3ObjectStore
 from server.storage.sqlite.store import SQLiteGraphStore
+from tests.s3server import S3Endpoint, drop_bucket, fresh_bucket, s3_server  # noqa: F401
 
 GRAPH_BACKENDS = ["sqlite", "neo4j"]
+
+
+async def wipe_neo4j(store: Neo4jGraphStore) -> None:
+    """Delete every node and edge (constraints and indexes stay): a clean slate per test."""
+    from server.storage.neo4j import base, cypher
+
+    async def work(tx: base.Tx) -> None:
+        await base.run(tx, cypher.WIPE)
+    await store._write(work)
 OBJECT_BACKENDS = ["local", "s3"]
 
 
@@ -32,8 +44,13 @@ async def graph(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         if not uri:
             pytest.skip("Neo4j contract tests need PESO_TEST_NEO4J_URI (e.g. "
                         "bolt://127.0.0.1:7687 from `docker compose up neo4j`)")
-        pytest.skip("Neo4j graph store not implemented yet")
+        # PESO_TEST_NEO4J_USER/PASSWORD default to neo4j/neo4j; every test starts empty
+        store = Neo4jGraphStore(uri, user=os.environ.get("PESO_TEST_NEO4J_USER", "neo4j"),
+                                password=os.environ.get("PESO_TEST_NEO4J_PASSWORD", "neo4j"),
+                                database=os.environ.get("PESO_TEST_NEO4J_DATABASE", "neo4j"))
     await store.open()
+    if isinstance(store, Neo4jGraphStore):
+        await wipe_neo4j(store)
     try:
         yield store
     finally:
@@ -45,9 +62,14 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectSt
     if request.param == "local":
         store: ObjectStore = LocalObjectStore(tmp_path / "objects")
     else:
-        pytest.skip("S3 object store not implemented yet")
+        # a fresh bucket per test, no key prefix: a prefix shortens the longest key S3 takes
+        # (1024 bytes in all), and tests/test_s3_store.py covers prefixes
+        endpoint: S3Endpoint = request.getfixturevalue("s3_server")
+        store = endpoint.store(fresh_bucket())
     store.open()
     try:
         yield store
     finally:
+        if isinstance(store, S3ObjectStore):
+            drop_bucket(store)
         store.close()

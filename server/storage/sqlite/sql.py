@@ -76,7 +76,10 @@ def dataset_filter(flt: DatasetFilter, fts_query: str | None) -> tuple[str, list
         clauses.append("d.source_id = (SELECT id FROM sources WHERE name = ?)")
         params.append(flt.source)
     if flt.tag is not None:
-        clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.dataset_id = d.id AND t.tag = ?)")
+        # IN, not a correlated EXISTS: SQLite then starts from the tags_tag index (rows with
+        # this tag) instead of probing tags once per dataset; count(*) drops from a scan of
+        # every dataset to one probe per tagged dataset (bench/catalog_100k.py)
+        clauses.append("d.id IN (SELECT t.dataset_id FROM tags t WHERE t.tag = ?)")
         params.append(flt.tag)
     if flt.entity_kind is not None:
         clauses.append("EXISTS (SELECT 1 FROM dataset_entities de JOIN entities e "
@@ -144,6 +147,7 @@ ENTITY_PAGE = (f"SELECT {ENTITY_COLS} FROM entities e WHERE (? IS NULL OR e.kind
                "ORDER BY e.name, e.id LIMIT ?")
 ENTITY_COUNT = ("SELECT count(*) FROM entities e WHERE (? IS NULL OR e.kind = ?) "
                 "AND (? IS NULL OR e.is_human = ?)")
+LINK_GET = "SELECT role FROM dataset_entities WHERE dataset_id = ? AND entity_id = ?"
 LINK_UPSERT = ("INSERT INTO dataset_entities (dataset_id, entity_id, role) VALUES (?, ?, ?) "
                "ON CONFLICT (dataset_id, entity_id) DO UPDATE SET role = excluded.role")
 
@@ -162,6 +166,7 @@ def entities_of_datasets(n: int) -> str:
 TAG_INSERT = "INSERT OR IGNORE INTO tags (dataset_id, tag, created_at) VALUES (?, ?, ?)"
 TAG_DELETE = "DELETE FROM tags WHERE dataset_id = ? AND tag = ?"
 TAG_NAMES_OF = "SELECT tag FROM tags WHERE dataset_id = ? ORDER BY tag"
+OWNER_GET = "SELECT kind, email FROM owners WHERE dataset_id = ? AND name = ?"
 OWNER_UPSERT = ("INSERT INTO owners (dataset_id, name, kind, email) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (dataset_id, name) DO UPDATE SET kind = excluded.kind, "
                 "email = excluded.email")
@@ -220,12 +225,23 @@ FTS_DELETE = "DELETE FROM dataset_fts WHERE rowid = ?"
 FTS_INSERT = ("INSERT INTO dataset_fts (rowid, namespace, name, description, tags, fields) "
               "VALUES (?, ?, ?, ?, ?, ?)")
 # bm25 column weights: namespace, name, description, tags, fields
-SEARCH = (f"SELECT {DATASET_COLS}, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) AS score "
-          "FROM dataset_fts JOIN datasets d ON d.rid = dataset_fts.rowid "
-          "WHERE dataset_fts MATCH ? AND d.deleted_at IS NULL "
-          "ORDER BY score, d.namespace, d.name LIMIT ? OFFSET ?")
-SEARCH_COUNT = ("SELECT count(*) FROM dataset_fts JOIN datasets d ON d.rid = dataset_fts.rowid "
-                "WHERE dataset_fts MATCH ? AND d.deleted_at IS NULL")
+# Parameters: ?1 the FTS query, ?2 first, ?3 offset. Scoring every match is unavoidable, but
+# joining every match to `datasets` (for the namespace/name tie-break) is not: `hits` is
+# materialised once (SQLite does that for a CTE used twice), the score of the last wanted row
+# (?2 + ?3 - 1, in score order) becomes a cut-off, and only rows scoring at or better than it
+# are joined and sorted. Same rows, same order; ~25% faster for a term matching a third of a
+# 100k catalog (bench/catalog_100k.py).
+SEARCH = f"""WITH hits AS (
+    SELECT rowid AS rid, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) AS score
+    FROM dataset_fts WHERE dataset_fts MATCH ?1
+)
+SELECT {DATASET_COLS}, hits.score AS score FROM hits JOIN datasets d ON d.rid = hits.rid
+WHERE d.deleted_at IS NULL AND hits.score <= coalesce(
+    (SELECT h.score FROM hits h ORDER BY h.score LIMIT 1 OFFSET ?2 + ?3 - 1), 1e308)
+ORDER BY hits.score, d.namespace, d.name LIMIT ?2 OFFSET ?3"""
+# dataset_fts holds exactly one row per live dataset (store._reindex drops deleted ones), so the
+# count needs no join: a broad term over 100k datasets costs ~1 ms instead of ~10 ms
+SEARCH_COUNT = "SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH ?"
 
 # --- audit ----------------------------------------------------------------------------------
 AUDIT_INSERT = ("INSERT INTO audit (at, actor, action, target_kind, target_id, detail) "
@@ -233,3 +249,54 @@ AUDIT_INSERT = ("INSERT INTO audit (at, actor, action, target_kind, target_id, d
 AUDIT_BY_ID = "SELECT id, at, actor, action, target_kind, target_id, detail FROM audit WHERE id = ?"
 AUDIT_LIST = ("SELECT id, at, actor, action, target_kind, target_id, detail FROM audit "
               "WHERE (? IS NULL OR target_id = ?) ORDER BY id DESC LIMIT ?")
+
+# --- whole-catalog export/import (peso migrate; see server/storage/transfer.py) -------------
+IS_EMPTY = ("SELECT NOT EXISTS (SELECT 1 FROM sources UNION ALL SELECT 1 FROM datasets "
+            "UNION ALL SELECT 1 FROM entities UNION ALL SELECT 1 FROM audit)")
+EXPORT_SOURCES = f"SELECT {SOURCE_COLS} FROM sources s ORDER BY s.id"
+EXPORT_ENTITIES = f"SELECT {ENTITY_COLS} FROM entities e ORDER BY e.id"
+EXPORT_DATASETS = f"SELECT {DATASET_COLS} FROM datasets d ORDER BY d.id"
+EXPORT_VERSIONS = f"SELECT {VERSION_COLS} FROM versions v ORDER BY v.dataset_id, v.version"
+EXPORT_FIELDS = ("SELECT id, version_id, position, name, arrow_type, nullable, description, "
+                 "metadata, semantic_type, pii, stats FROM fields ORDER BY version_id, position")
+EXPORT_LINKS = ("SELECT dataset_id, entity_id, role FROM dataset_entities "
+                "ORDER BY dataset_id, entity_id")
+EXPORT_TAGS = "SELECT dataset_id, tag, created_at FROM tags ORDER BY dataset_id, tag"
+EXPORT_OWNERS = "SELECT dataset_id, name, kind, email FROM owners ORDER BY dataset_id, name"
+EXPORT_LINEAGE = ("SELECT downstream_id, upstream_id, transformation, job, created_at "
+                  "FROM lineage ORDER BY downstream_id, upstream_id")
+EXPORT_AUDIT = "SELECT id, at, actor, action, target_kind, target_id, detail FROM audit ORDER BY id"
+# Imports keep ids and timestamps and skip what is already there (by identity only: a clash on
+# another unique column, e.g. a source name under another id, raises). rowcount says which.
+IMPORT_SOURCE = ("INSERT INTO sources (id, name, kind, url, license, description, created_at, "
+                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_ENTITY = ("INSERT INTO entities (id, kind, name, is_human, description, identifiers, "
+                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_DATASET = ("INSERT INTO datasets (id, namespace, name, layer, description, source_id, "
+                  "created_at, updated_at, deleted_at, contract) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_VERSION = ("INSERT INTO versions (id, dataset_id, version, content_hash, row_count, "
+                  "byte_size, raw_key, curated_key, format, created_at, created_by, quality, "
+                  "changes, quarantine_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (id) DO NOTHING")
+IMPORT_FIELD = ("INSERT INTO fields (id, version_id, position, name, arrow_type, nullable, "
+                "description, metadata, semantic_type, pii, stats) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_LINK = ("INSERT INTO dataset_entities (dataset_id, entity_id, role) VALUES (?, ?, ?) "
+               "ON CONFLICT (dataset_id, entity_id) DO NOTHING")
+IMPORT_TAG = ("INSERT INTO tags (dataset_id, tag, created_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (dataset_id, tag) DO NOTHING")
+IMPORT_OWNER = ("INSERT INTO owners (dataset_id, name, kind, email) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (dataset_id, name) DO NOTHING")
+IMPORT_LINEAGE = ("INSERT INTO lineage (downstream_id, upstream_id, transformation, job, "
+                  "created_at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (downstream_id, upstream_id) DO NOTHING")
+IMPORT_AUDIT = ("INSERT INTO audit (id, at, actor, action, target_kind, target_id, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+# an audit event is identified by its content (its id is a local sequence number)
+AUDIT_FIND = ("SELECT id FROM audit WHERE target_id = ? AND at = ? AND actor = ? AND action = ? "
+              "AND target_kind = ? AND detail = ?")
+# after an import: point each touched dataset at its newest version (timestamps untouched)
+DATASET_REFRESH_LATEST = ("UPDATE datasets SET latest_version_id = (SELECT v.id FROM versions v "
+                          "WHERE v.dataset_id = datasets.id ORDER BY v.version DESC LIMIT 1) "
+                          "WHERE id = ?")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from server.errors import ConflictError, NotFoundError, StoreUnavailableError, ValidationError
@@ -41,7 +41,7 @@ from server.models import (
     SourceKind,
     Tag,
 )
-from server.storage.sqlite import rows, sql
+from server.storage.sqlite import rows, sql, transfer
 from server.storage.sqlite.db import Database
 
 _MAX_SEARCH_TOKENS = 16
@@ -379,9 +379,11 @@ class SQLiteGraphStore:
             ds = _live_dataset(c, dataset)
             if c.execute(sql.entities_by_ids(1), (entity_id,)).fetchone() is None:
                 raise NotFoundError(f"entity {entity_id!r} does not exist", field="entityId")
-            c.execute(sql.LINK_UPSERT, (ds.id, entity_id, role))
-            _audit(c, actor, "entity.linked", "Dataset", ds.id,
-                   {"entity": entity_id, "role": role})
+            before = c.execute(sql.LINK_GET, (ds.id, entity_id)).fetchone()
+            if before is None or before["role"] != role:  # an unchanged link is a no-op
+                c.execute(sql.LINK_UPSERT, (ds.id, entity_id, role))
+                _audit(c, actor, "entity.linked", "Dataset", ds.id,
+                       {"entity": entity_id, "role": role})
             return EntityLink(ds.id, entity_id, role)
         return await self.db.write(run)
 
@@ -424,8 +426,11 @@ class SQLiteGraphStore:
                         email: str | None = None, actor: str) -> Owner:
         def run(c: sqlite3.Connection) -> Owner:
             ds = _live_dataset(c, dataset)
-            c.execute(sql.OWNER_UPSERT, (ds.id, name, kind.value, email))
-            _audit(c, actor, "owner.added", "Dataset", ds.id, {"owner": name, "kind": kind.value})
+            before = c.execute(sql.OWNER_GET, (ds.id, name)).fetchone()
+            if before is None or (before["kind"], before["email"]) != (kind.value, email):
+                c.execute(sql.OWNER_UPSERT, (ds.id, name, kind.value, email))
+                _audit(c, actor, "owner.added", "Dataset", ds.id,
+                       {"owner": name, "kind": kind.value})
             return Owner(name, kind, email)
         return await self.db.write(run)
 
@@ -462,6 +467,9 @@ class SQLiteGraphStore:
             raise ValidationError(f"lineage depth must be a non-negative integer, not {depth!r}")
 
         def run(c: sqlite3.Connection) -> LineageGraph:
+            start = c.execute(sql.datasets_by_ids(1), (dataset_id,)).fetchone()
+            if start is None or start["deleted_at"] is not None:
+                return LineageGraph([], [])  # a deleted start hides its whole neighbourhood
             depths: dict[str, int] = {dataset_id: 0}
             if direction in (Direction.UPSTREAM, Direction.BOTH):
                 for r in c.execute(sql.LINEAGE_UPSTREAM, (dataset_id, depth)):
@@ -500,6 +508,22 @@ class SQLiteGraphStore:
                          ) -> list[AuditEvent]:
         return await self.db.read(lambda c: [rows.audit(r) for r in c.execute(
             sql.AUDIT_LIST, (target_id, target_id, limit))])
+
+    # --- whole-catalog transfer (peso migrate) ---------------------------------------------
+    async def is_empty(self) -> bool:
+        return await self.db.read(transfer.is_empty)
+
+    async def export_records(self) -> AsyncIterator[dict[str, Any]]:
+        for record in await self.db.read(transfer.export_all):  # one consistent snapshot
+            yield record
+
+    async def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
+        def run(c: sqlite3.Connection) -> dict[str, int]:
+            created, touched = transfer.import_batch(c, list(records))
+            for dataset_id in sorted(touched):
+                _reindex(c, dataset_id)
+            return created
+        return await self.db.write(run)
 
 
 def _sort_key(d: Dataset, sort: DatasetSort) -> list[Any]:

@@ -1,0 +1,190 @@
+"""Build the curated Parquet of one load: read → clean → infer → convert → validate →
+profile → write, in one streaming pass (memory bounded by the batch size).
+
+If a value later in the file does not fit the type inferred from the first batch, the column
+is widened (integer → float → text) and the pass starts again from the top, so no value is
+ever silently dropped or mis-typed. The number of restarts is bounded by the column count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from loaders.compression import detect_compression, materialize
+from loaders.convert import CleanStats, ConversionError, clean_text, convert
+from loaders.infer import STRING, ColumnPlan, infer_column, widen
+from loaders.names import normalize_names
+from loaders.options import LoadOptions
+from loaders.readers import TypedStream, open_csv, open_source
+from loaders.sniff import FileFormat, sniff
+from loaders.stages import Stages
+from loaders.streams import StringStream
+from server.errors import LoadError
+from server.models import FieldSpec
+
+Progress = Callable[[int, int], None]   # (rows so far, bytes of input so far)
+
+
+@dataclass
+class BuildResult:
+    format: str
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_skipped: int = 0           # exact duplicates dropped
+    rows_quarantined: int = 0
+    fields: list[FieldSpec] = field(default_factory=list)
+    quality: dict[str, Any] | None = None
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    restarts: int = 0
+
+
+def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
+                  contract: Any = None, label: str | None = None,
+                  progress: Progress | None = None) -> BuildResult:
+    """Write ``out`` (and ``quarantine`` when rows are refused); return what happened."""
+    shown = label or str(path)
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    compression = detect_compression(head, path)
+    if compression is not None:  # gzip/zip: unpack to a temp file (bounded, bomb-guarded)
+        inflated = materialize(path, compression, out.parent)
+        try:
+            result = build_curated(inflated, out, quarantine, opts=opts, contract=contract,
+                                   label=f"{shown} ({compression}: {inflated.suffix or 'file'})",
+                                   progress=progress)
+        finally:
+            inflated.unlink(missing_ok=True)
+        result.format = f"{result.format}+{compression}"
+        return result
+    sniffed = sniff(path, force=opts.read.format, delimiter=opts.read.delimiter,
+                    encoding=opts.read.encoding, label=label)
+    size = os.path.getsize(path)
+    plans: list[ColumnPlan] | None = None
+    warnings: list[str] = []
+    multiline = False
+    for attempt in range(1000):
+        stream = _open(path, sniffed, opts, shown, multiline)
+        try:
+            result = _one_pass(stream, out, quarantine, opts, contract, plans, shown, size,
+                               progress)
+        except _WidenAndRestart as again:
+            plans = again.plans
+            warnings.append(again.message)
+            continue
+        except LoadError as exc:
+            if sniffed.format is FileFormat.CSV and not multiline and "fields, found" in str(exc):
+                multiline = True   # maybe a quoted field with a line break: read again, slower
+                continue
+            raise
+        finally:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+        result.warnings = warnings + result.warnings
+        result.restarts = attempt
+        return result
+    raise LoadError(f"{shown}: too many re-reads while settling column types")
+
+
+def _open(path: Path, sniffed: Any, opts: LoadOptions, shown: str,
+          multiline: bool) -> StringStream | TypedStream:
+    if multiline:
+        return open_csv(path, sniffed, opts.read, shown, newlines_in_values=True)
+    return open_source(path, sniffed, opts.read, label=shown)
+
+
+class _WidenAndRestart(Exception):
+    def __init__(self, plans: list[ColumnPlan], message: str) -> None:
+        super().__init__(message)
+        self.plans, self.message = plans, message
+
+
+def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
+              opts: LoadOptions, contract: Any, plans: list[ColumnPlan] | None, shown: str,
+              size: int, progress: Progress | None) -> BuildResult:
+    result = BuildResult(format=stream.format)
+    stats = CleanStats()
+    if isinstance(stream, TypedStream):
+        names = normalize_names(stream.schema.names, enabled=opts.clean.normalize_names)
+        originals = list(stream.schema.names)
+        schema = pa.schema([pa.field(n, f.type, f.nullable) for n, f in
+                            zip(names, stream.schema, strict=True)])
+        notes: list[str | None] = [None] * len(names)
+    else:
+        names = normalize_names(stream.columns, enabled=opts.clean.normalize_names)
+        originals = list(stream.columns)
+        schema, notes = None, []
+    stages: Stages | None = None
+    rows = 0
+    try:
+        for batch in stream.batches:
+            if isinstance(stream, TypedStream):
+                typed = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+            else:
+                texts = [clean_text(col, opts.clean, stats, names[i])
+                         for i, col in enumerate(batch.columns)]
+                if plans is None:
+                    plans = [infer_column(t, date_order=opts.clean.date_order)
+                             if opts.clean.infer_types else STRING for t in texts]
+                if schema is None:
+                    schema = pa.schema([pa.field(n, p.arrow_type) for n, p in
+                                        zip(names, plans, strict=True)])
+                    notes = [p.note for p in plans]
+                try:
+                    arrays = [convert(t, plans[i], i, rows) for i, t in enumerate(texts)]
+                except ConversionError as exc:
+                    widened = list(plans)
+                    widened[exc.column] = widen(exc.plan, exc.value)
+                    raise _WidenAndRestart(widened, (
+                        f"column {names[exc.column]!r}: row {exc.row} value {exc.value[:60]!r} "
+                        f"is not {exc.plan.kind.value}; "
+                        f"read again as {widened[exc.column].kind.value}")) from None
+                typed = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            if stages is None:
+                assert schema is not None
+                stages = Stages(schema, originals, notes, plans, out, quarantine, opts,
+                                contract, shown)
+            stages.push(typed, rows)
+            rows += batch.num_rows
+            if progress is not None:
+                progress(rows, _position(stream, size, rows))
+        if stages is None:  # a header and no rows
+            if schema is None:
+                schema = pa.schema([pa.field(n, pa.string()) for n in names])
+                notes = [None] * len(names)
+            stages = Stages(schema, originals, notes, plans, out, quarantine, opts, contract,
+                            shown)
+        stages.finish(result)
+    except BaseException:
+        if stages is not None:
+            stages.abort()
+        raise
+    result.rows_read = rows
+    result.cleaning = {"trimmed_values": stats.trimmed, "null_tokens": stats.null_tokens,
+                       "excel_overflow_cells": stats.excel_overflow,
+                       "null_tokens_used": list(opts.clean.null_tokens),
+                       "sentinels": list(opts.clean.sentinels),
+                       "names_normalized": opts.clean.normalize_names,
+                       "types_inferred": opts.clean.infer_types,
+                       "duplicates_dropped": result.rows_skipped}
+    if stats.excel_overflow:
+        result.warnings.append(
+            f"{stats.excel_overflow} Excel overflow cell(s) ('####': the value was lost on "
+            f"export) read as null in {', '.join(sorted(stats.by_column))}")
+    for name, plan in zip(names, plans or [], strict=False):
+        if plan.assumed:
+            result.warnings.append(f"column {name!r}: {plan.note}")
+    return result
+
+
+def _position(stream: object, size: int, rows: int) -> int:
+    """Bytes of input consumed so far, when the reader can tell (CSV can), else the size."""
+    position = getattr(stream, "position", None)
+    return int(position()) if callable(position) else size

@@ -1,0 +1,178 @@
+"""The Neo4j store's plumbing: one async driver per process, managed transactions, the
+schema created at open, error mapping, and the helpers every domain module uses.
+
+Every public store method is ONE managed transaction (``session.execute_read`` /
+``execute_write``): the driver retries it on transient errors (deadlocks, leader switches),
+so a transaction function must not touch anything outside the transaction. A change and its
+audit event are written by the same function, so they commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import (
+    AuthError,
+    ConstraintError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from server.errors import ConflictError, NotFoundError, PesoError, StoreUnavailableError
+from server.models import Dataset, DatasetKey
+from server.storage.neo4j import cypher, records
+
+log = logging.getLogger("peso.neo4j")
+
+T = TypeVar("T")
+Tx = AsyncManagedTransaction
+INDEX_WAIT_SECONDS = 300
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def rows(tx: Tx, statement: str, /, **params: Any) -> list[dict[str, Any]]:
+    """Run one statement and return its records as dicts (consumed inside the transaction)."""
+    result = await tx.run(statement, params)
+    data: list[dict[str, Any]] = await result.data()
+    return data
+
+
+async def one(tx: Tx, statement: str, /, **params: Any) -> dict[str, Any] | None:
+    found = await rows(tx, statement, **params)
+    return found[0] if found else None
+
+
+async def run(tx: Tx, statement: str, /, **params: Any) -> None:
+    result = await tx.run(statement, params)
+    await result.consume()
+
+
+async def audit(tx: Tx, actor: str, action: str, kind: str, target: str,
+                detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Append one audit event inside the caller's transaction; return its map."""
+    found = await one(tx, cypher.AUDIT_APPEND, at=now(), actor=actor, action=action,
+                      target_kind=kind, target_id=target, detail=records.to_json(detail or {}))
+    assert found is not None  # AUDIT_APPEND always returns its event
+    return dict(found["a"])
+
+
+async def dataset_by_key(tx: Tx, key: DatasetKey) -> Dataset | None:
+    found = await one(tx, cypher.DATASET_BY_KEY, key=records.dataset_key(key.namespace, key.name))
+    return records.dataset(found["d"]) if found else None
+
+
+async def dataset_by_id(tx: Tx, dataset_id: str) -> Dataset:
+    found = await one(tx, cypher.DATASETS_BY_IDS, ids=[dataset_id])
+    if found is None:
+        raise NotFoundError(f"dataset {dataset_id!r} does not exist")
+    return records.dataset(found["d"])
+
+
+async def live_dataset(tx: Tx, key: DatasetKey) -> Dataset:
+    ds = await dataset_by_key(tx, key)
+    if ds is None or ds.deleted_at is not None:
+        raise NotFoundError(f"dataset {key} does not exist")
+    return ds
+
+
+async def reindex(tx: Tx, dataset_id: str) -> None:
+    """Refresh the dataset's search_* properties (what the full-text index reads)."""
+    found = await one(tx, cypher.DATASET_SEARCH_INPUTS, id=dataset_id)
+    if found is None:
+        return
+    await run(tx, cypher.DATASET_SET_SEARCH, id=dataset_id,
+              namespace=records.search_text(found["namespace"]),
+              name=records.search_text(found["name"]),
+              description=records.search_text(found["description"]),
+              tags=records.search_text(*found["tags"]),
+              fields=records.search_text(*found["fields"]))
+
+
+async def _consume(pending: Awaitable[Any]) -> None:
+    result = await pending
+    await result.consume()
+
+
+class Neo4jBase:
+    """Lifecycle and transaction plumbing; the domain mixins build on ``_read``/``_write``."""
+
+    def __init__(self, uri: str, *, user: str = "neo4j", password: str = "",
+                 database: str = "neo4j", max_lineage_depth: int = 100) -> None:
+        self.uri = uri
+        self.database = database or "neo4j"
+        self.max_lineage_depth = max_lineage_depth
+        self._auth = (user, password) if user else None
+        self._driver: AsyncDriver | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        driver = AsyncGraphDatabase.driver(self.uri, auth=self._auth)
+        try:
+            await self._call(driver.verify_connectivity())
+            async with driver.session(database=self.database) as session:
+                for statement in cypher.SCHEMA:   # schema changes: one auto-commit each
+                    await self._call(_consume(session.run(statement)))
+                await self._call(_consume(session.run(cypher.AWAIT_INDEXES,
+                                                      seconds=INDEX_WAIT_SECONDS)))
+        except BaseException:
+            await driver.close()
+            raise
+        self._driver = driver
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            await self._driver.close()
+            self._driver = None
+
+    async def health(self) -> None:
+        async def ping(tx: Tx) -> None:
+            await rows(tx, cypher.PING)
+        await self._read(ping)
+
+    # --- transactions ----------------------------------------------------------------------
+    async def _read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        driver = self._require()
+        async with driver.session(database=self.database) as session:
+            return await self._call(session.execute_read(fn))
+
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        driver = self._require()
+        async with driver.session(database=self.database) as session:
+            return await self._call(session.execute_write(fn))
+
+    def _require(self) -> AsyncDriver:
+        if self._driver is None:
+            raise StoreUnavailableError(f"the Neo4j catalog at {self.uri} is not open")
+        return self._driver
+
+    async def _call(self, work: Awaitable[T]) -> T:
+        """Await driver work, mapping driver failures to PesoErrors with a clear message."""
+        try:
+            return await work
+        except PesoError:
+            raise
+        except AuthError as exc:
+            raise StoreUnavailableError(
+                f"Neo4j at {self.uri} refused the credentials (check PESO_NEO4J_USER and "
+                f"PESO_NEO4J_PASSWORD): {exc.message}") from exc
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreUnavailableError(f"cannot reach Neo4j at {self.uri}: {exc}") from exc
+        except ConstraintError as exc:
+            raise ConflictError(f"the change conflicts with what the catalog holds: "
+                                f"{exc.message}") from exc
+        except Neo4jError as exc:
+            if exc.code and exc.code.startswith("Neo.ClientError.Database."):
+                raise StoreUnavailableError(f"Neo4j database {self.database!r} at {self.uri}: "
+                                            f"{exc.message}") from exc
+            raise  # a Cypher or schema bug: let it surface (and be masked for clients)
+        except DriverError as exc:
+            raise StoreUnavailableError(f"Neo4j driver error for {self.uri}: {exc}") from exc

@@ -1,0 +1,141 @@
+"""Whole-catalog export and import for the SQLite store (``peso migrate``).
+
+``export_all`` reads every record in one snapshot; ``import_batch`` writes a batch inside the
+caller's write transaction, keeping ids and timestamps and skipping records already present.
+The record format is described in ``server.storage.transfer``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from server.errors import ConflictError
+from server.models import EntityKind, Owner, OwnerKind
+from server.storage import transfer
+from server.storage.sqlite import rows, sql
+
+
+def is_empty(c: sqlite3.Connection) -> bool:
+    return bool(c.execute(sql.IS_EMPTY).fetchone()[0])
+
+
+def export_all(c: sqlite3.Connection) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    out += [transfer.source_record(rows.source(r)) for r in c.execute(sql.EXPORT_SOURCES)]
+    out += [transfer.entity_record(rows.entity(r)) for r in c.execute(sql.EXPORT_ENTITIES)]
+    out += [transfer.dataset_record(rows.dataset(r)) for r in c.execute(sql.EXPORT_DATASETS)]
+    fields: dict[str, list[Any]] = {}
+    for r in c.execute(sql.EXPORT_FIELDS):
+        fields.setdefault(r["version_id"], []).append(rows.field(r))
+    out += [transfer.version_record(v, fields.get(v.id, []))
+            for v in map(rows.version, c.execute(sql.EXPORT_VERSIONS))]
+    out += [transfer.link_record(r["dataset_id"], r["entity_id"], r["role"])
+            for r in c.execute(sql.EXPORT_LINKS)]
+    out += [transfer.tag_record(r["dataset_id"], r["tag"], rows.ts(r["created_at"]))
+            for r in c.execute(sql.EXPORT_TAGS)]
+    out += [transfer.owner_record(r["dataset_id"], Owner(r["name"], OwnerKind(r["kind"]),
+                                                         r["email"]))
+            for r in c.execute(sql.EXPORT_OWNERS)]
+    out += [transfer.lineage_record(rows.edge(r)) for r in c.execute(sql.EXPORT_LINEAGE)]
+    out += [transfer.audit_record(rows.audit(r)) for r in c.execute(sql.EXPORT_AUDIT)]
+    return out
+
+
+def _ts(text: str | None) -> str | None:
+    return transfer.iso(transfer.parse_iso(text))
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _json_or_none(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else _json(value)
+
+
+def _insert(kind: str, r: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT for one record (not audit events) and its parameters."""
+    if kind == "source":
+        return sql.IMPORT_SOURCE, (r["id"], r["name"], r["kind"], r["url"], r["license"],
+                                   r["description"], _ts(r["created_at"]),
+                                   _ts(r["updated_at"]))
+    if kind == "entity":
+        return sql.IMPORT_ENTITY, (r["id"], r["kind"], r["name"],
+                                   int(EntityKind(r["kind"]).is_human), r["description"],
+                                   _json(r["identifiers"]), _ts(r["created_at"]))
+    if kind == "dataset":
+        return sql.IMPORT_DATASET, (r["id"], r["namespace"], r["name"], r["layer"],
+                                    r["description"], r["source_id"], _ts(r["created_at"]),
+                                    _ts(r["updated_at"]), _ts(r["deleted_at"]),
+                                    _json_or_none(r["contract"]))
+    if kind == "version":
+        return sql.IMPORT_VERSION, (r["id"], r["dataset_id"], r["version"], r["content_hash"],
+                                    r["row_count"], r["byte_size"], r["raw_key"],
+                                    r["curated_key"], r["format"], _ts(r["created_at"]),
+                                    r["created_by"], _json_or_none(r["quality"]),
+                                    _json_or_none(r["changes"]), r["quarantine_key"])
+    if kind == "link":
+        return sql.IMPORT_LINK, (r["dataset_id"], r["entity_id"], r["role"])
+    if kind == "tag":
+        return sql.IMPORT_TAG, (r["dataset_id"], r["tag"], _ts(r["created_at"]))
+    if kind == "owner":
+        return sql.IMPORT_OWNER, (r["dataset_id"], r["name"], r["kind"], r["email"])
+    if kind == "lineage":
+        return sql.IMPORT_LINEAGE, (r["downstream_id"], r["upstream_id"], r["transformation"],
+                                    r["job"], _ts(r["created_at"]))
+    raise ValueError(f"no single INSERT for {kind} records")
+
+
+def _import_audit(c: sqlite3.Connection, group: list[dict[str, Any]]) -> int:
+    """Events not already present (by content) keep their id when it is free; the others are
+    appended after every id in use, so no event is lost or overwritten."""
+    later: list[tuple[Any, ...]] = []
+    created = 0
+    for r in group:
+        values = (_ts(r["at"]), r["actor"], r["action"], r["target_kind"], r["target_id"],
+                  _json(r["detail"]))
+        at, actor, action, target_kind, target_id, detail = values
+        if c.execute(sql.AUDIT_FIND, (target_id, at, actor, action, target_kind,
+                                      detail)).fetchone():
+            continue
+        if c.execute(sql.IMPORT_AUDIT, (r["id"], *values)).rowcount:
+            created += 1
+        else:
+            later.append(values)
+    for values in later:
+        c.execute(sql.AUDIT_INSERT, values)
+        created += 1
+    return created
+
+
+def import_batch(c: sqlite3.Connection, records: list[dict[str, Any]]
+                 ) -> tuple[dict[str, int], set[str]]:
+    """Insert what is missing; return (records created per kind, dataset ids touched)."""
+    created = dict.fromkeys(transfer.RECORD_KINDS, 0)
+    touched: set[str] = set()
+    for kind, group in transfer.by_kind(records).items():
+        if kind == "audit":
+            created[kind] = _import_audit(c, group)
+            continue
+        for r in group:
+            query, params = _insert(kind, r)
+            try:
+                inserted = c.execute(query, params).rowcount
+                if kind == "version" and inserted:
+                    c.executemany(sql.IMPORT_FIELD, [
+                        (f["id"], r["id"], f["position"], f["name"], f["arrow_type"],
+                         int(f["nullable"]), f["description"], _json(f["metadata"]),
+                         f["semantic_type"], int(f["pii"]), _json(f["stats"]))
+                        for f in r["fields"]])
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"cannot import {kind} {transfer.identity(r)[1:]}: {exc} "
+                                    "(the target holds a different record under the same "
+                                    "name, or one it refers to is missing)") from exc
+            created[kind] += inserted
+            if inserted and kind in ("dataset", "version", "tag"):
+                touched.add(r["id"] if kind == "dataset" else r["dataset_id"])
+    for dataset_id in sorted(touched):
+        c.execute(sql.DATASET_REFRESH_LATEST, (dataset_id,))
+    return created, touched

@@ -1,0 +1,121 @@
+"""DataLoaders: a list query costs a constant number of graph-store calls, whatever its length
+(no N+1). Counted on the way to the real SQLite store by ``counting_client``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from loaders.demo import load_demo
+from tests.conftest import CountingGraphStore, gql
+from tests.helpers import call, data, link, register, stores, upsert_entity, upsert_source
+
+LIST = """{ datasets(first: %d) { edges { node {
+  source { name } tags { name }
+  latestVersion { rowCount fields { name } }
+  owners { name } entities { role }
+} } } }"""
+
+EXPECTED_CALLS = Counter({"list_datasets": 1, "get_sources": 1, "get_tags": 1,
+                          "get_latest_versions": 1, "get_fields": 1, "get_owners": 1,
+                          "get_dataset_entities": 1})
+
+Counting = tuple[TestClient, CountingGraphStore]
+
+
+def run(client: TestClient, graph: CountingGraphStore, query: str,
+        variables: dict[str, Any] | None = None) -> tuple[dict[str, Any], Counter[str]]:
+    graph.calls.clear()
+    result = data(gql(client, query, variables))
+    calls = Counter(graph.calls)
+    graph.calls.clear()
+    return result, calls
+
+
+@pytest.fixture
+def thirty(counting_client: Counting) -> Counting:
+    """The demo catalog (7 loaded datasets + their 7 RAW twins) plus 16 registered ones, some
+    with a source, tags, owners and entities: 30 datasets."""
+    client, graph = counting_client
+    _, objects = stores(client)
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    call(client, load_demo, graph, objects, tmp_dir=settings.data_dir / "tmp")
+    upsert_source(client, "Partner feed", "VENDOR")
+    entity = upsert_entity(client, "AUDIENCE", "Lookalikes")["id"]
+    for i in range(16):
+        register(client, "extra", f"set_{i:02d}", tags=[f"t{i % 3}"],
+                 source="Partner feed" if i % 2 else None)
+        if i % 4 == 0:
+            assert link(client, "extra", f"set_{i:02d}", entity, "audience")["errors"] == []
+            owner = data(gql(client, """mutation($name: String!) { addOwner(input: {
+                namespace: "extra", name: $name, owner: "growth-team"}) { errors { message } } }""",
+                             {"name": f"set_{i:02d}"}))
+            assert owner["addOwner"]["errors"] == []
+    return client, graph
+
+
+def test_thirty_datasets_cost_the_same_store_calls_as_ten(thirty: Counting) -> None:
+    client, graph = thirty
+    ten, ten_calls = run(client, graph, LIST % 10)
+    every, all_calls = run(client, graph, LIST % 100)
+    assert len(ten["datasets"]["edges"]) == 10
+    nodes = [e["node"] for e in every["datasets"]["edges"]]
+    assert len(nodes) == 30
+    # the query really resolved each kind of related object somewhere in the list
+    assert any(n["source"] for n in nodes)
+    assert any(n["tags"] for n in nodes)
+    assert any(n["owners"] for n in nodes)
+    assert any(n["entities"] for n in nodes)
+    assert any(n["latestVersion"] and n["latestVersion"]["fields"] for n in nodes)
+    assert sum(1 for n in nodes if n["latestVersion"]) == 14
+
+    assert all_calls == ten_calls == EXPECTED_CALLS
+    assert sum(all_calls.values()) == 7
+
+
+def test_a_page_of_one_costs_the_same_as_a_page_of_thirty(thirty: Counting) -> None:
+    client, graph = thirty
+    _, one = run(client, graph, LIST % 1)
+    _, many = run(client, graph, LIST % 30)
+    # a one-dataset page may skip loaders it has nothing for, never add calls
+    assert set(one) <= set(many)
+    assert all(count == 1 for count in one.values())
+    assert many == EXPECTED_CALLS
+
+
+def test_versions_and_their_fields_batch_across_datasets(thirty: Counting) -> None:
+    client, graph = thirty
+    query = """{ datasets(first: 100) { edges { node {
+        versions { totalCount edges { node { version fields { name } dataset { name } } } }
+    } } } }"""
+    result, calls = run(client, graph, query)
+    versions = [v for e in result["datasets"]["edges"]
+                for v in e["node"]["versions"]["edges"]]
+    assert len(versions) == 14
+    assert all(v["node"]["fields"] for v in versions)
+    # DatasetVersion.dataset is served from the loader the list primed: no get_datasets call
+    assert calls == Counter({"list_datasets": 1, "list_versions": 1, "get_fields": 1})
+
+
+def test_search_results_batch_their_relations(thirty: Counting) -> None:
+    client, graph = thirty
+    query = """{ search(query: "set", first: 100) { totalCount edges { node {
+        name tags { name } source { name } latestVersion { rowCount } } } } }"""
+    result, calls = run(client, graph, query)
+    assert result["search"]["totalCount"] == 16
+    assert calls == Counter({"search": 1, "get_tags": 1, "get_sources": 1,
+                             "get_latest_versions": 1})
+
+
+def test_node_lookups_in_one_document_batch(thirty: Counting) -> None:
+    client, graph = thirty
+    ids = [e["node"]["id"] for e in data(gql(client, "{ datasets(first: 12) { edges { node "
+                                                     "{ id } } } }"))["datasets"]["edges"]]
+    query = "{ " + " ".join(f'n{i}: node(id: "{node_id}") {{ id ... on Dataset {{ name }} }}'
+                            for i, node_id in enumerate(ids)) + " }"
+    result, calls = run(client, graph, query)
+    assert [result[f"n{i}"]["id"] for i in range(len(ids))] == ids
+    assert calls == Counter({"get_datasets": 1})

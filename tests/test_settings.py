@@ -1,0 +1,297 @@
+"""Settings: defaults, every PESO_* variable, and clear ConfigErrors for bad values."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from server.errors import ConfigError
+from server.settings import SETTINGS, Settings, parse_graph_url, parse_objects_url
+
+# env name -> (Settings field, a non-default raw value, the parsed value)
+EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
+    "PESO_DATA_DIR": ("data_dir", "/srv/peso", Path("/srv/peso")),
+    "PESO_GRAPH_URL": ("graph_url", "neo4j+s://graph.example:7687",
+                       "neo4j+s://graph.example:7687"),
+    "PESO_OBJECTS_URL": ("objects_url", "s3://peso-bucket/catalog", "s3://peso-bucket/catalog"),
+    "PESO_HOST": ("host", "0.0.0.0", "0.0.0.0"),
+    "PESO_PORT": ("port", "9100", 9100),
+    "PESO_MAX_PAGE_SIZE": ("max_page_size", "250", 250),
+    "PESO_MAX_QUERY_DEPTH": ("max_query_depth", "7", 7),
+    "PESO_MAX_QUERY_TOKENS": ("max_query_tokens", "5000", 5000),
+    "PESO_MAX_ALIASES": ("max_aliases", "3", 3),
+    "PESO_MAX_PREVIEW_ROWS": ("max_preview_rows", "50", 50),
+    "PESO_MAX_LINEAGE_DEPTH": ("max_lineage_depth", "4", 4),
+    "PESO_MAX_BODY_BYTES": ("max_body_bytes", "65536", 65536),
+    "PESO_MAX_UPLOAD_BYTES": ("max_upload_bytes", "2048", 2048),
+    "PESO_GRAPHIQL": ("graphiql", "false", False),
+    "PESO_LOG_LEVEL": ("log_level", "WARNING", "warning"),
+    "PESO_NEO4J_USER": ("neo4j_user", "catalog", "catalog"),
+    "PESO_NEO4J_PASSWORD": ("neo4j_password", "s3cret", "s3cret"),
+    "PESO_NEO4J_DATABASE": ("neo4j_database", "peso", "peso"),
+    "PESO_S3_ENDPOINT": ("s3_endpoint", "http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    "PESO_S3_REGION": ("s3_region", "eu-west-1", "eu-west-1"),
+    "PESO_S3_ACCESS_KEY": ("s3_access_key", "AKIAEXAMPLE", "AKIAEXAMPLE"),
+    "PESO_S3_SECRET_KEY": ("s3_secret_key", "wJalrXUtnFEMI", "wJalrXUtnFEMI"),
+}
+
+# env name -> (lowest, highest) accepted
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "PESO_PORT": (0, 65535),
+    "PESO_MAX_PAGE_SIZE": (1, 10_000),
+    "PESO_MAX_QUERY_DEPTH": (2, 100),
+    "PESO_MAX_QUERY_TOKENS": (50, 1_000_000),
+    "PESO_MAX_ALIASES": (1, 10_000),
+    "PESO_MAX_PREVIEW_ROWS": (1, 100_000),
+    "PESO_MAX_LINEAGE_DEPTH": (1, 100),
+    "PESO_MAX_BODY_BYTES": (1024, 1 << 30),
+    "PESO_MAX_UPLOAD_BYTES": (1024, 1 << 40),
+}
+
+
+def _field(env: str) -> str:
+    return EVERY_VARIABLE[env][0]
+
+
+def test_every_documented_setting_is_covered_here() -> None:
+    documented = {s.env for s in SETTINGS}
+    assert documented == set(EVERY_VARIABLE), "a setting was added without a test"
+    assert len(documented) == len(SETTINGS), "a setting is documented twice"
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert {f for f, _, _ in EVERY_VARIABLE.values()} == fields
+    assert all(s.help.strip() for s in SETTINGS)
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    data = tmp_path.resolve() / "peso-data"
+    assert s.data_dir == data
+    assert parse_graph_url(s.graph_url) == ("sqlite", str(data / "catalog.db"))
+    assert parse_objects_url(s.objects_url) == ("file", str(data / "objects"), "")
+    assert (s.host, s.port, s.graphiql, s.log_level) == ("127.0.0.1", 8000, True, "info")
+    assert (s.neo4j_user, s.neo4j_password, s.neo4j_database) == ("neo4j", "", "neo4j")
+    assert (s.s3_endpoint, s.s3_region, s.s3_access_key, s.s3_secret_key) == (
+        "", "us-east-1", "", "")
+
+
+def test_documented_defaults_match_the_parsed_ones(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    for doc in SETTINGS:
+        if doc.env in ("PESO_DATA_DIR", "PESO_GRAPH_URL", "PESO_OBJECTS_URL"):
+            continue  # derived from the working directory
+        value = getattr(s, _field(doc.env))
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        assert shown == doc.default, doc.env
+
+
+def test_empty_values_mean_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({env: "" for env in EVERY_VARIABLE}) == Settings.from_env({})
+
+
+def test_every_variable_is_parsed() -> None:
+    env = {name: raw for name, (_, raw, _) in EVERY_VARIABLE.items()}
+    s = Settings.from_env(env)
+    for name, (field, _, expected) in EVERY_VARIABLE.items():
+        assert getattr(s, field) == expected, name
+
+
+def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PESO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PESO_PORT", "8123")
+    s = Settings.from_env()
+    assert (s.data_dir, s.port) == (tmp_path.resolve(), 8123)
+
+
+def test_relative_and_home_data_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"PESO_DATA_DIR": "rel/dir"}).data_dir == \
+        tmp_path.resolve() / "rel" / "dir"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert Settings.from_env({"PESO_DATA_DIR": "~/peso"}).data_dir == \
+        (tmp_path / "home" / "peso").resolve()
+
+
+@pytest.mark.parametrize("folder", ["with space", "per%20cent", "hash#tag", "q?mark", "ünï"])
+def test_default_urls_survive_odd_folder_names(tmp_path: Path, folder: str) -> None:
+    data = tmp_path / folder
+    s = Settings.from_env({"PESO_DATA_DIR": str(data)})
+    assert parse_graph_url(s.graph_url) == ("sqlite", str(data.resolve() / "catalog.db"))
+    assert parse_objects_url(s.objects_url)[1] == str(data.resolve() / "objects")
+
+
+def test_nul_in_data_dir_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="PESO_DATA_DIR"):
+        Settings.from_env({"PESO_DATA_DIR": "/tmp/a\x00b"})
+
+
+def test_aws_fallbacks_and_precedence() -> None:
+    aws = {"AWS_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "aws-id",
+           "AWS_SECRET_ACCESS_KEY": "aws-secret"}
+    s = Settings.from_env(aws)
+    assert (s.s3_region, s.s3_access_key, s.s3_secret_key) == (
+        "ap-south-1", "aws-id", "aws-secret")
+    s = Settings.from_env({**aws, "PESO_S3_REGION": "eu-west-3", "PESO_S3_ACCESS_KEY": "p-id",
+                           "PESO_S3_SECRET_KEY": "p-secret"})
+    assert (s.s3_region, s.s3_access_key, s.s3_secret_key) == ("eu-west-3", "p-id", "p-secret")
+
+
+# --- integers, booleans, choices ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", list(INT_RANGES))
+def test_int_bounds(env: str) -> None:
+    low, high = INT_RANGES[env]
+    field = _field(env)
+    assert getattr(Settings.from_env({env: str(low)}), field) == low
+    assert getattr(Settings.from_env({env: str(high)}), field) == high
+    assert getattr(Settings.from_env({env: f" {high} "}), field) == high
+    for bad in (low - 1, high + 1):
+        with pytest.raises(ConfigError) as err:
+            Settings.from_env({env: str(bad)})
+        assert env in str(err.value)
+        assert f"{low}..{high}" in str(err.value)
+
+
+@pytest.mark.parametrize("env", list(INT_RANGES))
+@pytest.mark.parametrize("bad", ["abc", "1.5", "1e3", "0x10", "ten", "--1", "1 2", "∞",
+                                 "9" * 5000])
+def test_bad_ints(env: str, bad: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({env: bad})
+    assert env in str(err.value)
+
+
+def test_int_range_check_matches_the_table() -> None:
+    assert set(INT_RANGES) == {name for name, (_, _, parsed) in EVERY_VARIABLE.items()
+                               if type(parsed) is int}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("true", True), ("TRUE", True), (" yes ", True), ("1", True), ("on", True),
+    ("false", False), ("False", False), ("no", False), ("0", False), ("OFF", False)])
+def test_bools(raw: str, expected: bool) -> None:
+    assert Settings.from_env({"PESO_GRAPHIQL": raw}).graphiql is expected
+
+
+@pytest.mark.parametrize("bad", ["maybe", "2", "y", "enabled", "tru", "-1"])
+def test_bad_bools(bad: str) -> None:
+    with pytest.raises(ConfigError, match="PESO_GRAPHIQL"):
+        Settings.from_env({"PESO_GRAPHIQL": bad})
+
+
+@pytest.mark.parametrize("level", ["debug", "info", "warning", "error", " Error "])
+def test_log_levels(level: str) -> None:
+    assert Settings.from_env({"PESO_LOG_LEVEL": level}).log_level == level.strip().lower()
+
+
+@pytest.mark.parametrize("bad", ["verbose", "warn", "critical", "trace", "0"])
+def test_bad_log_levels(bad: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"PESO_LOG_LEVEL": bad})
+    assert "PESO_LOG_LEVEL" in str(err.value)
+    assert "debug, info, warning, error" in str(err.value)
+
+
+# --- graph URLs --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:///var/peso/catalog.db", ("sqlite", "/var/peso/catalog.db")),
+    ("SQLITE:///var/peso/catalog.db", ("sqlite", "/var/peso/catalog.db")),
+    ("sqlite:////var/peso/catalog.db", ("sqlite", "/var/peso/catalog.db")),
+    ("sqlite:///tmp/with%20space/c.db", ("sqlite", "/tmp/with space/c.db")),
+    ("neo4j://127.0.0.1:7687", ("neo4j", "neo4j://127.0.0.1:7687")),
+    ("neo4j+s://graph.example", ("neo4j+s", "neo4j+s://graph.example")),
+    ("neo4j+ssc://graph.example:7687", ("neo4j+ssc", "neo4j+ssc://graph.example:7687")),
+    ("bolt://localhost:7687", ("bolt", "bolt://localhost:7687")),
+    ("bolt+s://h", ("bolt+s", "bolt+s://h")),
+    ("bolt+ssc://h", ("bolt+ssc", "bolt+ssc://h")),
+    ("neo4j://[::1]:7687", ("neo4j", "neo4j://[::1]:7687")),
+])
+def test_graph_urls(url: str, expected: tuple[str, str]) -> None:
+    assert parse_graph_url(url) == expected
+    assert Settings.from_env({"PESO_GRAPH_URL": url}).graph_url == url
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgres://db/peso", "unknown scheme"),
+    ("mysql://x", "unknown scheme"),
+    ("file:///var/peso/catalog.db", "unknown scheme"),
+    ("sqlite:relative.db", "is not a URL"),
+    ("/var/peso/catalog.db", "is not a URL"),
+    ("catalog.db", "is not a URL"),
+    ("://host", "is not a URL"),
+    ("sqlite://relative.db", "absolute path"),
+    ("sqlite://localhost/var/peso.db", "absolute path"),
+    ("sqlite://./catalog.db", "absolute path"),
+    ("sqlite://", "absolute path"),
+    ("sqlite:///", "folder"),
+    ("sqlite:///var/peso/", "folder"),
+    ("sqlite:///var/%00/c.db", "NUL"),
+    ("neo4j://", "no host"),
+    ("neo4j://:7687", "no host"),
+    ("bolt://host:abc", "malformed port"),
+    ("neo4j://host:99999", "malformed port"),
+])
+def test_bad_graph_urls(url: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_graph_url(url)
+    assert "PESO_GRAPH_URL" in str(err.value)
+    assert says in str(err.value)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"PESO_GRAPH_URL": url})
+
+
+def test_unknown_graph_scheme_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_graph_url("redis://x")
+    assert all(s in str(err.value) for s in ("sqlite", "neo4j", "bolt"))
+
+
+# --- object URLs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("file:///var/peso/objects", ("file", "/var/peso/objects", "")),
+    ("FILE:///var/peso/objects", ("file", "/var/peso/objects", "")),
+    ("file:///tmp/a%20b", ("file", "/tmp/a b", "")),
+    ("s3://peso", ("s3", "peso", "")),
+    ("s3://peso-bucket/", ("s3", "peso-bucket", "")),
+    ("s3://peso-bucket/catalog/prod/", ("s3", "peso-bucket", "catalog/prod")),
+    ("s3://my.bucket.example/x", ("s3", "my.bucket.example", "x")),
+    ("s3://a1b", ("s3", "a1b", "")),
+    ("s3://" + "b" * 63, ("s3", "b" * 63, "")),
+])
+def test_object_urls(url: str, expected: tuple[str, str, str]) -> None:
+    assert parse_objects_url(url) == expected
+    assert Settings.from_env({"PESO_OBJECTS_URL": url}).objects_url == url
+
+
+@pytest.mark.parametrize("url", [
+    "gs://bucket", "http://minio:9000/bucket", "ftp://x/y", "azure://c", "objects",
+    "/var/peso/objects", "file://relative/objects", "file://", "file:///a%00b",
+])
+def test_bad_object_urls(url: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_objects_url(url)
+    assert "PESO_OBJECTS_URL" in str(err.value)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"PESO_OBJECTS_URL": url})
+
+
+@pytest.mark.parametrize("bucket", [
+    "", "ab", "b" * 64, "My-Bucket", "UPPER", "my_bucket", "-bucket", "bucket-", ".bucket",
+    "bucket.", "my..bucket", "my.-bucket", "my-.bucket", "192.168.1.10", "bü cket", "bücket",
+    "a b c", "bucket!",
+])
+def test_bad_bucket_names(bucket: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_objects_url(f"s3://{bucket}/prefix")
+    assert "not a valid S3 bucket name" in str(err.value)
+    assert "3-63" in str(err.value)
