@@ -124,8 +124,7 @@ class _Guarded(io.RawIOBase):
     """Reads ``inner`` while counting: too many bytes out, or a broken stream, is LoadError."""
 
     def __init__(self, path: Path, kind: str, inner: io.BufferedIOBase | IO[bytes],
-                 raw: BinaryIO | None,
-                 limit: int, compressed_size: int) -> None:
+                 raw: BinaryIO | None, limit: int, compressed_size: int) -> None:
         super().__init__()
         self._path, self._kind, self._inner, self._raw = path, kind, inner, raw
         self._limit, self._compressed_size, self._out = limit, compressed_size, 0
@@ -138,11 +137,11 @@ class _Guarded(io.RawIOBase):
         try:
             data = self._inner.read(len(view))
         except EOFError as exc:
-            raise LoadError(f"{self._path}: {self._kind} stream ends early at compressed byte "
-                            f"{self._where()} (truncated download?)") from exc
+            raise LoadError(f"{self._path}: {self._kind} stream ends early"
+                            f"{self._where('at')} (truncated download?)") from exc
         except (gzip.BadGzipFile, zipfile.BadZipFile, zlib.error) as exc:
-            raise LoadError(f"{self._path}: corrupt {self._kind} data near compressed byte "
-                            f"{self._where()} ({exc})") from exc
+            raise LoadError(f"{self._path}: corrupt {self._kind} data{self._where('near')} "
+                            f"({exc})") from exc
         self._out += len(data)
         if self._out > self._limit:
             raise LoadError(
@@ -153,8 +152,11 @@ class _Guarded(io.RawIOBase):
         view[: len(data)] = data
         return len(data)
 
-    def _where(self) -> int:
-        return self._raw.tell() if self._raw is not None else self._compressed_size
+    def _where(self, preposition: str) -> str:
+        """Where in the compressed file reading stopped (gzip: exact; zip: not tracked)."""
+        if self._raw is None:
+            return ""
+        return f" {preposition} compressed byte {self._raw.tell()}"
 
     def close(self) -> None:
         if not self.closed:

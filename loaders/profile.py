@@ -191,7 +191,9 @@ def _copy(arr: pa.Array, n: int) -> pa.Array:
 class _Column:
     def __init__(self, name: str, t: pa.DataType, profiler: Profiler) -> None:
         self.name, self.p = name, profiler
-        self.type = t.value_type if pa.types.is_dictionary(t) else t
+        self.input_type = t.value_type if pa.types.is_dictionary(t) else t
+        # Arrow has no min/max/sum kernels for float16: profile it as float32 (exact widening)
+        self.type = pa.float32() if pa.types.is_float16(self.input_type) else self.input_type
         self.kind = _kind(self.type)
         self.count = self.null_count = self.nan_count = self.summed = 0
         self.total: int | float = 0
@@ -208,6 +210,8 @@ class _Column:
     def update(self, arr: pa.Array) -> None:
         if pa.types.is_dictionary(arr.type):
             arr = arr.dictionary_decode()
+        if arr.type != self.type:
+            arr = arr.cast(self.type)
         self.count += len(arr)
         self.null_count += arr.null_count
         if self.kind in ("null", "other") or arr.null_count == len(arr):
@@ -339,9 +343,10 @@ class Profiler:
             if index < 0:
                 raise ValueError(f"batch has no column {col.name!r}")
             arr = batch.column(index)
-            if arr.type != col.type and not (pa.types.is_dictionary(arr.type)
-                                             and arr.type.value_type == col.type):
-                raise ValueError(f"column {col.name!r}: expected {col.type}, got {arr.type}")
+            if arr.type != col.input_type and not (pa.types.is_dictionary(arr.type)
+                                                   and arr.type.value_type == col.input_type):
+                raise ValueError(f"column {col.name!r}: expected {col.input_type}, "
+                                 f"got {arr.type}")
             col.update(arr)
         self.rows += batch.num_rows
 

@@ -45,40 +45,42 @@ _BROKEN = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, Attr
 Row = list[str | None]
 
 
-def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536
-              ) -> StringStream:
+def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
+              label: str | None = None) -> StringStream:
     """Open worksheet ``sheet`` (default: the first) of the workbook at ``path``.
 
     Returns a StringStream (format ``"xlsx"``) whose batches hold at most ``batch_rows``
     rows; a sheet with a header and no data gives no batches. The header and the first
     batch are read here, so an unreadable, encrypted or legacy (.xls) file, a missing sheet
     (the message lists the sheets) or an empty sheet raises LoadError now, naming the file
-    and sheet. Call ``close()`` when done (also safe before the batches are exhausted).
+    and sheet (as ``label`` when given). Call ``close()`` when done (also safe before the
+    batches are exhausted).
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    _refuse_ole(path)
+    name = label or str(path)
+    _refuse_ole(path, name)
     try:
         fh: BinaryIO = path.open("rb")
     except OSError as exc:
-        raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        raise LoadError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
     try:   # a file object, not a name: openpyxl would refuse names not ending in .xlsx
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except _BROKEN as exc:
         fh.close()
-        raise LoadError(f"{path}: not an Excel .xlsx workbook ({exc})") from exc
+        raise LoadError(f"{name}: not an Excel .xlsx workbook ({exc})") from exc
     try:
-        ws = _pick_sheet(path, wb, sheet)
+        ws = _pick_sheet(name, wb, sheet)
         ws.reset_dimensions()          # stale <dimension> tags would pad or truncate the rows
         rows = ws.iter_rows()
-        where = f"{path}: sheet {ws.title!r}"
+        where = f"{name}: sheet {ws.title!r}"
         numbered = _numbered_rows(where, rows)
         header = next((r for r in numbered if r[1]), None)
         if header is None:
             raise LoadError(f"{where} is empty; expected a header row and data")
         first = _take(numbered, batch_rows)
         width = max([len(header[1])] + [len(r) for _, r in first])
-        columns = [name or "" for name in header[1]] + [""] * (width - len(header[1]))
+        columns = [text or "" for text in header[1]] + [""] * (width - len(header[1]))
     except BaseException:
         wb.close()
         fh.close()
@@ -182,22 +184,22 @@ def _batch(width: int, rows: list[tuple[int, Row]]) -> pa.RecordBatch:
     return string_batch(string_schema(width), columns)
 
 
-def _pick_sheet(path: Path, wb: Any, sheet: str | None) -> Any:
+def _pick_sheet(name: str, wb: Any, sheet: str | None) -> Any:
     names: list[str] = list(wb.sheetnames)
     if sheet is None:
         if not wb.worksheets:
-            raise LoadError(f"{path}: the workbook has no worksheets (only charts?)")
+            raise LoadError(f"{name}: the workbook has no worksheets (only charts?)")
         return wb.worksheets[0]
     if sheet not in names:
         listing = ", ".join(repr(n) for n in names)
-        raise LoadError(f"{path}: no sheet named {sheet!r}; the workbook has: {listing}")
+        raise LoadError(f"{name}: no sheet named {sheet!r}; the workbook has: {listing}")
     ws = wb[sheet]
     if ws not in wb.worksheets:
-        raise LoadError(f"{path}: sheet {sheet!r} is a chart sheet, not a table")
+        raise LoadError(f"{name}: sheet {sheet!r} is a chart sheet, not a table")
     return ws
 
 
-def _refuse_ole(path: Path) -> None:
+def _refuse_ole(path: Path, name: str) -> None:
     """Legacy .xls and encrypted .xlsx are both OLE compound files: say which."""
     try:
         with path.open("rb") as fh:
@@ -210,10 +212,10 @@ def _refuse_ole(path: Path) -> None:
                     break
                 tail = chunk[-len(_ENCRYPTED):]
     except OSError as exc:
-        raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        raise LoadError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
     if encrypted:
-        raise LoadError(f"{path}: the workbook is password-protected (encrypted); remove the "
+        raise LoadError(f"{name}: the workbook is password-protected (encrypted); remove the "
                         "password in Excel and upload it again")
-    raise LoadError(f"{path}: this is a legacy Excel 97-2003 .xls workbook (an OLE document), "
+    raise LoadError(f"{name}: this is a legacy Excel 97-2003 .xls workbook (an OLE document), "
                     "not .xlsx; save it as .xlsx and upload it again")
 

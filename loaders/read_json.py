@@ -51,27 +51,29 @@ def _open_binary(path: Path) -> BinaryIO:
 
 
 def open_json(path: Path, *, lines: bool, batch_rows: int = 65_536,
-              opener: Opener = _open_binary) -> StringStream:
+              opener: Opener = _open_binary, label: str | None = None) -> StringStream:
     """Read ``path`` as JSON Lines (``lines=True``) or a JSON array of objects.
 
     Returns a StringStream (format ``"jsonl"`` or ``"json"``) whose batches hold at most
     ``batch_rows`` rows. The first pass runs here, so a malformed file raises LoadError
     before any batch exists (naming the file and the line, or line and column, and what was
     expected); the second pass raises LoadError only if the file changed in between.
+    Messages name the file as ``label`` when given (e.g. the upload behind a temp copy).
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
+    name = label or str(path)
     keys: dict[str, None] = {}
     kept: list[dict[str, Any]] | None = []
     count = 0
-    with closing(_objects(path, lines, opener)) as objects:
+    with closing(_objects(path, name, lines, opener)) as objects:
         for obj in objects:
             count += 1
             for key in obj:
                 if key not in keys:
                     keys[key] = None
                     if len(keys) > MAX_COLUMNS:
-                        raise LoadError(f"{path}: more than {MAX_COLUMNS:,} distinct keys "
+                        raise LoadError(f"{name}: more than {MAX_COLUMNS:,} distinct keys "
                                         f"(object {count}); expected objects sharing a set of "
                                         "columns")
             if kept is not None and len(kept) < batch_rows:
@@ -81,22 +83,22 @@ def open_json(path: Path, *, lines: bool, batch_rows: int = 65_536,
     if count == 0:
         what = "no JSON objects; expected one object per line" if lines else \
             "an empty array; expected an array of objects"
-        raise LoadError(f"{path}: the file holds {what}")
+        raise LoadError(f"{name}: the file holds {what}")
     if not keys:
-        raise LoadError(f"{path}: none of the {count:,} objects has a key; expected at least "
+        raise LoadError(f"{name}: none of the {count:,} objects has a key; expected at least "
                         "one column")
     columns = list(keys)
     fmt = "jsonl" if lines else "json"
     if kept is not None:
         return StringStream(columns, iter([_batch(columns, kept)]), fmt)
-    gen = _second_pass(path, lines, opener, columns, batch_rows)
+    gen = _second_pass(path, name, lines, opener, columns, batch_rows)
     return StringStream(columns, gen, fmt, gen.close)
 
 
 def to_text(value: Any) -> str | None:
     """One JSON value as the reader's text (see the module docstring)."""
-    if value is None or isinstance(value, str):
-        return value
+    if value is None or type(value) is str:
+        return value                                  # the common cases first
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, int):
@@ -108,13 +110,13 @@ def to_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _second_pass(path: Path, lines: bool, opener: Opener, columns: list[str],
+def _second_pass(path: Path, name: str, lines: bool, opener: Opener, columns: list[str],
                  batch_rows: int) -> Generator[pa.RecordBatch, None, None]:
     known = set(columns)
     rows: list[dict[str, Any]] = []
-    for obj in _objects(path, lines, opener):
+    for obj in _objects(path, name, lines, opener):
         if not known.issuperset(obj):
-            raise LoadError(f"{path}: the file changed while it was being read")
+            raise LoadError(f"{name}: the file changed while it was being read")
         rows.append(obj)
         if len(rows) == batch_rows:
             yield _batch(columns, rows)
@@ -128,14 +130,14 @@ def _batch(columns: list[str], rows: list[dict[str, Any]]) -> pa.RecordBatch:
                         [[to_text(row.get(key)) for row in rows] for key in columns])
 
 
-def _objects(path: Path, lines: bool, opener: Opener
+def _objects(path: Path, name: str, lines: bool, opener: Opener
              ) -> Generator[dict[str, Any], None, None]:
     try:
         fh = opener(path)
     except OSError as exc:
-        raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+        raise LoadError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
     with fh:
-        yield from (_jsonl_objects(path, fh) if lines else _array_objects(path, fh))
+        yield from (_jsonl_objects(name, fh) if lines else _array_objects(name, fh))
 
 
 def _what(value: Any) -> str:
@@ -143,14 +145,14 @@ def _what(value: Any) -> str:
     return "null" if value is None else kinds.get(type(value), "a number")
 
 
-def _jsonl_objects(path: Path, fh: BinaryIO) -> Iterator[dict[str, Any]]:
+def _jsonl_objects(name: str, fh: BinaryIO) -> Iterator[dict[str, Any]]:
     offset = 0
     first = True
     for lineno, raw in enumerate(fh, 1):
         try:
             text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError as exc:
-            raise LoadError(f"{path}: line {lineno}: not valid UTF-8 text at byte "
+            raise LoadError(f"{name}: line {lineno}: not valid UTF-8 text at byte "
                             f"{offset + exc.start}; JSON Lines must be UTF-8") from exc
         offset += len(raw)
         if not text.strip(" \t\r\n"):
@@ -161,15 +163,15 @@ def _jsonl_objects(path: Path, fh: BinaryIO) -> Iterator[dict[str, Any]]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise LoadError(f"{path}: line {lineno}: not valid JSON: {exc.msg} "
+            raise LoadError(f"{name}: line {lineno}: not valid JSON: {exc.msg} "
                             f"(column {exc.colno}){hint}") from exc
         except (ValueError, RecursionError) as exc:
-            raise LoadError(f"{path}: line {lineno}: cannot read the value ({exc})") from exc
+            raise LoadError(f"{name}: line {lineno}: cannot read the value ({exc})") from exc
         if not isinstance(value, dict):
-            raise LoadError(f"{path}: line {lineno}: expected a JSON object, found "
+            raise LoadError(f"{name}: line {lineno}: expected a JSON object, found "
                             f"{_what(value)}{hint}")
         if _lone_surrogate(text, value):
-            raise LoadError(f"{path}: line {lineno}: {_SURROGATE_MESSAGE}")
+            raise LoadError(f"{name}: line {lineno}: {_SURROGATE_MESSAGE}")
         yield value
 
 
@@ -185,27 +187,27 @@ def _lone_surrogate(source: str, value: dict[str, Any]) -> bool:
     return False
 
 
-def _array_objects(path: Path, fh: BinaryIO) -> Iterator[dict[str, Any]]:
-    scan = _Scanner(path, fh)
+def _array_objects(name: str, fh: BinaryIO) -> Iterator[dict[str, Any]]:
+    scan = _Scanner(name, fh)
     ch = scan.skip_ws()
     if ch == "":
-        raise LoadError(f"{path}: the file is empty; expected a JSON array of objects")
+        raise LoadError(f"{name}: the file is empty; expected a JSON array of objects")
     if ch == "{":
         raise scan.object_instead_of_array(*scan.location(scan.pos))
     if ch != "[":
         value = scan.decode()
         line, col = scan.location(scan.start)
-        raise LoadError(f"{path}: expected an array of objects, found {_what(value)} at line "
+        raise LoadError(f"{name}: expected an array of objects, found {_what(value)} at line "
                         f"{line} column {col}")
     scan.pos += 1
     for index, value in scan.elements():
         if not isinstance(value, dict):
             line, col = scan.location(scan.start)
-            raise LoadError(f"{path}: expected an array of objects, found {_what(value)} at "
+            raise LoadError(f"{name}: expected an array of objects, found {_what(value)} at "
                             f"line {line} column {col} (element {index + 1} of the array)")
         if _lone_surrogate(scan.buf[scan.start:scan.pos], value):
             line, col = scan.location(scan.start)
-            raise LoadError(f"{path}: line {line} column {col}: {_SURROGATE_MESSAGE}")
+            raise LoadError(f"{name}: line {line} column {col}: {_SURROGATE_MESSAGE}")
         yield value
     if scan.skip_ws() != "":
         raise scan.error("unexpected data after the end of the array; expected the end of "
@@ -215,8 +217,8 @@ def _array_objects(path: Path, fh: BinaryIO) -> Iterator[dict[str, Any]]:
 class _Scanner:
     """A window of decoded text over ``fh`` with 1-based line/column bookkeeping."""
 
-    def __init__(self, path: Path, fh: BinaryIO) -> None:
-        self.path, self.fh = path, fh
+    def __init__(self, name: str, fh: BinaryIO) -> None:
+        self.name, self.fh = name, fh
         self.buf, self.pos, self.start, self.eof = "", 0, 0, False
         self.line, self.col0 = 1, 0          # where buf[0] is: line (1-based), column (0-based)
         self.bytes_in = 0
@@ -224,6 +226,7 @@ class _Scanner:
         self.encoding = ("utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
                          else "utf-8-sig")
         self.decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        self.decoder_json = json.JSONDecoder()
         self._feed(head)
 
     def _feed(self, raw: bytes) -> None:
@@ -231,7 +234,7 @@ class _Scanner:
         try:
             text = self.decoder.decode(raw, final=not raw)
         except UnicodeDecodeError as exc:
-            raise LoadError(f"{self.path}: not valid {self.encoding.removesuffix('-sig')} text "
+            raise LoadError(f"{self.name}: not valid {self.encoding.removesuffix('-sig')} text "
                             f"at byte {self.bytes_in - pending + exc.start}") from exc
         self.bytes_in += len(raw)
         self.eof = not raw
@@ -270,10 +273,9 @@ class _Scanner:
 
     def decode(self) -> Any:
         """Decode the value at ``pos`` (its start is kept in ``start``); advance past it."""
-        decoder = json.JSONDecoder()
         while True:
             try:
-                value, end = decoder.raw_decode(self.buf, self.pos)
+                value, end = self.decoder_json.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
                 cut = exc.pos >= len(self.buf) - _NEAR_END or exc.msg.startswith("Unterminated")
                 if cut and self.fill():
@@ -308,7 +310,7 @@ class _Scanner:
     def error(self, message: str, pos: int) -> LoadError:
         line, col = self.location(pos)
         cut = " (the file ends early: truncated?)" if self.eof and pos >= len(self.buf) else ""
-        return LoadError(f"{self.path}: line {line} column {col}: {message}{cut}")
+        return LoadError(f"{self.name}: line {line} column {col}: {message}{cut}")
 
     def object_instead_of_array(self, line: int, col: int) -> LoadError:
         """Scan the top-level object (bounded: array values are streamed) to explain it."""
@@ -344,7 +346,7 @@ class _Scanner:
         plural = "keys" if count > 1 else "key"
         found = f"an object with {plural} {shown}{', ...' if len(keys) > 10 else ''}" \
             if keys else "an empty object"
-        message = (f"{self.path}: expected an array of objects, found {found} at line {line} "
+        message = (f"{self.name}: expected an array of objects, found {found} at line {line} "
                    f"column {col}")
         if len(tables) == 1:
             key = json.dumps(tables[0], ensure_ascii=False)

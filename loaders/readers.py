@@ -43,11 +43,11 @@ def open_source(path: Path, sniffed: Sniffed, opts: ReadOptions, *,
         from loaders.read_json import open_json
 
         return open_json(path, lines=sniffed.format is FileFormat.JSONL,
-                         batch_rows=opts.batch_rows)
+                         batch_rows=opts.batch_rows, label=shown)
     if sniffed.format is FileFormat.XLSX:
         from loaders.read_excel import open_xlsx
 
-        return open_xlsx(path, sheet=opts.sheet, batch_rows=opts.batch_rows)
+        return open_xlsx(path, sheet=opts.sheet, batch_rows=opts.batch_rows, label=shown)
     return open_csv(path, sniffed, opts, shown, newlines_in_values=False)
 
 

@@ -9,11 +9,11 @@ from schema.context import Info
 from schema.datasets import dataset_key
 from schema.enums import EntityKind, SourceKind
 from schema.payloads import DatasetPayload, EntityPayload, SourcePayload, attempt
-from schema.relay import check_first, decode_after
+from schema.relay import check_first, decode_after, tagged_cursor
 from schema.types import Connection, Dataset, Entity, Source, connection
 from server import models
 from server.errors import ValidationError
-from server.ids import check_label, check_text, encode_cursor, from_global_id
+from server.ids import check_label, check_text, from_global_id
 
 
 @strawberry.input
@@ -56,7 +56,7 @@ def _identifiers(value: object) -> dict[str, str]:
 def entity_raw_id(entity_id: str) -> str:
     type_name, raw = from_global_id(entity_id)
     if type_name != "Entity":
-        raise ValidationError(f"id {entity_id!r} is a {type_name}, not an Entity",
+        raise ValidationError(f"id {entity_id[:80]!r} is a {type_name}, not an Entity",
                               field="entityId")
     return raw
 
@@ -67,10 +67,12 @@ class CatalogQuery:
     async def sources(self, info: Info, first: int | None = None,
                       after: str | None = None) -> Connection[Source]:
         size = check_first(first, info.context.settings.max_page_size)
-        page = await info.context.graph.list_sources(first=size, after=decode_after(after, 2))
+        page = await info.context.graph.list_sources(first=size,
+                                                     after=decode_after(after, 2, "sources"))
         return connection([Source.from_model(s) for s in page.items],
-                          [encode_cursor(c) for c in page.cursors], has_next=page.has_next,
-                          has_previous=after is not None, total=page.total)
+                          [tagged_cursor("sources", c) for c in page.cursors],
+                          has_next=page.has_next, has_previous=after is not None,
+                          total=page.total)
 
     @strawberry.field(description="Entities by name, optionally of one kind or humanness.")
     async def entities(self, info: Info, kind: EntityKind | None = None,
@@ -79,10 +81,11 @@ class CatalogQuery:
         size = check_first(first, info.context.settings.max_page_size)
         page = await info.context.graph.list_entities(
             kind=models.EntityKind(kind.value) if kind else None, is_human=is_human,
-            first=size, after=decode_after(after, 2))
+            first=size, after=decode_after(after, 2, "entities"))
         return connection([Entity.from_model(e) for e in page.items],
-                          [encode_cursor(c) for c in page.cursors], has_next=page.has_next,
-                          has_previous=after is not None, total=page.total)
+                          [tagged_cursor("entities", c) for c in page.cursors],
+                          has_next=page.has_next, has_previous=after is not None,
+                          total=page.total)
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ import strawberry
 from schema.context import Info
 from schema.enums import DatasetLayer, DatasetOrderField, EntityKind, OrderDirection, OwnerKind
 from schema.payloads import DatasetPayload, attempt
-from schema.relay import check_first, decode_after
+from schema.relay import check_first, decode_after, tagged_cursor
 from schema.types import Connection, Dataset, connection
 from server import models
 from server.ids import (
@@ -15,7 +15,6 @@ from server.ids import (
     check_name,
     check_namespace,
     check_text,
-    encode_cursor,
     normalize_tag,
 )
 
@@ -97,6 +96,7 @@ class DatasetQuery:
                        order_by: DatasetOrder | None = None) -> Connection[Dataset]:
         size = check_first(first, info.context.settings.max_page_size)
         flt, order = filter or DatasetFilter(), order_by or DatasetOrder()
+        tag = f"datasets:{order.field.value}:{order.direction.value}"
         model_filter = models.DatasetFilter(
             namespace=flt.namespace, source=flt.source,
             tag=normalize_tag(flt.tag) if flt.tag is not None else None,
@@ -104,13 +104,13 @@ class DatasetQuery:
             text=check_text(flt.text, field="filter.text", limit=500),
             layer=models.DatasetLayer(flt.layer.value) if flt.layer else None)
         page = await info.context.graph.list_datasets(model_filter, models.PageRequest(
-            first=size, after=decode_after(after, 2),
+            first=size, after=decode_after(after, 2, tag),
             sort=models.DatasetSort(order.field.value),
             descending=order.direction is OrderDirection.DESC))
         for d in page.items:
             info.context.loaders.dataset.prime(d.id, d)
         return connection([Dataset.from_model(d) for d in page.items],
-                          [encode_cursor(c) for c in page.cursors], has_next=page.has_next,
+                          [tagged_cursor(tag, c) for c in page.cursors], has_next=page.has_next,
                           has_previous=after is not None, total=page.total)
 
 

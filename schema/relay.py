@@ -39,8 +39,21 @@ def check_first(first: int | None, max_page_size: int) -> int:
     return first
 
 
-def decode_after(after: str | None, length: int) -> list[Any] | None:
-    return None if after is None else decode_cursor(after, expected_length=length)
+def tagged_cursor(tag: str, values: list[Any]) -> str:
+    """A keyset cursor that names its list and sort order, so it cannot be replayed on
+    another list (``["datasets:name", ns, name]``)."""
+    return encode_cursor([tag, *values])
+
+
+def decode_after(after: str | None, length: int, tag: str) -> list[Any] | None:
+    """Decode a cursor made by ``tagged_cursor(tag, …)`` holding ``length`` sort values."""
+    if after is None:
+        return None
+    values = decode_cursor(after, expected_length=length + 1)
+    if values[0] != tag:
+        raise ValidationError(f"cursor {after[:80]!r} belongs to another list or sort order",
+                              field="after")
+    return values[1:]
 
 
 def offset_after(after: str | None) -> int:

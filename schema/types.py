@@ -14,10 +14,17 @@ from strawberry.scalars import JSON
 from schema.context import Info
 from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
 from schema.quality import FieldProfile, QualityReport, VersionChanges
-from schema.relay import Node, PageInfo, check_first, decode_after, global_id, page_info
+from schema.relay import (
+    Node,
+    PageInfo,
+    check_first,
+    decode_after,
+    global_id,
+    page_info,
+    tagged_cursor,
+)
 from server import models
 from server.errors import NotFoundError, ValidationError
-from server.ids import encode_cursor
 from server.preview import read_preview
 
 # A whole number that may exceed 32 bits; its scalar definition is in schema.root.SCALARS.
@@ -174,8 +181,8 @@ class DatasetVersion(Node):
                       offset: int = 0) -> JSON:
         cap = info.context.settings.max_preview_rows
         if not 0 <= limit <= cap:
-            raise ValidationError(f"limit must be between 0 and {cap}, got {limit}",
-                                  field="limit")
+            raise ValidationError(f"limit must be between 0 and {cap} (PESO_MAX_PREVIEW_ROWS), "
+                                  f"got {limit}", field="limit")
         if offset < 0:
             raise ValidationError(f"offset must not be negative, got {offset}", field="offset")
         key = self.model.curated_key
@@ -240,13 +247,13 @@ class Dataset(Node):
         every = await info.context.loaders.versions.load(self.model.id)
         start = 0
         if after is not None:
-            [number] = decode_after(after, 1) or [0]
+            [number] = decode_after(after, 1, "versions") or [0]
             if not isinstance(number, int):
                 raise ValidationError("cursor does not belong to this list", field="after")
             start = next((i + 1 for i, v in enumerate(every) if v.version == number), len(every))
         window = every[start:start + size]
         return connection([DatasetVersion.from_model(v) for v in window],
-                          [encode_cursor([v.version]) for v in window],
+                          [tagged_cursor("versions", [v.version]) for v in window],
                           has_next=start + size < len(every), has_previous=start > 0,
                           total=len(every))
 

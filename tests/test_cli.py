@@ -3,6 +3,7 @@ subprocess): help, version, load, demo, and one-line errors with exit code 1."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from starlette.testclient import TestClient
 
 from server import __version__
 from server.app import create_app
-from server.cli import main
+from server.cli import build_parser, main
 from server.settings import SETTINGS, Settings
 from tests.conftest import MARKETING, REPO, needs_corpus
 from tests.helpers import q, write_csv
@@ -89,6 +90,24 @@ def test_subcommand_help(capsys: pytest.CaptureFixture[str], command: str,
     assert out.startswith(f"usage: peso {command}")
     for text in expected:
         assert text in out
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(sub.choices)
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = subcommands()
+    assert {"serve", "load", "demo"} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0, command
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: peso {command}"), out
+        assert "-h, --help" in out
 
 
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["load"], ["load", "x.csv"],

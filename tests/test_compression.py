@@ -190,6 +190,16 @@ def test_encrypted_zip_member_is_refused(tmp_path: Path) -> None:
                               "upload it unencrypted")
 
 
+def test_corrupt_zip_member(tmp_path: Path) -> None:
+    path = tmp_path / "crc.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("a.csv", CSV)
+    path.write_bytes(path.read_bytes().replace(b"Ann", b"ANN"))
+    with pytest.raises(LoadError) as err:
+        read_all(path, "zip")
+    assert str(err.value) == f"{path}: corrupt zip data (Bad CRC-32 for file 'a.csv')"
+
+
 def test_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "fake.zip"
     path.write_bytes(b"PK\x03\x04" + b"\0" * 100)

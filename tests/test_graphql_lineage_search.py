@@ -251,6 +251,7 @@ def test_search_rejects_a_foreign_cursor_and_long_queries(searchable: TestClient
     dataset_cursor = q(searchable, "{ datasets(first: 1) { pageInfo { endCursor } } }")[
         "datasets"]["pageInfo"]["endCursor"]
     body = gql(searchable, SEARCH, {"query": "customers", "after": dataset_cursor})
-    assert messages(body) == ["cursor does not belong to this list"]
+    [message] = messages(body)
+    assert "does not belong to this list" in message
     body = gql(searchable, SEARCH, {"query": "x" * 501})
     assert messages(body) == ["query is 501 characters; the limit is 500"]

@@ -174,8 +174,8 @@ def test_unknown_column_is_a_clear_error(loaded: tuple[TestClient, Path]) -> Non
 
 
 @pytest.mark.parametrize(("variables", "message"), [
-    ({"limit": 1001}, "limit must be between 0 and 1000, got 1001"),
-    ({"limit": -1}, "limit must be between 0 and 1000, got -1"),
+    ({"limit": 1001}, "limit must be between 0 and 1000 (PESO_MAX_PREVIEW_ROWS), got 1001"),
+    ({"limit": -1}, "limit must be between 0 and 1000 (PESO_MAX_PREVIEW_ROWS), got -1"),
     ({"offset": -5}, "offset must not be negative, got -5"),
 ])
 def test_limit_and_offset_out_of_range(loaded: tuple[TestClient, Path],
@@ -191,7 +191,7 @@ def test_preview_cap_follows_the_setting(loaded: tuple[TestClient, Path]) -> Non
     with TestClient(create_app(settings)) as capped:
         assert len(preview(capped, "big", limit=50)["rows"]) == 50
         assert preview_error(capped, "big", limit=51) == (
-            "limit must be between 0 and 50, got 51")
+            "limit must be between 0 and 50 (PESO_MAX_PREVIEW_ROWS), got 51")
 
 
 def test_a_raw_version_has_no_preview(loaded: tuple[TestClient, Path]) -> None:

@@ -10,6 +10,7 @@ import inspect
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,46 @@ async def test_an_unreachable_server_is_store_unavailable() -> None:
     with pytest.raises(StoreUnavailableError, match="cannot reach Neo4j"):
         await store.open()
     await store.close()
+
+
+# --- call sites pass exactly the parameters each statement uses ----------------------------
+
+def _call_sites() -> Iterator[tuple[str, str, set[str]]]:
+    """(module:line, constant name, keyword names) for every rows/one/run(tx, cypher.X, …)."""
+    folder = Path(cypher.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("rows", "one", "run") and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Attribute)
+                    and isinstance(node.args[1].value, ast.Name)
+                    and node.args[1].value.id == "cypher"):
+                assert all(k.arg is not None for k in node.keywords), (
+                    f"{path.name}:{node.lineno} passes **params to a constant statement")
+                yield (f"{path.name}:{node.lineno}", node.args[1].attr,
+                       {k.arg for k in node.keywords if k.arg is not None})
+
+
+SITES = list(_call_sites())
+
+
+def test_there_are_call_sites_to_check() -> None:
+    assert len(SITES) > 50
+
+
+@pytest.mark.parametrize(("where", "name", "given"), SITES, ids=[s[0] for s in SITES])
+def test_call_site_parameters_match_the_statement(where: str, name: str,
+                                                  given: set[str]) -> None:
+    text = getattr(cypher, name)
+    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
+    assert given == used, f"{where}: {name} uses {sorted(used)}, the call passes {sorted(given)}"
+
+
+def test_built_statements_use_only_the_parameters_their_callers_pass() -> None:
+    listing = {"namespace", "layer", "source", "tag", "entity_kind", "text", "after_a",
+               "after_b", "limit"}
+    for name, text in _built():
+        used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", text))
+        allowed = {"id"} if name.startswith("lineage_walk") else listing
+        assert used <= allowed, (name, used - allowed)

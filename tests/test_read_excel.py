@@ -253,3 +253,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_batch_rows_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_rows"):
         open_xlsx(tmp_path / "t.xlsx", batch_rows=0)
+
+
+def test_label_names_the_file_in_errors(tmp_path: Path) -> None:
+    path = build(tmp_path / "peso-inflated-1.xlsx", {"S": [["a"]]})
+    assert load_error(path, sheet="T", label="report.xlsx.gz") == \
+        "report.xlsx.gz: no sheet named 'T'; the workbook has: 'S'"

@@ -416,3 +416,10 @@ def test_a_number_cut_by_the_read_window(tmp_path: Path, chunk: int) -> None:
         assert load_error(path, lines=False) == \
             f'{path}: expected an array of objects, found an object with key "a" at line 1 ' \
             "column 1"
+
+
+def test_label_names_the_file_in_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "peso-inflated-123.json", "[1]")
+    assert load_error(path, lines=False, label="upload.json.gz") == (
+        "upload.json.gz: expected an array of objects, found a number at line 1 column 2 "
+        "(element 1 of the array)")

@@ -130,6 +130,8 @@ def test_a_file_larger_than_the_part_size_goes_up_in_parts(s3_bucket: MakeStore,
 
 def test_an_upload_killed_midway_leaves_no_object_and_a_rerun_succeeds(
         s3_server: S3Endpoint, s3_bucket: MakeStore, tmp_path: Path) -> None:
+    if not s3_server.endpoint.startswith("http://"):
+        pytest.skip("the cutting proxy forwards plain HTTP only")
     direct = s3_bucket()
     big = tmp_path / "big.bin"
     digest = _big_file(big, 3 * MIN_PART_SIZE)

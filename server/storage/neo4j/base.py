@@ -66,7 +66,8 @@ async def audit(tx: Tx, actor: str, action: str, kind: str, target: str,
 
 
 async def dataset_by_key(tx: Tx, key: DatasetKey) -> Dataset | None:
-    found = await one(tx, cypher.DATASET_BY_KEY, key=records.dataset_key(key.namespace, key.name))
+    found = await one(tx, cypher.DATASET_BY_KEY,
+                      natural_key=records.dataset_key(key.namespace, key.name))
     return records.dataset(found["d"]) if found else None
 
 

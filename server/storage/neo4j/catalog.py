@@ -106,11 +106,11 @@ class CatalogMixin(Neo4jBase):
         key = records.entity_key(kind, name)
 
         async def work(tx: Tx) -> Entity:
-            found = await one(tx, cypher.ENTITY_BY_KEY, key=key)
+            found = await one(tx, cypher.ENTITY_BY_KEY, natural_key=key)
             if found is None:
                 eid = new_id()
-                await run(tx, cypher.ENTITY_CREATE, id=eid, key=key, kind=kind.value, name=name,
-                          is_human=kind.is_human, description=description,
+                await run(tx, cypher.ENTITY_CREATE, id=eid, natural_key=key, kind=kind.value,
+                          name=name, is_human=kind.is_human, description=description,
                           identifiers=ids_json, now=now())
                 await audit(tx, actor, "entity.created", "Entity", eid,
                             {"kind": kind.value, "name": name})
@@ -120,7 +120,7 @@ class CatalogMixin(Neo4jBase):
                           description=description, identifiers=ids_json)
                 await audit(tx, actor, "entity.updated", "Entity", found["e"]["id"],
                             {"name": name})
-            again = await one(tx, cypher.ENTITY_BY_KEY, key=key)
+            again = await one(tx, cypher.ENTITY_BY_KEY, natural_key=key)
             assert again is not None
             return records.entity(again["e"])
         return await self._write(work)

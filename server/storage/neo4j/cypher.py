@@ -19,9 +19,10 @@ The graph (relationships stored in one direction only):
     (:Counter {name: 'audit', value})                                       audit id sequence
 
 Natural keys are stored as one property so that a single-property uniqueness constraint
-(available in every edition) guards them: ``Dataset.key = namespace + '/' + name`` (namespaces
-contain no '/'), ``Entity.key = kind + ':' + name`` (kinds contain no ':'). Maps (identifiers,
-field metadata, audit detail) are stored as JSON text. Timestamps are native DateTime (UTC).
+(available in every edition) guards them: ``Dataset.natural_key = namespace + '/' + name``
+(namespaces contain no '/'), ``Entity.natural_key = kind + ':' + name`` (kinds contain no ':').
+Maps (identifiers, field metadata and stats, contracts, quality reports, audit detail) are
+stored as JSON text. Timestamps are native DateTime (UTC).
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT peso_source_id IF NOT EXISTS FOR (s:Source) REQUIRE s.id IS UNIQUE",
     "CREATE CONSTRAINT peso_source_name IF NOT EXISTS FOR (s:Source) REQUIRE s.name IS UNIQUE",
     "CREATE CONSTRAINT peso_dataset_id IF NOT EXISTS FOR (d:Dataset) REQUIRE d.id IS UNIQUE",
-    "CREATE CONSTRAINT peso_dataset_key IF NOT EXISTS FOR (d:Dataset) REQUIRE d.key IS UNIQUE",
+    "CREATE CONSTRAINT peso_dataset_key IF NOT EXISTS "
+    "FOR (d:Dataset) REQUIRE d.natural_key IS UNIQUE",
     "CREATE CONSTRAINT peso_version_id IF NOT EXISTS "
     "FOR (v:DatasetVersion) REQUIRE v.id IS UNIQUE",
     "CREATE CONSTRAINT peso_field_id IF NOT EXISTS FOR (f:Field) REQUIRE f.id IS UNIQUE",
     "CREATE CONSTRAINT peso_entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
-    "CREATE CONSTRAINT peso_entity_key IF NOT EXISTS FOR (e:Entity) REQUIRE e.key IS UNIQUE",
+    "CREATE CONSTRAINT peso_entity_key IF NOT EXISTS "
+    "FOR (e:Entity) REQUIRE e.natural_key IS UNIQUE",
     "CREATE CONSTRAINT peso_tag_name IF NOT EXISTS FOR (t:Tag) REQUIRE t.name IS UNIQUE",
     "CREATE CONSTRAINT peso_owner_name IF NOT EXISTS FOR (o:Owner) REQUIRE o.name IS UNIQUE",
     "CREATE CONSTRAINT peso_audit_id IF NOT EXISTS FOR (a:AuditEvent) REQUIRE a.id IS UNIQUE",
@@ -111,7 +114,7 @@ SOURCE_COUNT = "MATCH (s:Source) RETURN count(s) AS n"
 # --- datasets ------------------------------------------------------------------------------
 # Every dataset read returns the node's properties plus source_id from its FROM_SOURCE edge.
 DATASET_BY_KEY = """
-MATCH (d:Dataset {key: $key})
+MATCH (d:Dataset {natural_key: $natural_key})
 OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
 RETURN d {.*, source_id: s.id} AS d
 """
@@ -121,8 +124,9 @@ OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
 RETURN d {.*, source_id: s.id} AS d
 """
 DATASET_CREATE = """
-CREATE (d:Dataset {id: $id, key: $key, namespace: $namespace, name: $name, layer: $layer,
-                   description: $description, created_at: $now, updated_at: $now})
+CREATE (d:Dataset {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
+                   layer: $layer, description: $description, created_at: $now,
+                   updated_at: $now})
 """
 # Point the dataset at a (new) source: drop the old FROM_SOURCE edge, make the new one.
 DATASET_SET_SOURCE = """
@@ -223,10 +227,10 @@ RETURN f {.*, version_id: v.id} AS f ORDER BY f.position
 """
 
 # --- entities ------------------------------------------------------------------------------
-ENTITY_BY_KEY = "MATCH (e:Entity {key: $key}) RETURN e {.*} AS e"
+ENTITY_BY_KEY = "MATCH (e:Entity {natural_key: $natural_key}) RETURN e {.*} AS e"
 ENTITIES_BY_IDS = "MATCH (e:Entity) WHERE e.id IN $ids RETURN e {.*} AS e"
 ENTITY_CREATE = """
-CREATE (e:Entity {id: $id, key: $key, kind: $kind, name: $name, is_human: $is_human,
+CREATE (e:Entity {id: $id, natural_key: $natural_key, kind: $kind, name: $name, is_human: $is_human,
                   description: $description, identifiers: $identifiers, created_at: $now})
 """
 ENTITY_UPDATE = """
@@ -399,7 +403,7 @@ IMPORT_ENTITIES = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:Entity {id: row.id})
 WITH row WHERE old IS NULL
-CREATE (e:Entity {id: row.id, key: row.key, kind: row.kind, name: row.name,
+CREATE (e:Entity {id: row.id, natural_key: row.natural_key, kind: row.kind, name: row.name,
                   is_human: row.is_human, description: row.description,
                   identifiers: row.identifiers, created_at: row.created_at})
 RETURN count(e) AS created
@@ -408,10 +412,10 @@ IMPORT_DATASETS = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:Dataset {id: row.id})
 WITH row WHERE old IS NULL
-CREATE (d:Dataset {id: row.id, key: row.key, namespace: row.namespace, name: row.name,
-                   layer: row.layer, description: row.description, created_at: row.created_at,
-                   updated_at: row.updated_at, deleted_at: row.deleted_at,
-                   contract: row.contract})
+CREATE (d:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
+                   name: row.name, layer: row.layer, description: row.description,
+                   created_at: row.created_at, updated_at: row.updated_at,
+                   deleted_at: row.deleted_at, contract: row.contract})
 RETURN collect(d.id) AS created
 """
 # for the datasets just created: their FROM_SOURCE edge

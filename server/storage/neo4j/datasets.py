@@ -51,7 +51,7 @@ async def ensure_dataset(tx: Tx, namespace: str, name: str, layer: DatasetLayer,
     if existing is None:
         dataset_id = new_id()
         await run(tx, cypher.DATASET_CREATE, id=dataset_id,
-                  key=records.dataset_key(namespace, name), namespace=namespace, name=name,
+                  natural_key=records.dataset_key(namespace, name), namespace=namespace, name=name,
                   layer=layer.value, description=description, now=stamp)
         if source_id is not None:
             await run(tx, cypher.DATASET_SET_SOURCE, id=dataset_id, source_id=source_id,

@@ -52,11 +52,11 @@ def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
         if stamp in row:
             row[stamp] = _ts(row[stamp])
     if kind == "dataset":
-        row["key"] = records.dataset_key(r["namespace"], r["name"])
+        row["natural_key"] = records.dataset_key(r["namespace"], r["name"])
         row["contract"] = records.to_json_or_none(r["contract"])
     elif kind == "entity":
         entity_kind = EntityKind(r["kind"])
-        row["key"] = records.entity_key(entity_kind, r["name"])
+        row["natural_key"] = records.entity_key(entity_kind, r["name"])
         row["is_human"] = entity_kind.is_human
         row["identifiers"] = records.to_json(r["identifiers"])
     elif kind == "audit":
