@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,32 +74,72 @@ async def generate(path: Path, count: int, batch: int) -> None:
         await graph.close()
 
 
-def deep_cursor(count: int) -> tuple[int, str, tuple[str, str]]:
-    """A cursor pointing 90% into the catalog in (namespace, name) order: the keyset cursor
-    the server itself hands out (``endCursor``) for the dataset just before that position,
-    and the key of the first dataset the page after it must start with."""
-    from server.ids import encode_cursor
+WALK = ("query($after:String){ datasets(first:100, after:$after){ "
+        "pageInfo { endCursor } } }")
 
+
+async def deep_cursor(app: Any, count: int) -> tuple[int, str, list[str], tuple[str, str]]:
+    """Walk the list 100 at a time with the server's own (opaque) cursors to the one that
+    points 90% into the catalog in (namespace, name) order. Returns that position, the
+    cursor, the sort key it stands for (what the store is given) and the key the page after
+    it must start with."""
+    at = int(count * 0.9) // 100 * 100
+    after: str | None = None
+    for _ in range(at // 100):
+        status, body = await asgi_post(app, "/graphql", {"query": WALK,
+                                                         "variables": {"after": after}})
+        after = check_graphql(status, body, "walking the list")["data"]["datasets"][
+            "pageInfo"]["endCursor"]
+    assert after is not None
     ordered = sorted(synth_key(i) for i in range(count))
-    at = int(count * 0.9)
-    return at, encode_cursor(list(ordered[at - 1])), ordered[at]
+    return at, after, list(ordered[at - 1]), ordered[at]
 
 
-def cases(count: int) -> list[tuple[str, str, dict[str, Any]]]:
-    deep_at, deep, _ = deep_cursor(count)
-    out: list[tuple[str, str, dict[str, Any]]] = [
-        (f'search "{t}"', SEARCH, {"q": t}) for t in SEARCH_TERMS]
+StoreCall = Callable[[Any], Awaitable[Any]]
+
+
+def cases(deep_at: int, deep: str, deep_key: list[str]
+          ) -> list[tuple[str, str, dict[str, Any], StoreCall]]:
+    """(label, GraphQL query, variables, the same read made on the store directly)."""
+    from server.models import DatasetFilter, PageRequest
+
+    def search(term: str) -> StoreCall:
+        return lambda g: g.search(term, first=20)
+
+    def page(after: list[str] | None = None, **flt: str) -> StoreCall:
+        return lambda g: g.list_datasets(DatasetFilter(**flt), PageRequest(first=50, after=after))
+
+    out: list[tuple[str, str, dict[str, Any], StoreCall]] = [
+        (f'search "{t}"', SEARCH, {"q": t}, search(t)) for t in SEARCH_TERMS]
     out += [
-        ("datasets(first:50) page 1", PAGE, {"first": 50}),
-        (f"datasets(first:50) after #{deep_at:,}", PAGE, {"first": 50, "after": deep}),
-        ("filter tag:gdpr", PAGE, {"first": 50, "filter": {"tag": "gdpr"}}),
-        ("filter tag:deprecated (rare)", PAGE, {"first": 50, "filter": {"tag": "deprecated"}}),
-        ("filter source:Shopify", PAGE, {"first": 50, "filter": {"source": "Shopify"}}),
-        ("filter namespace:crm", PAGE, {"first": 50, "filter": {"namespace": "crm"}}),
+        ("datasets(first:50) page 1", PAGE, {"first": 50}, page()),
+        (f"datasets(first:50) after #{deep_at:,}", PAGE, {"first": 50, "after": deep},
+         page(deep_key)),
+        ("filter tag:gdpr", PAGE, {"first": 50, "filter": {"tag": "gdpr"}}, page(tag="gdpr")),
+        ("filter tag:deprecated (rare)", PAGE, {"first": 50, "filter": {"tag": "deprecated"}},
+         page(tag="deprecated")),
+        ("filter source:Shopify", PAGE, {"first": 50, "filter": {"source": "Shopify"}},
+         page(source="Shopify")),
+        ("filter namespace:crm", PAGE, {"first": 50, "filter": {"namespace": "crm"}},
+         page(namespace="crm")),
         ("filter ns:crm + tag:pii", PAGE,
-         {"first": 50, "filter": {"namespace": "crm", "tag": "pii"}}),
+         {"first": 50, "filter": {"namespace": "crm", "tag": "pii"}},
+         page(namespace="crm", tag="pii")),
     ]
     return out
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], iterations: int, max_seconds: float
+                ) -> list[float]:
+    for _ in range(3):
+        await fn()
+    times: list[float] = []
+    stop = time.perf_counter() + max_seconds
+    while len(times) < iterations and time.perf_counter() < stop:
+        t0 = time.perf_counter()
+        await fn()
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 async def measure(path: Path, data_dir: Path, args: argparse.Namespace) -> list[float]:
@@ -111,8 +152,18 @@ async def measure(path: Path, data_dir: Path, args: argparse.Namespace) -> list[
     app = create_app(settings)
     p50s = []
     async with app.router.lifespan_context(app):
-        print(f"\n{'query':<34} {'p50':>9} {'p99':>9} {'max':>9}  calls  result")
-        for label, query, variables in cases(args.datasets):
+        graph = app.state.graph
+        t0 = time.perf_counter()
+        deep_at, deep, deep_key, deep_first = await deep_cursor(app, args.datasets)
+        print(f"walked {deep_at // 100} pages of 100 with endCursor to position {deep_at:,} "
+              f"({time.perf_counter() - t0:.1f} s)")
+        gc.collect()
+        gc.freeze()  # as `peso serve` does once the app is built (server/cli.py)
+        print("\n`store` is the same read made on the graph store directly (SQL + thread hop);"
+              "\nthe rest is the whole GraphQL request through the ASGI app.")
+        print(f"\n{'query':<34} {'store p50':>9} {'p50':>9} {'p99':>9} {'max':>9}  calls  "
+              "result")
+        for label, query, variables, store_call in cases(deep_at, deep, deep_key):
             payload = {"query": query, "variables": variables}
 
             async def call(payload: dict[str, Any] = payload) -> dict[str, Any]:
@@ -123,20 +174,15 @@ async def measure(path: Path, data_dir: Path, args: argparse.Namespace) -> list[
             first = await call()
             if "after" in variables:  # the deep page starts right after the cursor's dataset
                 node = first["datasets"]["edges"][0]["node"]
-                expected = deep_cursor(args.datasets)[2]
-                if (node["namespace"], node["name"]) != expected:
-                    raise RuntimeError(f"deep page starts at {node}, expected {expected}")
-            for _ in range(3):
-                await call()
-            times: list[float] = []
-            stop = time.perf_counter() + args.max_seconds
-            while len(times) < args.iterations and time.perf_counter() < stop:
-                t0 = time.perf_counter()
-                await call()
-                times.append(time.perf_counter() - t0)
+                if (node["namespace"], node["name"]) != deep_first:
+                    raise RuntimeError(f"deep page starts at {node}, expected {deep_first}")
+            store = await timed(lambda sc=store_call: sc(graph), args.iterations,
+                                args.max_seconds / 2)
+            times = await timed(call, args.iterations, args.max_seconds)
             p50s.append(percentile(times, 50))
-            print(f"{label:<34} {ms(percentile(times, 50)):>9} {ms(percentile(times, 99)):>9} "
-                  f"{ms(max(times)):>9}  {len(times):>5}  {describe(first)}")
+            print(f"{label:<34} {ms(percentile(store, 50)):>9} {ms(percentile(times, 50)):>9} "
+                  f"{ms(percentile(times, 99)):>9} {ms(max(times)):>9}  {len(times):>5}  "
+                  f"{describe(first)}")
     return p50s
 
 
@@ -149,8 +195,7 @@ def describe(data: dict[str, Any]) -> str:
 
 
 def explain(path: Path, count: int) -> None:
-    """The query plans of the SQL behind the list cases (as the store builds it)."""
-    from server.ids import decode_cursor
+    """The query plans of the SQL the store runs for the cases above."""
     from server.models import DatasetFilter, DatasetSort
     from server.storage.sqlite import sql
     from server.storage.sqlite.store import fts_query
@@ -159,13 +204,14 @@ def explain(path: Path, count: int) -> None:
     plans: list[tuple[str, str, list[Any]]] = [
         ("search", sql.SEARCH, [fts_query("campaign"), 20, 0]),
         ("search count", sql.SEARCH_COUNT, [fts_query("campaign")])]
-    for label, _, variables in cases(count):
-        if "filter" not in variables and "after" not in variables and "first" not in variables:
-            continue
-        f = variables.get("filter", {})
-        where, params = sql.dataset_filter(DatasetFilter(**f), None)
-        after = decode_cursor(variables["after"], expected_length=2) \
-            if "after" in variables else None
+    deep = list(sorted(synth_key(i) for i in range(count))[int(count * 0.9) - 1])
+    for label, flt, after in [
+            ("first page", DatasetFilter(), None), ("deep page", DatasetFilter(), deep),
+            ("tag", DatasetFilter(tag="gdpr"), None), ("source", DatasetFilter(source="Shopify"),
+                                                       None),
+            ("namespace", DatasetFilter(namespace="crm"), None),
+            ("namespace + tag", DatasetFilter(namespace="crm", tag="pii"), None)]:
+        where, params = sql.dataset_filter(flt, None)
         q = sql.dataset_page(where, DatasetSort.NAME, False, after is not None)
         plans.append((label, q, [*params, *(after or []), 51]))
         plans.append((label + " (count)", sql.dataset_count(where), params))

@@ -15,6 +15,7 @@ from loaders.names import snake_case
 from loaders.pipeline import LoadRequest, LoadResult, load_file
 from server.errors import LoadError, PesoError, ValidationError
 from server.ids import check_namespace, split_dataset_ref
+from server.openlineage.peso_jobs import LoadLineage
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
@@ -89,13 +90,14 @@ async def load_paths(args: argparse.Namespace, settings: Settings, graph: GraphS
     reports: list[dict[str, Any]] = []
     failures = 0
     targets = _targets(args)
+    lineage = LoadLineage(graph, settings, actor="cli")  # each load: an OpenLineage run
     for path, namespace, name in targets:
         bar = ProgressLine(f"{namespace}/{name}", sys.stderr.isatty() and not args.json)
         req = LoadRequest(path=path, namespace=namespace, name=name, source=args.source,
                           description=args.description, options=options, contract=contract)
         try:
             result = await load_file(req, graph=graph, objects=objects, actor="cli",
-                                     tmp_dir=tmp, progress=bar)
+                                     tmp_dir=tmp, progress=bar, lineage=lineage)
         except PesoError as exc:
             bar.done()
             if len(targets) == 1:

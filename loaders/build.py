@@ -18,9 +18,9 @@ import pyarrow as pa
 
 from loaders.compression import detect_compression, materialize
 from loaders.convert import CleanStats, ConversionError, clean_text, convert
-from loaders.infer import STRING, ColumnPlan, infer_column, widen
+from loaders.infer import EMPTY, STRING, ColumnPlan, infer_column, widen
 from loaders.names import normalize_names
-from loaders.options import LoadOptions
+from loaders.options import DateOrder, LoadOptions
 from loaders.readers import TypedStream, open_csv, open_source
 from loaders.sniff import FileFormat, sniff
 from loaders.stages import Stages
@@ -133,6 +133,8 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
                 if plans is None:
                     plans = [infer_column(t, date_order=opts.clean.date_order)
                              if opts.clean.infer_types else STRING for t in texts]
+                elif opts.clean.infer_types:
+                    _type_empty_columns(texts, plans, names, opts.clean.date_order, rows)
                 if schema is None:
                     schema = pa.schema([pa.field(n, p.arrow_type) for n, p in
                                         zip(names, plans, strict=True)])
@@ -141,11 +143,12 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
                     arrays = [convert(t, plans[i], i, rows) for i, t in enumerate(texts)]
                 except ConversionError as exc:
                     widened = list(plans)
-                    widened[exc.column] = widen(exc.plan, exc.value)
+                    again = widened[exc.column] = widen(exc.plan, exc.value)
                     raise _WidenAndRestart(widened, (
                         f"column {names[exc.column]!r}: row {exc.row} value {exc.value[:60]!r} "
-                        f"is not {exc.plan.kind.value}; "
-                        f"read again as {widened[exc.column].kind.value}")) from None
+                        f"is not {exc.plan.kind.value}"
+                        f"{' in that day/month order' if again.reordered else ''}; "
+                        f"read again as {again.kind.value}")) from None
                 typed = pa.RecordBatch.from_arrays(arrays, schema=schema)
             if stages is None:
                 assert schema is not None
@@ -182,6 +185,20 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
         if plan.assumed:
             result.warnings.append(f"column {name!r}: {plan.note}")
     return result
+
+
+def _type_empty_columns(texts: list[pa.Array], plans: list[ColumnPlan], names: list[str],
+                        date_order: DateOrder, rows: int) -> None:
+    """A column empty in the first batch was planned as text with no values; once values turn
+    up, type it by them and read again (earlier rows are all null: any type holds them)."""
+    for i, (text, plan) in enumerate(zip(texts, plans, strict=True)):
+        if plan == EMPTY and text.null_count < len(text):
+            typed = infer_column(text, date_order=date_order)
+            widened = list(plans)
+            widened[i] = typed
+            raise _WidenAndRestart(widened, (
+                f"column {names[i]!r}: no values in the first {rows:,} rows; typed by the "
+                f"next ones, read again as {typed.kind.value}"))
 
 
 def _position(stream: object, size: int, rows: int) -> int:

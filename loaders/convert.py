@@ -16,6 +16,7 @@ from loaders.infer import PATTERNS, ColumnPlan, Kind
 from loaders.options import CleaningOptions
 
 _EXCEL_OVERFLOW = r"^#{3,}$"
+_AROUND_DIGITS = "+-$€£¥ \t\r\n\f\v"
 
 
 class ConversionError(Exception):
@@ -38,21 +39,34 @@ def clean_text(arr: pa.Array, opts: CleaningOptions, stats: CleanStats, name: st
     """Trim and null-out one text column (before inference or conversion)."""
     if opts.trim_whitespace:
         trimmed = pc.utf8_trim_whitespace(arr)
-        stats.trimmed += int(pc.sum(pc.not_equal(trimmed, arr)).as_py() or 0)
+        # trimming only shortens: equal byte totals mean nothing changed (skip the compare)
+        if _total_bytes(trimmed) != _total_bytes(arr):
+            stats.trimmed += int(pc.sum(pc.not_equal(trimmed, arr)).as_py() or 0)
         arr = trimmed
     tokens = list(opts.null_tokens) + list(opts.sentinels)
     is_token = pc.is_in(arr, value_set=pa.array(tokens, pa.string())) if tokens else None
-    overflow = pc.match_substring_regex(arr, _EXCEL_OVERFLOW)
-    n_overflow = int(pc.sum(overflow).as_py() or 0)
-    if n_overflow:
-        stats.excel_overflow += n_overflow
-        stats.by_column[name] = stats.by_column.get(name, 0) + n_overflow
-    to_null = overflow if is_token is None else pc.or_(is_token, overflow)
+    overflow = None
+    maybe = pc.starts_with(arr, "###")   # a cheap scan; the regex only when something matches
+    if pc.any(maybe).as_py():
+        overflow = pc.and_(maybe, pc.match_substring_regex(arr, _EXCEL_OVERFLOW))
+        n_overflow = int(pc.sum(overflow).as_py() or 0)
+        if n_overflow:
+            stats.excel_overflow += n_overflow
+            stats.by_column[name] = stats.by_column.get(name, 0) + n_overflow
+            stats.null_tokens -= n_overflow   # counted apart, not as null tokens
+    if overflow is None and is_token is None:
+        return arr
+    to_null = (is_token if overflow is None else overflow if is_token is None
+               else pc.or_(is_token, overflow))
     n = int(pc.sum(to_null).as_py() or 0)
     if n:
-        stats.null_tokens += n - n_overflow
+        stats.null_tokens += n
         arr = pc.if_else(to_null, pa.scalar(None, pa.string()), arr)
     return arr
+
+
+def _total_bytes(arr: pa.Array) -> int:
+    return int(pc.sum(pc.binary_length(arr)).as_py() or 0)
 
 
 def convert(arr: pa.Array, plan: ColumnPlan, column: int, first_row: int) -> pa.Array:
@@ -77,19 +91,31 @@ def _convert(arr: pa.Array, plan: ColumnPlan) -> pa.Array:
             raise _Unparsed
         return pc.equal(pc.utf8_lower(arr), "true")
     if kind is Kind.INTEGER:
-        return pc.cast(arr, pa.int64())
+        try:
+            return pc.cast(arr, pa.int64())
+        except pa.ArrowInvalid:  # Arrow's integer parser refuses a leading "+"
+            return pc.cast(pc.replace_substring_regex(arr, r"^\+", ""), pa.int64())
     if kind is Kind.FLOAT:
         return pc.cast(arr, pa.float64())
     if kind is Kind.CURRENCY:
         if not _fits(arr, PATTERNS[Kind.CURRENCY]):
             raise _Unparsed
-        digits = pc.replace_substring_regex(arr, r"[\s$€£¥,]", "")
-        return pc.cast(digits, plan.arrow_type)
+        # The pattern allows a sign, symbols and spaces only around the digits: trimming
+        # them and dropping the commas is a few fast passes (a regex replace is 3x slower).
+        negative = pc.starts_with(arr, "-")
+        digits = pc.replace_substring(pc.utf8_trim(arr, _AROUND_DIGITS), ",", "")
+        number = pc.cast(digits, plan.arrow_type)
+        return pc.if_else(negative, pc.negate(number), number) \
+            if pc.any(negative).as_py() else number
     if kind is Kind.PERCENT:
+        if not _fits(arr, PATTERNS[Kind.PERCENT]):   # "5" is not 5% (nor 0.05) silently
+            raise _Unparsed
         number = pc.cast(pc.replace_substring_regex(arr, r"[\s%]", ""), pa.float64())
         return pc.divide(number, 100.0)
     if plan.fmt is None:  # ISO timestamp
         return pc.cast(arr, plan.arrow_type)
+    if kind is Kind.DATE and plan.fmt == "%Y-%m-%d":  # ISO date: a strict cast, 4x strptime
+        return pc.cast(arr, pa.date32())
     parsed = pc.strptime(arr, format=plan.fmt, unit="us", error_is_null=True)
     if parsed.null_count != arr.null_count:
         raise _Unparsed

@@ -40,6 +40,7 @@ class ColumnPlan:
     integral: bool = False       # CURRENCY without decimals → int64
     note: str | None = None      # why (shown in the report)
     assumed: bool = False        # a day/month order the data could not decide
+    reordered: bool = False      # the day/month order was swapped once by a later value
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -52,6 +53,7 @@ class ColumnPlan:
 
 
 STRING = ColumnPlan(Kind.STRING)
+EMPTY = ColumnPlan(Kind.STRING, note="no values")   # all null so far: typed by its first values
 
 # Full-match patterns (RE2 syntax), also used to find the first value that does not fit.
 PATTERNS: dict[Kind, str] = {
@@ -64,6 +66,8 @@ PATTERNS: dict[Kind, str] = {
     Kind.TIMESTAMP: r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$",
 }
 _LEADING_ZERO = r"^[+-]?0\d"
+_HUGE_INTEGER = r"^[+-]?\d{19,}$"   # past int64: as float it would silently lose digits
+_HUGE_NOTE = "integers too long for int64 kept as text (a float would lose digits)"
 _HAS_MARK = r"[$€£¥,]"
 _ZONE = r"(Z|[+-]\d{2}:?\d{2})$"
 # d/m/y or m/d/y, 2- or 4-digit year, optional H:MM[:SS]
@@ -84,7 +88,7 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
     """The plan for one cleaned text column (trimmed, null tokens already null)."""
     nn = pc.drop_null(values)
     if len(nn) == 0:
-        return ColumnPlan(Kind.STRING, note="no values")
+        return EMPTY
     if _all(nn, PATTERNS[Kind.BOOLEAN]):
         return ColumnPlan(Kind.BOOLEAN)
     if _all(nn, PATTERNS[Kind.INTEGER]):
@@ -92,6 +96,8 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
             return ColumnPlan(Kind.STRING, note="leading zeros kept (codes, not numbers)")
         return ColumnPlan(Kind.INTEGER)
     if _all(nn, PATTERNS[Kind.FLOAT]):
+        if _any(nn, _HUGE_INTEGER):
+            return ColumnPlan(Kind.STRING, note=_HUGE_NOTE)
         return ColumnPlan(Kind.FLOAT)
     if _all(nn, PATTERNS[Kind.CURRENCY]) and _any(nn, _HAS_MARK):
         integral = not _any(nn, r"\.\d")
@@ -175,9 +181,21 @@ def _movement(nn: pa.Array, fmt: str) -> float | None:
 
 def widen(plan: ColumnPlan, bad_value: str) -> ColumnPlan:
     """The next wider plan once ``bad_value`` turned up: integer → float if it fits, else
-    text; every other kind → text."""
+    text; a numeric day/month date → the other order if the value reads that way (the data
+    read again proves or refutes it: at worst text next time); every other kind → text."""
+    value = pa.array([bad_value])
+    if plan.kind in (Kind.DATE, Kind.TIMESTAMP) and plan.fmt and plan.fmt[:2] in ("%d", "%m") \
+            and not plan.reordered:
+        first, second = plan.fmt[:2], "%m" if plan.fmt[:2] == "%d" else "%d"
+        swapped = second + plan.fmt[2] + first + plan.fmt[5:]   # "%m/%d/%Y" → "%d/%m/%Y"
+        parsed = pc.strptime(value, format=swapped, unit="s", error_is_null=True)
+        if parsed.null_count == 0:
+            order = "day-first" if second == "%d" else "month-first"
+            return ColumnPlan(plan.kind, fmt=swapped, reordered=True,
+                              note=f"{order} (a later value, {bad_value[:40]!r}, reads only so)")
     if plan.kind is Kind.INTEGER and pc.match_substring_regex(
-            pa.array([bad_value]), PATTERNS[Kind.FLOAT])[0].as_py():
+            value, PATTERNS[Kind.FLOAT])[0].as_py() \
+            and not pc.match_substring_regex(value, _HUGE_INTEGER)[0].as_py():
         return ColumnPlan(Kind.FLOAT, note=f"widened to float by {bad_value[:40]!r}")
     return ColumnPlan(Kind.STRING, note=f"kept as text: {bad_value[:40]!r} does not fit "
                                         f"{plan.kind.value}")

@@ -10,23 +10,28 @@ rejected upload (``keep_rejected``) is kept under ``rejected/`` so nothing given
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loaders.build import BuildResult, Progress, build_curated
 from loaders.changes import diff
 from loaders.options import LoadOptions
 from loaders.report import LoadReport
-from server.errors import LoadError
+from server import crashpoints
+from server.errors import LoadError, PesoError
 from server.ids import check_name, check_namespace, new_id, object_key, safe_filename
 from server.models import DatasetKey, DatasetLayer, NewVersion, RegisteredVersion
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
+
+if TYPE_CHECKING:
+    from server.openlineage.peso_jobs import LoadLineage
 
 log = logging.getLogger("peso.load")
 
@@ -64,7 +69,28 @@ def file_sha256(path: Path) -> tuple[str, int]:
 
 async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore,
                     actor: str, tmp_dir: Path | None = None,
-                    progress: Progress | None = None) -> LoadResult:
+                    progress: Progress | None = None,
+                    lineage: LoadLineage | None = None) -> LoadResult:
+    """Load one file. With ``lineage`` (``peso load``, ``loadFile``) the load is reported as
+    an OpenLineage run of job peso.load: START, then COMPLETE or FAIL."""
+    if lineage is None:
+        return await _load_file(req, graph=graph, objects=objects, actor=actor,
+                                tmp_dir=tmp_dir, progress=progress)
+    run = await lineage.started(req.namespace, req.name, req.original_name or str(req.path))
+    try:
+        result = await _load_file(req, graph=graph, objects=objects, actor=actor,
+                                  tmp_dir=tmp_dir, progress=progress)
+    except Exception as exc:
+        await run.failed(exc)
+        raise
+    await run.completed(result.curated.dataset.namespace, result.curated.dataset.name,
+                        result.curated.dataset.name + RAW_SUFFIX, result.curated.version)
+    return result
+
+
+async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore,
+                     actor: str, tmp_dir: Path | None = None,
+                     progress: Progress | None = None) -> LoadResult:
     namespace, name = check_namespace(req.namespace), check_name(req.name)
     shown = req.original_name or str(req.path)
     report = LoadReport(file=shown, dataset=f"{namespace}/{name}")
@@ -104,7 +130,12 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
     work = Path(tempfile.mkdtemp(prefix="peso-load-", dir=tmp_dir))
     curated_tmp, quarantine_tmp = work / "curated.parquet", work / "quarantine.parquet"
     written: list[str] = []
+    raw_copy: asyncio.Future[Any] | None = None
     try:
+        # The raw copy (I/O and sha256) overlaps the build (CPU); a failed load removes it.
+        raw_copy = asyncio.ensure_future(asyncio.to_thread(objects.put_file, raw_key,
+                                                           str(req.path)))
+        written.append(raw_key)
         with report.step("read+clean+validate+profile") as step:
             try:
                 built: BuildResult = await asyncio.to_thread(
@@ -125,14 +156,14 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
         report.cleaning, report.quality = built.cleaning, built.quality
 
         with report.step("store-objects"):
-            await asyncio.to_thread(objects.put_file, raw_key, str(req.path))
-            written.append(raw_key)
+            await raw_copy
             curated_info = await asyncio.to_thread(objects.put_file, curated_key,
                                                    str(curated_tmp))
             written.append(curated_key)
             if built.rows_quarantined:
                 await asyncio.to_thread(objects.put_file, quarantine_key, str(quarantine_tmp))
                 written.append(quarantine_key)
+        crashpoints.reach("after-objects")  # test-only (PESO_TEST_CRASH_AT): die like kill -9
 
         with report.step("register"):
             prev_fields = (await graph.get_fields([previous.id]))[0] if previous else []
@@ -159,6 +190,9 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
         if not curated.created:  # a concurrent load of the same content won the race
             await _remove(objects, written)
     except BaseException:
+        if raw_copy is not None:   # let the copy finish before removing what it wrote
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(raw_copy)
         await _remove(objects, written)
         raise
     finally:
@@ -176,5 +210,5 @@ async def _remove(objects: ObjectStore, keys: list[str]) -> None:
     for key in keys:
         try:
             await asyncio.to_thread(objects.delete, key)
-        except OSError as exc:  # leave it for `peso gc`, but say so
+        except (OSError, PesoError) as exc:  # leave it for `peso gc`, but say so
             log.warning("could not remove %s after a failed load: %s", key, exc)

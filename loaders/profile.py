@@ -84,14 +84,32 @@ def _hash_binary(arr: pa.Array) -> pa.Array:
     if total == 0:
         return mix64(lengths)
     data = pa.Array.from_buffers(pa.uint8(), total, [None, arr.buffers()[2]], offset=first)
-    powers = pa.concat_arrays([pa.array([1], _U64),
-                               pc.cumulative_prod(pa.repeat(_u64(_R), total))])
+    powers = _powers(total + 1)
     terms = pc.multiply(data.cast(_U64), powers.slice(0, total))
     prefix = pa.concat_arrays([pa.array([0], _U64), pc.cumulative_sum(terms)])
     sums = pc.subtract(pc.take(prefix, ends), pc.take(prefix, starts))
     shift = pc.take(powers, pc.subtract(total, starts))
     h = pc.multiply(pc.multiply(sums, shift), _u64(pow(_R_INV, total, 1 << 64)))
     return mix64(pc.bit_wise_xor(h, pc.multiply(lengths, _u64(0xD6E8FEB86659FD93))))
+
+
+_POWERS_CACHED = 1 << 22   # R**0 .. R**(n-1) kept for reuse up to 4M (32 MiB); else made anew
+_powers_cache: pa.Array = pa.array([1], _U64)
+
+
+def _powers(n: int) -> pa.Array:
+    """R**0 .. R**(n-1) mod 2**64 (at least n values). Computing them is half the cost of
+    hashing a batch of strings, so up to ``_POWERS_CACHED`` are kept between batches."""
+    global _powers_cache
+    cached = _powers_cache   # one read: another load's thread may replace it meanwhile
+    if len(cached) >= n:
+        return cached
+    size = min(max(n, 2 * len(cached)), _POWERS_CACHED) if n <= _POWERS_CACHED else n
+    powers = pa.concat_arrays([pa.array([1], _U64),
+                               pc.cumulative_prod(pa.repeat(_u64(_R), size - 1))])
+    if size <= _POWERS_CACHED:
+        _powers_cache = powers
+    return powers
 
 
 def hash_values(arr: pa.Array) -> pa.Array:
@@ -225,14 +243,19 @@ class _Column:
             if nans:  # Arrow's hash kernels tell NaN bit patterns apart: use one
                 finite = values.filter(pc.invert(is_nan))
                 values = pc.if_else(is_nan, pa.scalar(math.nan, values.type), values)
-        if len(finite):
-            self._extremes(finite)
         if self.kind in ("string", "binary"):
+            # min, max and lengths ignore repeats: take them from the batch's distinct values,
+            # which counting distinct values computes anyway (fewer, on low-cardinality text)
+            uniques = self._distinct(values)
+            self._extremes(uniques)
             fn = pc.utf8_length if self.kind == "string" else pc.binary_length
-            mm = pc.min_max(fn(values))
+            mm = pc.min_max(fn(uniques))
             lo, hi = mm["min"].as_py(), mm["max"].as_py()
             self.lengths = (lo, hi) if self.lengths is None else (
                 min(lo, self.lengths[0]), max(hi, self.lengths[1]))
+            return
+        if len(finite):
+            self._extremes(finite)
         self._distinct(values)
 
     def _extremes(self, values: pa.Array) -> None:
@@ -251,7 +274,8 @@ class _Column:
             self.total += pc.sum(values.cast(pa.float64())).as_py()
         self.summed += len(values)
 
-    def _distinct(self, values: pa.Array) -> None:
+    def _distinct(self, values: pa.Array) -> pa.Array:
+        """Fold the batch's values into the distinct count; return its distinct values."""
         p = self.p
         if self.counts is not None:
             vc = pc.value_counts(values)
@@ -281,6 +305,7 @@ class _Column:
         if self.sample is not None and len(self.sample) < p.sample_size:
             more = pa.concat_arrays([self.sample, _copy(batch_uniques, p.sample_size)])
             self.sample = _copy(pc.unique(more), p.sample_size)
+        return batch_uniques
 
     def distinct(self) -> tuple[int | None, bool]:
         if self.kind == "null":

@@ -7,6 +7,7 @@ out typed (``TypedStream``). Errors are LoadErrors naming the file and, when kno
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from loaders.compression import MAX_RATIO, MIN_ALLOWANCE, limit_for
 from loaders.options import ReadOptions
 from loaders.sniff import HEAD_BYTES, FileFormat, Sniffed
 from loaders.streams import StringStream
@@ -113,6 +115,8 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
         detail = bad_rows[0] if bad_rows else describe_arrow_error(shown, exc)
         if bad_rows:
             detail = f"{shown}: {where}{detail}"
+        elif "invalid UTF8" in str(exc) and encoding.startswith("utf-8"):
+            detail = f"{shown}: {_bad_utf8(path)}"
         return LoadError(f"{detail} (read as CSV, delimiter {sniffed.delimiter!r}, {encoding})")
 
     source = _CountingFile(path)
@@ -124,10 +128,14 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
         raise fail(exc) from exc
 
     def batches() -> Iterator[pa.RecordBatch]:
+        last = None
         try:
-            yield from reader
+            for last in reader:
+                yield last
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise fail(exc) from exc
+        if last is not None and last.num_rows:
+            _check_last_quote_closed(path, encoding, shown, header, last)
 
     def close() -> None:
         reader.close()
@@ -161,6 +169,47 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
+def _check_last_quote_closed(path: Path, encoding: str, shown: str, header: list[str],
+                             last: pa.RecordBatch) -> None:
+    """An opening quote never closed swallows every line after it into the last value of the
+    file (when it is in the last column, the field count still fits): refuse that rather than
+    load one row where there were many."""
+    value = last.column(last.num_columns - 1)[last.num_rows - 1].as_py()
+    if not value or "\n" not in value.rstrip("\r\n") or encoding.startswith("utf-16"):
+        return
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 64))
+        tail = fh.read().rstrip()
+    if tail.endswith(b'"'):
+        return   # a quoted value with line breaks in it, closed properly
+    start = value.split("\n", 1)[0]
+    where = _locate(path, encoding, start) or "line ?: "
+    lines = value.rstrip("\r\n").count("\n")
+    raise LoadError(f"{shown}: {where}the quote opening column {header[-1]!r} is never closed: "
+                    f"it runs to the end of the file, swallowing the {lines:,} lines after "
+                    f"it; expected a closing quote (a truncated or hand-edited file?)")
+
+
+def _bad_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 is (only on the error path), and what to do."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = line = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                at = max(exc.start - pending, 0)
+                line += chunk.count(b"\n", 0, at)
+                return (f"line {line + 1}: byte 0x{chunk[at]:02X} at offset {offset + at:,} is "
+                        "not UTF-8 (the start of the file is); pass the file's encoding, "
+                        "e.g. --encoding cp1252 or latin-1")
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+    return "not valid UTF-8 text; pass the file's encoding, e.g. --encoding cp1252"
+
+
 def _locate(path: Path, encoding: str, row_text: str) -> str:
     """Find the line of a bad row by its text (only on the error path)."""
     wanted = row_text.strip("'\"")[:60]
@@ -177,13 +226,25 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
     try:
         pf = pq.ParquetFile(str(path))
         schema = pf.schema_arrow
+        meta = pf.metadata
+        inflated = sum(meta.row_group(i).column(j).total_uncompressed_size
+                       for i in range(meta.num_row_groups) for j in range(meta.num_columns))
     except (pa.ArrowException, OSError) as exc:
         raise LoadError(describe_arrow_error(shown, exc) + " (expected a valid Parquet file)"
                         ) from exc
+    size = path.stat().st_size
+    if inflated > limit_for(size):  # a few KB that decompress to GBs (the gzip/zip rule)
+        raise LoadError(f"{shown}: its column chunks decompress to {inflated:,} bytes from a "
+                        f"{size:,}-byte file, over the limit of {limit_for(size):,} "
+                        f"({MAX_RATIO}x, at least {MIN_ALLOWANCE >> 20} MiB); refusing a "
+                        "possible decompression bomb")
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             yield from pf.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+        except pa.ArrowNotImplementedError as exc:
+            raise LoadError(describe_arrow_error(shown, exc) + " (a Parquet layout pyarrow "
+                            "cannot read; rewrite the file with another writer)") from exc
         except (pa.ArrowException, OSError) as exc:
             raise LoadError(describe_arrow_error(shown, exc) + " (corrupt Parquet data)"
                             ) from exc

@@ -95,11 +95,14 @@ def detect_encoding(path: Path, head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    no_bom = _utf16_without_bom(head)
+    if no_bom is not None:
+        return no_bom
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 4:  # a multi-byte character cut by the read window
-            return "utf-8"
+        if exc.reason == "unexpected end of data" and len(head) == HEAD_BYTES:
+            return "utf-8"  # a multi-byte character cut by the read window
         try:  # Windows exports: cp1252 (€, smart quotes) where it decodes, else Latin-1
             head.decode("cp1252")
         except UnicodeDecodeError:
@@ -108,11 +111,28 @@ def detect_encoding(path: Path, head: bytes) -> str:
     return "utf-8"
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark: mostly-ASCII text has a NUL in every other
+    byte (odd positions: little-endian, even: big-endian) and none in the others."""
+    sample = head[: len(head) - len(head) % 2][:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if even.count(0) == 0 and odd.count(0) >= 0.9 * len(odd):
+        return "utf-16-le"
+    if odd.count(0) == 0 and even.count(0) >= 0.9 * len(even):
+        return "utf-16-be"
+    return None
+
+
 def detect_delimiter(shown: str, text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         raise LoadError(f"{shown}: no text lines found; expected a header row and data")
     sample = "\n".join(lines[:-1] if len(lines) > 1 else lines)
+    tabs = {line.count("\t") for line in lines[:-1] or lines}
+    if len(tabs) == 1 and 0 not in tabs:
+        return "\t"   # the same tabs on every line: a TSV, whatever commas its text holds
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -10,7 +11,11 @@ from server.models import (
     Dataset,
     DatasetVersion,
     Entity,
+    Job,
     Owner,
+    Run,
+    RunDataset,
+    RunRole,
     SchemaField,
     Source,
     Tag,
@@ -30,6 +35,11 @@ class Loaders:
     tags: DataLoader[str, list[Tag]]
     owners: DataLoader[str, list[Owner]]
     entities: DataLoader[str, list[tuple[Entity, str | None]]]
+    job: DataLoader[str, Job | None]
+    run: DataLoader[str, Run | None]
+    run_datasets: DataLoader[str, list[RunDataset]]
+    job_datasets: DataLoader[str, list[tuple[str, RunRole]]]
+    dataset_facets: DataLoader[str, dict[str, Any]]
 
 
 def make_loaders(graph: GraphStore) -> Loaders:
@@ -44,4 +54,9 @@ def make_loaders(graph: GraphStore) -> Loaders:
         tags=DataLoader(graph.get_tags),
         owners=DataLoader(graph.get_owners),
         entities=DataLoader(graph.get_dataset_entities),
+        job=DataLoader(graph.get_jobs),
+        run=DataLoader(graph.get_runs),
+        run_datasets=DataLoader(graph.get_run_datasets),
+        job_datasets=DataLoader(graph.get_job_datasets),
+        dataset_facets=DataLoader(graph.get_dataset_facets),
     )

@@ -34,10 +34,13 @@ class EntityKind(enum.Enum):
     CAMPAIGN = "campaign"
 
 
-@strawberry.enum(description="RAW: an upload as it arrived. CURATED: cleaned, typed Parquet.")
+@strawberry.enum(description="RAW: an upload as it arrived. CURATED: cleaned, typed Parquet. "
+                             "EXTERNAL: known from OpenLineage events; its data lives "
+                             "elsewhere.")
 class DatasetLayer(enum.Enum):
     RAW = "raw"
     CURATED = "curated"
+    EXTERNAL = "external"
 
 
 @strawberry.enum

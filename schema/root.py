@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -19,19 +20,28 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.scalar import ScalarDefinition
 
+from schema.audit import AuditQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.context import Info
+from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
+from schema.events import EventSubscription
+from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
+from schema.jobs import Job, JobQuery, Run, load_job, load_run
 from schema.lineage import LineageMutation, LineageQuery
+from schema.permissions import protect_root
 from schema.relay import Node
 from schema.search import SearchQuery
+from schema.tokens import TokenMutation, TokenQuery
 from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
 from schema.uploads import UploadMutation
-from server.errors import PesoError
+from server import metrics
+from server.errors import PesoError, StoreUnavailableError
 from server.ids import from_global_id
+from server.models import Role
 from server.settings import Settings
 
 log = logging.getLogger("peso.graphql")
@@ -63,20 +73,50 @@ class NodeQuery:
         if type_name == "Entity":
             e = await loaders.entity.load(raw)
             return Entity.from_model(e) if e else None
+        if type_name == "Job":
+            return await load_job(info, raw)
+        if type_name == "Run":
+            return await load_run(info, raw)
         return None
 
 
-Query = merge_types("Query", (NodeQuery, DatasetQuery, CatalogQuery, SearchQuery, LineageQuery))
+Query = merge_types("Query", (NodeQuery, DatasetQuery, CatalogQuery, SearchQuery, LineageQuery,
+                              AuditQuery, TokenQuery, JobQuery))
 Mutation = merge_types("Mutation", (DatasetMutation, CatalogMutation, LineageMutation,
-                                    UploadMutation))
+                                    UploadMutation, TokenMutation))
+Subscription = merge_types("Subscription", (EventSubscription,))
 
 
 class PesoSchema(strawberry.Schema):
+    """Strawberry's schema with Peso's guards: every Mutation field needs a writer token and
+    every Subscription field a token of any role unless it declares its own permission
+    (``schema.permissions``), and queries stop after PESO_QUERY_TIMEOUT_SECONDS."""
+
+    def __init__(self, *args: Any, query_timeout: float | None = None, max_tokens: int = 2000,
+                 **kwargs: Any) -> None:
+        protect_root(kwargs.get("mutation"), Role.WRITER)
+        protect_root(kwargs.get("subscription"), Role.READER)
+        super().__init__(*args, **kwargs)
+        self.query_timeout, self.max_tokens = query_timeout, max_tokens
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[Any] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        work = super().execute(query, variable_values, context_value, root_value,
+                               operation_name, allowed_operation_types, operation_extensions)
+        if self.query_timeout is None or not is_query(query, operation_name, self.max_tokens):
+            return await work
+        return await run_with_timeout(work, self.query_timeout, operation_name)
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
         """Client mistakes (syntax, validation, limits, bad arguments) are logged in one line
         at INFO; unexpected errors were logged in full when they were masked."""
         for error in errors:
+            if isinstance(error.original_error, StoreUnavailableError):
+                metrics.store_error("graph", "unavailable")
             if error.original_error is None or isinstance(error.original_error, PesoError):
                 log.info("graphql request error: %s", error.message)
 
@@ -88,6 +128,7 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None or isinstance(original, (PesoError, GraphQLError)):
         return False
     log.error("unexpected error in %s", error.path, exc_info=original)
+    metrics.store_error("graphql", "masked")
     return True
 
 
@@ -97,16 +138,26 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # built once, so the validation cache (keyed by the rule classes) keeps hitting.
     limit_rules = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
                    *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
+    if not settings.introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
+    cost = CostModel(max_cost=settings.max_query_cost, caps={
+        "first": settings.max_page_size, "last": settings.max_page_size,
+        "limit": settings.max_preview_rows, "maxNodes": settings.max_lineage_nodes})
     extensions: list[Any] = [
+        OperationMetrics,
         partial(AddValidationRules, limit_rules),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
-        partial(MaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
+        partial(CostLimiter, cost),          # after ValidationCache: prices valid documents
+        partial(RequestIdMaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
-    return PesoSchema(query=Query, mutation=Mutation, extensions=extensions,
-                      types=[Dataset, DatasetVersion, Source, Entity],
-                      config=StrawberryConfig(scalar_map=SCALARS))
+    return PesoSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                      extensions=extensions,
+                      types=[Dataset, DatasetVersion, Source, Entity, Job, Run],
+                      config=StrawberryConfig(scalar_map=SCALARS),
+                      query_timeout=settings.query_timeout_seconds,
+                      max_tokens=settings.max_query_tokens)
 
 
 def export_sdl() -> str:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Generic, NewType, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Generic, NewType, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
+from schema.permissions import may_see_pii
+from schema.pii import check_download, mask_stats, masked_preview, masked_quality
 from schema.quality import FieldProfile, QualityReport, VersionChanges
 from schema.relay import (
     Node,
@@ -24,8 +26,12 @@ from schema.relay import (
     tagged_cursor,
 )
 from server import models
+from server.downloads import download_url
 from server.errors import NotFoundError, ValidationError
 from server.preview import read_preview
+
+if TYPE_CHECKING:
+    from schema.jobs import Job, Run
 
 # A whole number that may exceed 32 bits; its scalar definition is in schema.root.SCALARS.
 BigInt = NewType("BigInt", int)
@@ -119,15 +125,23 @@ class Field:
     semantic_type: str | None = strawberry.field(
         description="email, phone, url, country, currency, postal_code, date, id, …")
     pii: bool = strawberry.field(description="The column holds personal data.")
-    profile: FieldProfile | None
+    model: strawberry.Private[models.SchemaField]
 
     @classmethod
     def from_model(cls, m: models.SchemaField) -> Field:
         return cls(name=m.name, position=m.position, arrow_type=m.arrow_type,
                    nullable=m.nullable, description=m.description,
                    metadata=cast(JSON, m.metadata), original_name=m.metadata.get("original_name"),
-                   semantic_type=m.semantic_type, pii=m.pii,
-                   profile=FieldProfile.from_stats(m.stats))
+                   semantic_type=m.semantic_type, pii=m.pii, model=m)
+
+    @strawberry.field(description="The column's statistics. For a PII column, min, max and "
+                                  "topValues are masked ('***') unless the caller's token has "
+                                  "the pii permission.")
+    def profile(self, info: Info) -> FieldProfile | None:
+        stats = self.model.stats
+        if self.pii and stats and not may_see_pii(info):
+            stats = mask_stats(stats)
+        return FieldProfile.from_stats(stats)
 
 
 @strawberry.type(description="An immutable version of a dataset: one load of its content.")
@@ -145,8 +159,6 @@ class DatasetVersion(Node):
     created_by: str
     quarantine_key: str | None = strawberry.field(
         description="Parquet of the rows the contract refused (quarantine mode), if any.")
-    quality: QualityReport | None = strawberry.field(
-        description="The contract's checks over this version's rows (null without a contract).")
     changes: VersionChanges | None = strawberry.field(
         description="Columns added, removed, retyped and the row-count change since the "
                     "previous version.")
@@ -159,8 +171,15 @@ class DatasetVersion(Node):
                    byte_size=BigInt(m.byte_size),
                    raw_key=m.raw_key, curated_key=m.curated_key, format=m.format,
                    created_at=m.created_at, created_by=m.created_by,
-                   quarantine_key=m.quarantine_key, quality=QualityReport.from_report(m.quality),
+                   quarantine_key=m.quarantine_key,
                    changes=VersionChanges.from_changes(m.changes), model=m)
+
+    @strawberry.field(description="The contract's checks over this version's rows (null "
+                                  "without a contract). Failing-row samples of PII columns are "
+                                  "masked unless the caller's token has the pii permission.")
+    async def quality(self, info: Info) -> QualityReport | None:
+        return QualityReport.from_report(
+            await masked_quality(info, self.model.id, self.model.quality))
 
     @strawberry.field
     async def dataset(self, info: Info) -> Dataset:
@@ -174,9 +193,20 @@ class DatasetVersion(Node):
         return [Field.from_model(f) for f in await info.context.loaders.fields.load(self.model.id)]
 
     @strawberry.field(description=(
+        "A time-limited URL that downloads this version's curated Parquet (or, with "
+        "raw: true, the upload as it arrived); presigned on S3, a signed Peso route for the "
+        "local store. Valid for at most PESO_DOWNLOAD_URL_SECONDS."))
+    async def download_url(self, info: Info, raw: bool = False,
+                           expires_in: int | None = None) -> str | None:
+        await check_download(info, self.model.id)  # the whole file: PII needs the pii grant
+        return await _download(info, self.model.raw_key if raw else self.model.curated_key,
+                               expires_in)
+
+    @strawberry.field(description=(
         "Rows of the curated Parquet as one JSON value {columns, rows, offset, limit, "
         "totalRows}. Reads only the named columns and the row groups holding the window; "
-        "`limit` is capped by PESO_MAX_PREVIEW_ROWS."))
+        "`limit` is capped by PESO_MAX_PREVIEW_ROWS. Values of PII columns are masked ('***', "
+        "listed in `masked`) unless the caller's token has the pii permission."))
     async def preview(self, info: Info, columns: list[str] | None = None, limit: int = 20,
                       offset: int = 0) -> JSON:
         cap = info.context.settings.max_preview_rows
@@ -190,7 +220,7 @@ class DatasetVersion(Node):
             raise NotFoundError("this version has no curated Parquet to preview (a RAW upload)")
         block = await asyncio.to_thread(read_preview, info.context.objects, key,
                                         columns=columns, limit=limit, offset=offset)
-        return cast(JSON, block)
+        return cast(JSON, await masked_preview(info, self.model.id, block))
 
 
 @strawberry.type(description="A dataset, identified by namespace and name.")
@@ -235,10 +265,25 @@ class Dataset(Node):
         return [EntityLink(entity=Entity.from_model(e), role=role)
                 for e, role in await info.context.loaders.entities.load(self.model.id)]
 
+    @strawberry.field(description="The OpenLineage dataset facets received for it (the latest "
+                                  "of each, unknown ones included): schema, dataSource, "
+                                  "dataQualityMetrics, dataQualityAssertions, …")
+    async def lineage_facets(self, info: Info) -> JSON:
+        return cast(JSON, await info.context.loaders.dataset_facets.load(self.model.id))
+
     @strawberry.field
     async def latest_version(self, info: Info) -> DatasetVersion | None:
         found = await info.context.loaders.latest_version.load(self.model.id)
         return DatasetVersion.from_model(found) if found else None
+
+    @strawberry.field(description="A time-limited URL for the latest version's curated "
+                                  "Parquet (see DatasetVersion.downloadUrl).")
+    async def download_url(self, info: Info, expires_in: int | None = None) -> str | None:
+        latest = await info.context.loaders.latest_version.load(self.model.id)
+        if latest is None:
+            return None
+        await check_download(info, latest.id)  # the whole file: PII needs the pii grant
+        return await _download(info, latest.curated_key, expires_in)
 
     @strawberry.field(description="Versions, newest first.")
     async def versions(self, info: Info, first: int | None = None,
@@ -264,32 +309,76 @@ class Dataset(Node):
         return DatasetVersion.from_model(found) if found else None
 
 
+async def _download(info: Info, key: str | None, expires_in: int | None) -> str | None:
+    if key is None:
+        return None
+    ctx = info.context
+    base = str(ctx.request.base_url) if ctx.request is not None else ""
+    return await asyncio.to_thread(download_url, ctx.objects, ctx.settings, key,
+                                   base_url=base, expires_in=expires_in)
+
+
 @strawberry.type(description="A dataset reached by a lineage walk, with its distance.")
 class LineageNode:
     dataset: Dataset
     depth: int = strawberry.field(
         description="Hops from the start: negative upstream, positive downstream, 0 the start.")
 
+    @strawberry.field(description="The node's typed global id (the Dataset's id).")
+    def id(self) -> strawberry.ID:
+        return self.dataset.id
 
-@strawberry.type(description="`downstream` was derived from `upstream` (DERIVED_FROM).")
+
+@strawberry.type(description="`downstream` was derived from `upstream` (DERIVED_FROM); when "
+                             "OpenLineage said so, by a job (`viaJob`) and its latest run.")
 class LineageEdge:
     downstream: Dataset
     upstream: Dataset
     transformation: str | None
     job: str | None
     created_at: datetime
+    job_id: strawberry.Private[str | None] = None
+    run_id: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="The OpenLineage job that derived `downstream`.")
+    async def via_job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.jobs")] | None:
+        from schema.jobs import load_job
+
+        return await load_job(info, self.job_id)
+
+    @strawberry.field(description="The latest run of that job that did.")
+    async def via_run(self, info: Info) -> Annotated[Run, strawberry.lazy("schema.jobs")] | None:
+        from schema.jobs import load_run
+
+        return await load_run(info, self.run_id)
+
+    @classmethod
+    def from_model(cls, e: models.LineageEdge, by_id: dict[str, Dataset]) -> LineageEdge:
+        return cls(downstream=by_id[e.downstream_id], upstream=by_id[e.upstream_id],
+                   transformation=e.transformation, job=e.job, created_at=e.created_at,
+                   job_id=e.job_id, run_id=e.run_id)
 
 
-@strawberry.type(description="A lineage subgraph in deterministic order.")
+@strawberry.type(description="A lineage subgraph in deterministic order: nodes by (depth, "
+                             "namespace, name), edges by their ends' names.")
 class LineageGraph:
     nodes: list[LineageNode]
     edges: list[LineageEdge]
+    truncated: bool = strawberry.field(
+        default=False, description="The walk stopped at `maxNodes` datasets: there is more.")
+    nodes_total: int = strawberry.field(
+        default=0, description="Datasets the walk reached (returned or found and left out; "
+                               "a lower bound of the whole neighbourhood when truncated).")
+
+    @strawberry.field(description="How many datasets are returned in `nodes`.")
+    def nodes_returned(self) -> int:
+        return len(self.nodes)
 
     @classmethod
     def from_model(cls, g: models.LineageGraph) -> LineageGraph:
         by_id = {n.dataset.id: Dataset.from_model(n.dataset) for n in g.nodes}
         return cls(
             nodes=[LineageNode(dataset=by_id[n.dataset.id], depth=n.depth) for n in g.nodes],
-            edges=[LineageEdge(downstream=by_id[e.downstream_id], upstream=by_id[e.upstream_id],
-                               transformation=e.transformation, job=e.job,
-                               created_at=e.created_at) for e in g.edges])
+            edges=[LineageEdge.from_model(e, by_id) for e in g.edges],
+            truncated=g.truncated,
+            nodes_total=len(g.nodes) if g.nodes_total is None else g.nodes_total)

@@ -5,6 +5,7 @@ operation). The server's view refuses multipart requests without a CSRF-safe hea
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -66,11 +67,19 @@ def load_options(inp: LoadFileInput) -> Any:
                          drop_duplicates=inp.drop_duplicates)
 
 
-def _spool(upload: BinaryIO, folder: Path) -> Path:
+def _spool(upload: Any, folder: Path) -> Path:
+    """Copy the uploaded part to a temp file (removed again if the copy fails)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(prefix="peso-upload-", dir=folder, delete=False) as out:
-        shutil.copyfileobj(upload, out, 1 << 20)
-        return Path(out.name)
+    # Starlette's UploadFile reads asynchronously; its ``file`` is the spooled sync file.
+    source = cast(BinaryIO, getattr(upload, "file", upload))
+    fd, name = tempfile.mkstemp(prefix="peso-upload-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 @strawberry.type
@@ -80,6 +89,7 @@ class UploadMutation:
     async def load_file(self, info: Info, input: LoadFileInput,
                         file: Upload) -> LoadPayload:
         from loaders.pipeline import LoadRequest, load_file
+        from server.openlineage.peso_jobs import LoadLineage
 
         ctx = info.context
         tmp = ctx.settings.data_dir / "tmp"
@@ -90,7 +100,7 @@ class UploadMutation:
             if not hasattr(file, "read"):
                 raise ValidationError("file must be an uploaded file part", field="file")
             original = getattr(file, "filename", None) or "upload"
-            path = await asyncio.to_thread(_spool, cast(BinaryIO, file), tmp)
+            path = await asyncio.to_thread(_spool, file, tmp)
             try:
                 contract = input.contract
                 if contract is not None and not isinstance(contract, dict):
@@ -102,7 +112,9 @@ class UploadMutation:
                                   contract=cast(dict[str, Any] | None, contract),
                                   keep_rejected=True)
                 return await load_file(req, graph=ctx.graph, objects=ctx.objects,
-                                       actor=ctx.actor, tmp_dir=tmp)
+                                       actor=ctx.actor, tmp_dir=tmp,
+                                       lineage=LoadLineage(ctx.graph, ctx.settings,
+                                                           actor=ctx.actor))
             finally:
                 path.unlink(missing_ok=True)
         result, errors = await attempt(run())

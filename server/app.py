@@ -15,9 +15,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.root import build_schema
-from server import __version__
+from server import __version__, downloads, metrics
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
+from server.guard import guarded
+from server.observe import RequestContext
+from server.openlineage import consumer as openlineage
 from server.settings import Settings
 from server.storage import factory
 from server.storage.graph import GraphStore
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
                 checks[name] = "ok"
             except PesoError as exc:
                 checks[name] = exc.message
+                metrics.store_error(name, "unavailable")
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
                             status_code=200 if ready else 503)
@@ -109,15 +113,23 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
+    @guarded(None)  # follows the read policy (PESO_AUTH)
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
     app = Starlette(routes=[
         Route("/", root),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route(openlineage.ROUTE, openlineage.lineage_endpoint, methods=["POST"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route(downloads.ROUTE, downloads.serve_object, methods=["GET"]),
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        upload_limit=settings.max_upload_bytes)
+    app.add_middleware(RequestContext)  # outermost: request ids, metrics, access log
     return app
 
 

@@ -1,19 +1,26 @@
 """GraphQL over HTTP: Strawberry's ASGI view, plus what the GraphQL-over-HTTP spec asks and
 bare Strawberry leaves out — answering ``application/graphql-response+json`` when the client
-accepts it (with 4xx for request errors), and a typed per-request Context."""
+accepts it (with 4xx for request errors), and a typed per-request Context — plus the caller:
+a bad or revoked token is refused with 401 before any GraphQL runs, as is an anonymous caller
+when PESO_AUTH=required (the GraphiQL page itself excepted); roles are then checked per field
+(``schema.permissions``). Websockets authenticate with the same header on the handshake or
+``{"Authorization": "Bearer …"}`` in the ``connection_init`` payload."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.types.unset import UNSET
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
+from server.auth import ANONYMOUS, AuthError, authenticate, may_read
+from server.guard import principal_of, refusal
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
@@ -33,6 +40,25 @@ def _csrf_refusal() -> Response:
     body = {"errors": [{"message": "multipart uploads need a CSRF-safe header: send "
                                    "`X-Peso-Upload: 1` (or Apollo-Require-Preflight)"}]}
     return Response(json.dumps(body), status_code=400, media_type="application/json")
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _plain_refusal(message: str) -> Response:
+    return Response(json.dumps({"errors": [{"message": message}]}), status_code=400,
+                    media_type="application/json")
+
+
+def _wants_ide(request: Request) -> bool:
+    """A browser asking for the GraphiQL page (which holds no data; its queries are checked)."""
+    return request.method == "GET" and "query" not in request.query_params \
+        and "text/html" in request.headers.get("accept", "")
 
 
 def prefers_graphql_response(accept: str) -> bool:
@@ -61,15 +87,50 @@ class PesoGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
+        principal = getattr(request.state, "principal", None) or ANONYMOUS
         return Context(settings=self.settings, graph=self.graph, objects=self.objects,
-                       request=request, response=response)
+                       request=request, response=response, principal=principal,
+                       request_id=request.scope.get("state", {}).get("request_id"))
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A token in the connection_init payload (browsers cannot set headers on a
+        websocket) replaces the handshake's; with PESO_AUTH=required one of them is needed."""
+        params = context.connection_params if isinstance(context.connection_params, dict) \
+            else {}
+        header = params.get("Authorization") or params.get("authorization")
+        if isinstance(header, str):
+            try:
+                context.principal = await authenticate(self.graph, header)
+            except AuthError as exc:
+                raise ConnectionRejectionError({"message": exc.message}) from exc
+            context.actor = context.principal.name
+        if not may_read(context.principal, self.settings.auth):
+            raise ConnectionRejectionError({"message": "an API token is required"})
+        return cast(UnsetType, UNSET)
 
     async def run(self, request: Any, context: Any = UNSET,
                   root_value: Any = UNSET) -> Any:
-        if isinstance(request, Request) and _is_multipart(request) \
-                and not any(h in request.headers for h in CSRF_HEADERS):
-            return _csrf_refusal()
-        response = await super().run(request, context, root_value)
+        try:
+            principal = await principal_of(request)
+        except AuthError as exc:
+            if isinstance(request, WebSocket):
+                return await self.reject_websocket(request)
+            return refusal(exc)
+        if isinstance(request, Request):
+            if not may_read(principal, self.settings.auth) and not _wants_ide(request):
+                return refusal(AuthError(
+                    "this server needs an API token for every request (PESO_AUTH=required): "
+                    "send `Authorization: Bearer <token>`"))
+            if _is_multipart(request) and not any(h in request.headers for h in CSRF_HEADERS):
+                return _csrf_refusal()
+            if request.method == "POST" and not _is_multipart(request) \
+                    and not _is_utf8(await request.body()):  # bounded by PESO_MAX_BODY_BYTES
+                return _plain_refusal("the request body is not valid UTF-8")
+        try:
+            response = await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request) and _is_multipart(request):
+                await request.close()  # the uploaded parts' temp files, read or not
         if isinstance(request, Request) and isinstance(response, Response) \
                 and prefers_graphql_response(request.headers.get("accept", "")) \
                 and response.media_type == "application/json":

@@ -71,6 +71,61 @@ def split_dataset_ref(ref: str) -> tuple[str, str]:
     return check_namespace(namespace), check_name(name)
 
 
+# --- the lineage grammar: names that come from OpenLineage events -------------------------
+# OpenLineage names datasets after where they live: namespaces are URIs ("postgres://db:5432",
+# "s3://bucket", "abfss://c@acct.dfs.core.windows.net", "file") and names are paths or dotted
+# tables ("/warehouse/t1", "db.schema.table"). These are accepted for datasets and jobs that
+# arrive through OpenLineage (and for looking datasets up), never for object keys: those keep
+# the strict grammar above, and only datasets loaded by Peso (strict names) have objects.
+MAX_LINEAGE_NAME_LENGTH = 1000
+# RFC 3986 characters (unreserved, reserved and '%'), starting with a letter or digit
+_LINEAGE_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*\Z")
+_LINEAGE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+
+
+def check_lineage_namespace(value: str, *, field: str = "namespace") -> str:
+    """A namespace as OpenLineage writes it: a URI-like word of up to 1000 characters
+    (letters, digits and ``. _ ~ : / ? # [ ] @ ! $ & ' ( ) * + , ; = % -``, starting with a
+    letter or digit); no ``..`` path segment, no spaces or control characters."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{field} must be a non-empty string", field=field)
+    _check_lineage_length(value, field)
+    if not _LINEAGE_NAMESPACE_RE.match(value):
+        raise ValidationError(f"{field} {value[:80]!r} is not valid: use a URI such as "
+                              "postgres://host:5432 or s3://bucket (letters, digits and URI "
+                              "punctuation, starting with a letter or digit)", field=field)
+    _check_lineage_segments(value, field)
+    return value
+
+
+def check_lineage_name(value: str, *, field: str = "name") -> str:
+    """A dataset or job name as OpenLineage writes it: any printable text of up to 1000
+    characters (paths, dotted tables, spaces); no control characters or NUL, no leading or
+    trailing whitespace, no ``..`` path segment."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field} must be a non-empty string", field=field)
+    _check_lineage_length(value, field)
+    if _LINEAGE_CONTROL_RE.search(value):
+        raise ValidationError(f"{field} {value[:80]!r} contains control characters",
+                              field=field)
+    if value != value.strip():
+        raise ValidationError(f"{field} {value[:80]!r} has leading or trailing whitespace",
+                              field=field)
+    _check_lineage_segments(value, field)
+    return value
+
+
+def _check_lineage_length(value: str, field: str) -> None:
+    if len(value) > MAX_LINEAGE_NAME_LENGTH:
+        raise ValidationError(f"{field} is {len(value)} characters long; the limit is "
+                              f"{MAX_LINEAGE_NAME_LENGTH}", field=field)
+
+
+def _check_lineage_segments(value: str, field: str) -> None:
+    if ".." in value.split("/"):
+        raise ValidationError(f"{field} {value[:80]!r} has a '..' path segment", field=field)
+
+
 def normalize_tag(value: str) -> str:
     tag = value.strip().lower() if isinstance(value, str) else ""
     if not tag or len(tag) > 100 or not _TAG_RE.match(tag):

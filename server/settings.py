@@ -35,12 +35,40 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_QUERY_DEPTH", "12", "Deepest GraphQL selection nesting accepted."),
     SettingDoc("PESO_MAX_QUERY_TOKENS", "2000", "Most lexical tokens in one GraphQL document."),
     SettingDoc("PESO_MAX_ALIASES", "30", "Most aliases in one GraphQL document."),
+    SettingDoc("PESO_MAX_QUERY_COST", "50000",
+               "Largest cost of one GraphQL operation: each field counts 1, multiplied by the "
+               "page sizes above it (`first:`, `limit:`, `maxNodes:`)."),
+    SettingDoc("PESO_QUERY_TIMEOUT_SECONDS", "30",
+               "Longest a GraphQL query may run (seconds) before it is stopped; mutations "
+               "are not timed out."),
+    SettingDoc("PESO_INTROSPECTION", "true",
+               "Answer GraphQL introspection (`__schema`, `__type`); GraphiQL needs it."),
+    SettingDoc("PESO_AUTH", "writes",
+               "Who needs an API token: `writes` (writes need one, anyone may read) or "
+               "`required` (reads too). See [Security](#security)."),
+    SettingDoc("PESO_GC_GRACE_SECONDS", "3600",
+               "`peso gc` leaves objects younger than this alone (loads in flight)."),
+    SettingDoc("PESO_GC_MAX_SHARE", "0.5",
+               "Largest share of all objects `peso gc` deletes without `--force`."),
+    SettingDoc("PESO_LOG_FORMAT", "auto",
+               "Log lines: `json`, `text`, or `auto` (JSON unless stderr is a terminal)."),
     SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
     SettingDoc("PESO_MAX_LINEAGE_DEPTH", "20", "Largest `depth:` of a lineage traversal."),
+    SettingDoc("PESO_MAX_LINEAGE_NODES", "1000",
+               "Most datasets one lineage walk (`lineage`, `impact`, `lineagePath`, "
+               "`columnLineage`) visits; also the largest `maxNodes:`."),
+    SettingDoc("PESO_OPENLINEAGE_URL", "",
+               "Also send Peso's own OpenLineage run events (`peso load`, `loadFile`, "
+               "`peso migrate`) to this consumer, e.g. `http://marquez:5000/api/v1/lineage`."),
     SettingDoc("PESO_MAX_BODY_BYTES", "1048576",
                "Largest GraphQL request body (bytes) the server reads."),
     SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
                "Largest multipart upload (bytes) `loadFile` accepts."),
+    SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
+               "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
+    SettingDoc("PESO_SIGNING_KEY", "<generated>",
+               "Secret that signs local-store download URLs; by default a random key kept in "
+               "`<data dir>/signing.key`. Set the same value on every replica."),
     SettingDoc("PESO_GRAPHIQL", "true", "Serve the GraphiQL explorer on a browser GET."),
     SettingDoc("PESO_LOG_LEVEL", "info", "Log level: debug, info, warning, error."),
     SettingDoc("PESO_NEO4J_USER", "neo4j", "Neo4j user (Neo4j graph store)."),
@@ -70,10 +98,21 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_aliases: int = 30
+    max_query_cost: int = 50_000
+    query_timeout_seconds: float = 30.0
+    introspection: bool = True
+    auth: str = "writes"
+    gc_grace_seconds: int = 3600
+    gc_max_share: float = 0.5
+    log_format: str = "auto"
     max_preview_rows: int = 1000
     max_lineage_depth: int = 20
+    max_lineage_nodes: int = 1000
+    openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 1 << 30
+    download_url_seconds: int = 3600
+    signing_key: str = ""
     graphiql: bool = True
     log_level: str = "info"
     neo4j_user: str = "neo4j"
@@ -105,10 +144,21 @@ class Settings:
             max_query_depth=_int(env, "PESO_MAX_QUERY_DEPTH", 12, 2, 100),
             max_query_tokens=_int(env, "PESO_MAX_QUERY_TOKENS", 2000, 50, 1_000_000),
             max_aliases=_int(env, "PESO_MAX_ALIASES", 30, 1, 10_000),
+            max_query_cost=_int(env, "PESO_MAX_QUERY_COST", 50_000, 10, 100_000_000),
+            query_timeout_seconds=_float(env, "PESO_QUERY_TIMEOUT_SECONDS", 30.0, 0.01, 3600.0),
+            introspection=_bool(env, "PESO_INTROSPECTION", True),
+            auth=_choice(env, "PESO_AUTH", "writes", ("writes", "required")),
+            gc_grace_seconds=_int(env, "PESO_GC_GRACE_SECONDS", 3600, 0, 365 * 86400),
+            gc_max_share=_float(env, "PESO_GC_MAX_SHARE", 0.5, 0.0, 1.0),
+            log_format=_choice(env, "PESO_LOG_FORMAT", "auto", ("auto", "json", "text")),
             max_preview_rows=_int(env, "PESO_MAX_PREVIEW_ROWS", 1000, 1, 100_000),
             max_lineage_depth=_int(env, "PESO_MAX_LINEAGE_DEPTH", 20, 1, 100),
+            max_lineage_nodes=_int(env, "PESO_MAX_LINEAGE_NODES", 1000, 1, 100_000),
+            openlineage_url=_http_url(env, "PESO_OPENLINEAGE_URL"),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
+            download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
+            signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
@@ -194,6 +244,32 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float,
+           high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not low <= value <= high:  # also refuses nan
+        raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str:
+    """An optional http(s) URL with a host (empty: not set)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}={raw!r} is not an http(s) URL with a host "
+                          "(e.g. http://127.0.0.1:5000/api/v1/lineage)")
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -2,10 +2,15 @@
 
 Nothing here mocks a store. ``CountingGraphStore`` only counts calls on its way to the real
 SQLite store, so tests can assert how many store round trips a query costs.
+
+Writes over HTTP need an API token (server/auth.py): ``client`` (and ``app_client``) send an
+admin token with the pii permission, minted in the test's own store; ``anon_client`` sends
+none, and ``client_as(client, role)`` returns a client with a fresh token of that role.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +20,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.auth import create_token
+from server.models import Role
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.local import LocalObjectStore
@@ -34,7 +41,10 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
 
 
 class CountingGraphStore:
-    """Delegates every call to a real graph store, counting calls by method name."""
+    """Delegates every call to a real graph store, counting calls by method name (except the
+    per-request token look-up of authentication, which no resolver makes)."""
+
+    UNCOUNTED = frozenset({"get_token"})
 
     def __init__(self, inner: GraphStore) -> None:
         self._inner = inner
@@ -46,7 +56,8 @@ class CountingGraphStore:
             return attr
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
+            if name not in self.UNCOUNTED:
+                self.calls[name] += 1
             return attr(*args, **kwargs)
         return counted
 
@@ -56,11 +67,52 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def mint(client: TestClient, role: Role | str, *, pii: bool = False,
+         name: str | None = None) -> str:
+    """Create an API token in the (entered) client's own store; return the token."""
+    assert client.portal is not None, "use the client inside its `with` block"
+    role = Role(role)
+    graph = client.app.state.graph  # type: ignore[attr-defined]
+    mint.count += 1  # type: ignore[attr-defined]
+    label = name or f"test-{role.value}{'-pii' if pii else ''}-{mint.count}"  # type: ignore[attr-defined]
+    token, _ = client.portal.call(lambda: create_token(graph, name=label, role=role, pii=pii,
+                                                       actor="cli"))
+    return token
+
+
+mint.count = 0  # type: ignore[attr-defined]
+
+
+def client_as(client: TestClient, role: Role | str | None, *, pii: bool = False) -> TestClient:
+    """A client of the same (running) app with a new token of ``role`` (None: anonymous)."""
+    other = TestClient(client.app)
+    if role is not None:
+        other.headers["Authorization"] = f"Bearer {mint(client, role, pii=pii)}"
+    return other
+
+
+@contextlib.contextmanager
+def app_client(app: Any, *, role: Role | str | None = Role.ADMIN,
+               pii: bool = True) -> Iterator[TestClient]:
+    """Enter the app's lifespan; the client sends a token of ``role`` (admin+pii by default)."""
+    with TestClient(app) as c:
+        if role is not None:
+            c.headers["Authorization"] = f"Bearer {mint(c, role, pii=pii)}"
+        yield c
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """The real app (embedded SQLite + local folder in a temp dir) behind an HTTP client."""
-    with TestClient(create_app(settings)) as c:
+    """The real app (embedded SQLite + local folder in a temp dir) behind an HTTP client that
+    sends an admin token with the pii permission."""
+    with app_client(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def anon_client(client: TestClient) -> TestClient:
+    """The same app as ``client``, without a token."""
+    return client_as(client, None)
 
 
 @pytest.fixture
@@ -68,7 +120,8 @@ def counting_client(settings: Settings) -> Iterator[tuple[TestClient, CountingGr
     graph = CountingGraphStore(SQLiteGraphStore(str(settings.data_dir / "catalog.db")))
     objects = LocalObjectStore(settings.data_dir / "objects")
     app = create_app(settings, graph=graph, objects=objects)  # type: ignore[arg-type]
-    with TestClient(app) as c:
+    with app_client(app) as c:
+        graph.calls.clear()
         yield c, graph
 
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.ids import to_global_id
-from tests.conftest import BANK_CSV, gql, make_settings, needs_corpus
+from tests.conftest import BANK_CSV, app_client, gql, make_settings, needs_corpus
 from tests.helpers import (
     keys,
     link,
@@ -137,7 +137,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """Sources, entities, tagged/described/linked datasets, one loaded file (so a RAW dataset
     exists) and BULK filler datasets. crm/leads is described last (latest updatedAt)."""
     tmp = tmp_path_factory.mktemp("catalog")
-    with TestClient(create_app(make_settings(tmp))) as c:
+    with app_client(create_app(make_settings(tmp))) as c:
         upsert_source(c, "Acme CRM", "INTERNAL")
         upsert_source(c, "Meta Ads", "PLATFORM")
         shoppers = upsert_entity(c, "CUSTOMER", "Shoppers")["id"]

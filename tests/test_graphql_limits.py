@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.ids import encode_cursor, to_global_id
 from server.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import app_client, make_settings
 from tests.helpers import GRAPHQL_RESPONSE, register
 
 JSON = "application/json"
@@ -155,7 +155,7 @@ def test_first_over_the_int_range_is_a_validation_error(client: TestClient) -> N
 
 
 def test_page_size_cap_follows_the_setting(tmp_path: Path) -> None:
-    with TestClient(create_app(make_settings(tmp_path, PESO_MAX_PAGE_SIZE="5"))) as c:
+    with app_client(create_app(make_settings(tmp_path, PESO_MAX_PAGE_SIZE="5"))) as c:
         assert post(c, "{ datasets(first: 5) { totalCount } }").json() == {
             "data": {"datasets": {"totalCount": 0}}}
         field_error(post(c, "{ datasets(first: 6) { totalCount } }"),
@@ -204,7 +204,7 @@ def test_bad_search_cursors(client: TestClient, cursor: str) -> None:
 def tight(tmp_path: Path) -> Iterator[TestClient]:
     settings: Settings = make_settings(tmp_path, PESO_MAX_QUERY_DEPTH="4",
                                        PESO_MAX_QUERY_TOKENS="60", PESO_MAX_ALIASES="3")
-    with TestClient(create_app(settings)) as c:
+    with app_client(create_app(settings)) as c:
         yield c
 
 
@@ -280,9 +280,14 @@ def test_unexpected_errors_are_masked_and_logged(client: TestClient, settings: S
     assert body["data"] == {"dataset": None}
     assert body["errors"] == [{"message": "Unexpected error.",
                                "locations": [{"line": 1, "column": 55}],
-                               "path": ["dataset", "owners"]}]
+                               "path": ["dataset", "owners"],
+                               # the id the server log has the traceback under
+                               "extensions": {"code": "INTERNAL",
+                                              "requestId": response.headers["x-request-id"]}}]
     assert "owners" not in response.text.replace('"owners"]', "")   # no SQL detail leaks
     assert "sqlite" not in response.text.lower()
+    assert any(getattr(r, "request_id", None) == response.headers["x-request-id"]
+               for r in caplog.records)
     assert any("no such table: owners" in (r.exc_text or "") or
                "no such table: owners" in str(r.exc_info[1] if r.exc_info else "")
                for r in caplog.records)

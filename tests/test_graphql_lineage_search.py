@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from tests.conftest import gql, make_settings
+from tests.conftest import app_client, gql, make_settings
 from tests.helpers import add_lineage, load, messages, q, register, write_csv
 
 LINEAGE = """
@@ -138,7 +138,7 @@ def test_lineage_depth_out_of_range_is_a_clear_error(chain: TestClient, depth: i
 
 
 def test_lineage_depth_cap_follows_the_setting(tmp_path: Path) -> None:
-    with TestClient(create_app(make_settings(tmp_path, PESO_MAX_LINEAGE_DEPTH="2"))) as c:
+    with app_client(create_app(make_settings(tmp_path, PESO_MAX_LINEAGE_DEPTH="2"))) as c:
         register(c, "a", "b")
         assert q(c, LINEAGE, ns="a", name="b", depth=2)["lineage"]["nodes"]
         body = gql(c, LINEAGE, {"ns": "a", "name": "b", "depth": 3})

@@ -19,7 +19,7 @@ from server.app import create_app
 from server.cli import main
 from server.preview import read_preview
 from server.storage.local import LocalObjectStore
-from tests.conftest import gql, make_settings
+from tests.conftest import app_client, gql, make_settings
 from tests.helpers import messages, q
 
 BIG_ROWS = 150_000          # more than one curated row group
@@ -67,7 +67,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             mp.delenv(var, raising=False)
         assert main(["load", str(tmp / "big.parquet"), "--dataset", "pv/big"]) == 0
         assert main(["load", str(tmp / "typed.parquet"), "--dataset", "pv/typed"]) == 0
-    with TestClient(create_app(settings)) as c:
+    with app_client(create_app(settings)) as c:
         yield c, tmp
 
 
@@ -188,7 +188,7 @@ def test_limit_and_offset_out_of_range(loaded: tuple[TestClient, Path],
 def test_preview_cap_follows_the_setting(loaded: tuple[TestClient, Path]) -> None:
     _, tmp = loaded
     settings = make_settings(tmp, PESO_MAX_PREVIEW_ROWS="50")
-    with TestClient(create_app(settings)) as capped:
+    with app_client(create_app(settings)) as capped:
         assert len(preview(capped, "big", limit=50)["rows"]) == 50
         assert preview_error(capped, "big", limit=51) == (
             "limit must be between 0 and 50 (PESO_MAX_PREVIEW_ROWS), got 51")

@@ -22,10 +22,19 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_MAX_QUERY_DEPTH": ("max_query_depth", "7", 7),
     "PESO_MAX_QUERY_TOKENS": ("max_query_tokens", "5000", 5000),
     "PESO_MAX_ALIASES": ("max_aliases", "3", 3),
+    "PESO_MAX_QUERY_COST": ("max_query_cost", "1234", 1234),
+    "PESO_QUERY_TIMEOUT_SECONDS": ("query_timeout_seconds", "2.5", 2.5),
+    "PESO_INTROSPECTION": ("introspection", "false", False),
+    "PESO_AUTH": ("auth", "required", "required"),
+    "PESO_GC_GRACE_SECONDS": ("gc_grace_seconds", "60", 60),
+    "PESO_GC_MAX_SHARE": ("gc_max_share", "0.25", 0.25),
+    "PESO_LOG_FORMAT": ("log_format", "JSON", "json"),
     "PESO_MAX_PREVIEW_ROWS": ("max_preview_rows", "50", 50),
     "PESO_MAX_LINEAGE_DEPTH": ("max_lineage_depth", "4", 4),
     "PESO_MAX_BODY_BYTES": ("max_body_bytes", "65536", 65536),
     "PESO_MAX_UPLOAD_BYTES": ("max_upload_bytes", "2048", 2048),
+    "PESO_DOWNLOAD_URL_SECONDS": ("download_url_seconds", "600", 600),
+    "PESO_SIGNING_KEY": ("signing_key", "k" * 64, "k" * 64),
     "PESO_GRAPHIQL": ("graphiql", "false", False),
     "PESO_LOG_LEVEL": ("log_level", "WARNING", "warning"),
     "PESO_NEO4J_USER": ("neo4j_user", "catalog", "catalog"),
@@ -44,10 +53,13 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "PESO_MAX_QUERY_DEPTH": (2, 100),
     "PESO_MAX_QUERY_TOKENS": (50, 1_000_000),
     "PESO_MAX_ALIASES": (1, 10_000),
+    "PESO_MAX_QUERY_COST": (10, 100_000_000),
+    "PESO_GC_GRACE_SECONDS": (0, 365 * 86400),
     "PESO_MAX_PREVIEW_ROWS": (1, 100_000),
     "PESO_MAX_LINEAGE_DEPTH": (1, 100),
     "PESO_MAX_BODY_BYTES": (1024, 1 << 30),
     "PESO_MAX_UPLOAD_BYTES": (1024, 1 << 40),
+    "PESO_DOWNLOAD_URL_SECONDS": (60, 7 * 86400),
 }
 
 
@@ -82,10 +94,12 @@ def test_documented_defaults_match_the_parsed_ones(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     s = Settings.from_env({})
     for doc in SETTINGS:
-        if doc.env in ("PESO_DATA_DIR", "PESO_GRAPH_URL", "PESO_OBJECTS_URL"):
-            continue  # derived from the working directory
+        if doc.env in ("PESO_DATA_DIR", "PESO_GRAPH_URL", "PESO_OBJECTS_URL",
+                       "PESO_SIGNING_KEY"):
+            continue  # derived from the working directory, or generated on first use
         value = getattr(s, _field(doc.env))
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        shown = str(value).lower() if isinstance(value, bool) else \
+            f"{value:g}" if isinstance(value, float) else str(value)
         assert shown == doc.default, doc.env
 
 

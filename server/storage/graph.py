@@ -4,7 +4,8 @@ Rules every backend follows (the contract suite in ``tests/contract`` checks the
 
 - async, keyword-only arguments after the first few obvious ones;
 - every mutation takes ``actor`` and writes exactly one audit event per change in the same
-  transaction as the change itself;
+  transaction as the change itself; the event carries the current request id
+  (``server.requestctx.current_request_id()``, set per HTTP request and per CLI run);
 - batch getters (``get_*``) take a sequence of ids and return results in input order, with
   ``None`` (or an empty list) for a missing id, so they plug straight into DataLoaders;
 - soft-deleted datasets are invisible to lists, search and lineage, but stay in history;
@@ -16,8 +17,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
+from server.lineage_event import IngestResult, LineageEvent
 from server.models import (
+    ApiToken,
     AuditEvent,
+    AuditFilter,
+    ColumnLineageEdge,
+    ColumnLineageGraph,
     Dataset,
     DatasetFilter,
     DatasetKey,
@@ -27,14 +33,20 @@ from server.models import (
     Entity,
     EntityKind,
     EntityLink,
+    Job,
     LineageEdge,
     LineageGraph,
+    LineagePaths,
     NewVersion,
     Owner,
     OwnerKind,
     Page,
     PageRequest,
     RegisteredVersion,
+    Role,
+    Run,
+    RunDataset,
+    RunRole,
     SchemaField,
     SearchHit,
     Source,
@@ -115,15 +127,82 @@ class GraphStore(Protocol):
                           depth: int) -> LineageGraph:
         """Nodes reachable within ``depth`` hops (the start at depth 0), edges between them,
         in a deterministic order (by depth, then namespace/name)."""
+    async def walk_lineage(self, dataset_id: str, *, direction: Direction, depth: int,
+                           max_nodes: int) -> LineageGraph:
+        """A bounded breadth-first walk (``storage/lineage_walk.py``): every dataset once
+        (cycles end), level by level, each level's newcomers by (namespace, name); it stops
+        at ``depth`` and when ``max_nodes`` datasets are reached (``truncated``,
+        ``nodes_total`` a lower bound). Edges carry job_id/run_id. Same order as get_lineage."""
+    async def lineage_paths(self, from_id: str, to_id: str, *, max_depth: int,
+                            max_nodes: int, max_paths: int) -> LineagePaths:
+        """Every shortest path from ``from_id`` to ``to_id`` following DERIVED_FROM
+        downstream (``to`` derived from ``from``), else upstream; at most ``max_paths`` of
+        them in (namespace, name) order, visiting at most ``max_nodes`` datasets."""
+    async def put_column_lineage(self, downstream: DatasetKey, downstream_field: str,
+                                 upstream: DatasetKey, upstream_field: str, *,
+                                 transformation_type: str = "",
+                                 transformation_subtype: str = "",
+                                 description: str | None = None, masking: bool = False,
+                                 actor: str) -> ColumnLineageEdge:
+        """Record one FIELD_DERIVED_FROM (audit ``column_lineage.added``; unchanged: no-op)."""
+    async def walk_column_lineage(self, dataset_id: str, field: str, *, direction: Direction,
+                                  depth: int, max_nodes: int) -> ColumnLineageGraph:
+        """The bounded walk of ``walk_lineage`` over (dataset, field) nodes."""
+
+    # --- OpenLineage: jobs, runs and the events that make them (server/lineage_event.py) ---
+    async def ingest_lineage_event(self, event: LineageEvent, *, actor: str) -> IngestResult:
+        """Apply one event in ONE transaction: the job, the run (its state only moves forward
+        in event time; OTHER never changes it), every dataset (created with layer EXTERNAL;
+        description, source, owners; a version without objects when its schema or version
+        facet is new), the run's inputs/outputs, ``event.edges`` as DERIVED_FROM carrying
+        job and run, column lineage, the dataset facets, and the event itself. An event whose
+        ``key`` was applied before is a no-op (``created=False``): no record, no audit."""
+    async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]: ...
+    async def get_job(self, namespace: str, name: str) -> Job | None: ...
+    async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:
+        """Jobs by (namespace, name); cursors ``[namespace, name]``."""
+    async def get_runs(self, ids: Sequence[str]) -> list[Run | None]: ...
+    async def list_runs(self, *, job_id: str | None = None, first: int,
+                        after: list[Any] | None = None) -> Page[Run]:
+        """Runs (of one job, or all), newest first by ``created_at``; cursors
+        ``[created_at, id]``."""
+    async def get_run_datasets(self, run_ids: Sequence[str]) -> list[list[RunDataset]]:
+        """Each run's inputs and outputs (inputs first, each by namespace and name)."""
+    async def get_job_datasets(self, job_ids: Sequence[str]
+                               ) -> list[list[tuple[str, RunRole]]]:
+        """Each job's known inputs and outputs: ``(dataset_id, role)``, inputs first, each by
+        namespace and name."""
+    async def get_dataset_facets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The latest of each OpenLineage dataset facet received per dataset ({} if none)."""
 
     # --- search and audit ------------------------------------------------------------------
     async def search(self, query: str, *, first: int, offset: int = 0
                      ) -> tuple[list[SearchHit], int]:
         """Full-text search over names, descriptions, tags and field names; best first."""
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
-                           detail: dict[str, Any] | None = None) -> AuditEvent: ...
-    async def list_audit(self, *, limit: int, target_id: str | None = None
-                         ) -> list[AuditEvent]: ...
+                           detail: dict[str, Any] | None = None,
+                           request_id: str | None = None) -> AuditEvent:
+        """``request_id`` defaults to the current one (``server.requestctx``)."""
+    async def list_audit(self, *, limit: int, target_id: str | None = None,
+                         after_id: int | None = None) -> list[AuditEvent]:
+        """Newest first; with ``after_id``, the events after that id OLDEST first (a cursor
+        for followers such as the catalogEvents subscription)."""
+    async def list_audit_page(self, flt: AuditFilter, *, first: int,
+                              before_id: int | None = None) -> Page[AuditEvent]:
+        """Audit events matching every given filter (exact values), newest first; the page
+        starts below ``before_id``. Cursors are ``[id]``; ``total`` counts every match."""
+
+    # --- API tokens (server/auth.py; only a sha256 of each secret is stored) ---------------
+    async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,
+                           secret_hash: str, actor: str) -> ApiToken:
+        """Store a new token (audit ``token.created``); ConflictError when ``name`` was ever
+        used, revoked tokens included (a name identifies an actor in the audit log)."""
+    async def get_token(self, token_id: str) -> ApiToken | None: ...
+    async def list_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones included, by name."""
+    async def revoke_token(self, name_or_id: str, *, actor: str) -> ApiToken:
+        """Revoke by id or name (audit ``token.revoked``); revoking twice is a no-op;
+        NotFoundError when there is no such token."""
 
     # --- whole-catalog transfer (peso migrate; record format in storage/transfer.py) -------
     async def is_empty(self) -> bool:

@@ -18,7 +18,7 @@ link       dataset_id, entity_id, role                      (DESCRIBES)
 tag        dataset_id, tag, created_at                      (TAGGED)
 owner      dataset_id, name, kind, email                    (OWNED_BY)
 lineage    downstream_id, upstream_id, transformation, job, created_at   (DERIVED_FROM)
-audit      id, at, actor, action, target_kind, target_id, detail{}
+audit      id, at, actor, action, target_kind, target_id, detail{}, request_id
 =========  ==================================================================================
 
 Every key of a kind is always present (``None`` when unset), so two backends holding the same
@@ -165,4 +165,4 @@ def lineage_record(e: LineageEdge) -> dict[str, Any]:
 def audit_record(a: AuditEvent) -> dict[str, Any]:
     return {"record": "audit", "id": a.id, "at": iso(a.at), "actor": a.actor,
             "action": a.action, "target_kind": a.target_kind, "target_id": a.target_id,
-            "detail": a.detail}
+            "detail": a.detail, "request_id": a.request_id}

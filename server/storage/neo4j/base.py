@@ -26,6 +26,7 @@ from neo4j.exceptions import (
 
 from server.errors import ConflictError, NotFoundError, PesoError, StoreUnavailableError
 from server.models import Dataset, DatasetKey
+from server.requestctx import current_request_id
 from server.storage.neo4j import cypher, records
 
 log = logging.getLogger("peso.neo4j")
@@ -57,10 +58,13 @@ async def run(tx: Tx, statement: str, /, **params: Any) -> None:
 
 
 async def audit(tx: Tx, actor: str, action: str, kind: str, target: str,
-                detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Append one audit event inside the caller's transaction; return its map."""
+                detail: dict[str, Any] | None = None,
+                request_id: str | None = None) -> dict[str, Any]:
+    """Append one audit event inside the caller's transaction, stamped with the request id
+    (explicit, else the current one: ``server.requestctx``); return its map."""
     found = await one(tx, cypher.AUDIT_APPEND, at=now(), actor=actor, action=action,
-                      target_kind=kind, target_id=target, detail=records.to_json(detail or {}))
+                      target_kind=kind, target_id=target, detail=records.to_json(detail or {}),
+                      request_id=request_id or current_request_id())
     assert found is not None  # AUDIT_APPEND always returns its event
     return dict(found["a"])
 

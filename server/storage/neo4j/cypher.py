@@ -15,12 +15,13 @@ The graph (relationships stored in one direction only):
     (:Dataset)-[:TAGGED {created_at}]->(:Tag)
     (:Dataset)-[:OWNED_BY {kind, email}]->(:Owner)
     (downstream:Dataset)-[:DERIVED_FROM {transformation, job, created_at}]->(upstream:Dataset)
-    (:AuditEvent {id, at, actor, action, target_kind, target_id, detail})   one per change
+    (:AuditEvent {id, at, actor, action, target_kind, target_id, detail, request_id})
     (:Counter {name: 'audit', value})                                       audit id sequence
 
 Natural keys are stored as one property so that a single-property uniqueness constraint
 (available in every edition) guards them: ``Dataset.natural_key = namespace + '/' + name``
-(namespaces contain no '/'), ``Entity.natural_key = kind + ':' + name`` (kinds contain no ':').
+(or ``["namespace","name"]`` for an OpenLineage namespace holding '/': records.dataset_key),
+``Entity.natural_key = kind + ':' + name`` (kinds contain no ':').
 Maps (identifiers, field metadata and stats, contracts, quality reports, audit detail) are
 stored as JSON text. Timestamps are native DateTime (UTC).
 """
@@ -42,6 +43,7 @@ class Label(enum.StrEnum):
     TAG = "Tag"
     OWNER = "Owner"
     AUDIT = "AuditEvent"
+    API_TOKEN = "ApiToken"  # noqa: S105 - a node label, not a secret
     COUNTER = "Counter"
 
 
@@ -80,6 +82,11 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX peso_dataset_updated IF NOT EXISTS FOR (d:Dataset) ON (d.updated_at)",
     "CREATE INDEX peso_entity_name IF NOT EXISTS FOR (e:Entity) ON (e.name)",
     "CREATE INDEX peso_audit_target IF NOT EXISTS FOR (a:AuditEvent) ON (a.target_id)",
+    # API tokens and the admin's audit-log filters (server/storage/neo4j/security.py)
+    "CREATE CONSTRAINT peso_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.id IS UNIQUE",
+    "CREATE CONSTRAINT peso_token_name IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.name IS UNIQUE",
+    "CREATE INDEX peso_audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actor)",
+    "CREATE INDEX peso_audit_action IF NOT EXISTS FOR (a:AuditEvent) ON (a.action)",
     # full-text search over the denormalised search_* properties (words split on anything
     # that is not a letter or digit, so 'ads_spend' finds 'spend'); updated at commit
     "CREATE FULLTEXT INDEX peso_dataset_search IF NOT EXISTS FOR (d:Dataset) ON EACH "
@@ -338,7 +345,8 @@ MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = c.value + 1
 CREATE (a:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
-                      target_kind: $target_kind, target_id: $target_id, detail: $detail})
+                      target_kind: $target_kind, target_id: $target_id, detail: $detail,
+                      request_id: $request_id})
 RETURN a {.*} AS a
 """
 AUDIT_LIST = """
@@ -493,7 +501,7 @@ IMPORT_AUDIT = """
 UNWIND $rows AS row
 CREATE (:AuditEvent {id: row.id, at: row.at, actor: row.actor, action: row.action,
                      target_kind: row.target_kind, target_id: row.target_id,
-                     detail: row.detail})
+                     detail: row.detail, request_id: row.request_id})
 """
 # one new event whose id is taken: appended with the next id from the counter
 IMPORT_AUDIT_APPENDED = """
@@ -501,7 +509,8 @@ MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = c.value + 1
 CREATE (:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
-                     target_kind: $target_kind, target_id: $target_id, detail: $detail})
+                     target_kind: $target_kind, target_id: $target_id, detail: $detail,
+                     request_id: $request_id})
 """
 # after importing audit events: the id sequence continues after the highest id present
 AUDIT_COUNTER_CATCH_UP = """

@@ -176,9 +176,11 @@ class DatasetsMixin(Neo4jBase):
         return await self._read(work)
 
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
-                           detail: dict[str, Any] | None = None) -> AuditEvent:
+                           detail: dict[str, Any] | None = None,
+                           request_id: str | None = None) -> AuditEvent:
         async def work(tx: Tx) -> AuditEvent:
-            return records.audit(await audit(tx, actor, action, target_kind, target_id, detail))
+            return records.audit(await audit(tx, actor, action, target_kind, target_id, detail,
+                                             request_id))
         return await self._write(work)
 
     async def list_audit(self, *, limit: int, target_id: str | None = None

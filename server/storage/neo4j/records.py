@@ -93,7 +93,8 @@ def edge(m: dict[str, Any]) -> LineageEdge:
 def audit(m: dict[str, Any]) -> AuditEvent:
     return AuditEvent(id=m["id"], at=ts(m["at"]), actor=m["actor"], action=m["action"],
                       target_kind=m["target_kind"], target_id=m["target_id"],
-                      detail=json.loads(m.get("detail") or "{}"))
+                      detail=json.loads(m.get("detail") or "{}"),
+                      request_id=m.get("request_id"))
 
 
 def to_json(value: dict[str, Any]) -> str:
@@ -109,6 +110,11 @@ def from_json(text: str | None) -> Any:
 
 
 def dataset_key(namespace: str, name: str) -> str:
+    """``namespace/name``; a namespace that itself holds '/' (an OpenLineage URI such as
+    ``s3://bucket``) gives the JSON array ``["ns","name"]`` instead, so no two keys collide
+    (neither a Peso nor an OpenLineage namespace can start with '[')."""
+    if "/" in namespace:
+        return json.dumps([namespace, name], ensure_ascii=False)
     return f"{namespace}/{name}"
 
 

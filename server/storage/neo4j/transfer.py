@@ -85,7 +85,8 @@ async def import_audit(tx: Tx, prepared: list[dict[str, Any]]) -> int:
         if r["id"] in taken:
             await run(tx, cypher.IMPORT_AUDIT_APPENDED, at=r["at"], actor=r["actor"],
                       action=r["action"], target_kind=r["target_kind"],
-                      target_id=r["target_id"], detail=r["detail"])
+                      target_id=r["target_id"], detail=r["detail"],
+                      request_id=r.get("request_id"))
     return len(plan)
 
 

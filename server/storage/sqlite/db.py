@@ -2,15 +2,21 @@
 
 WAL lets readers run while the writer commits. Every write runs in the single writer thread
 inside ``BEGIN IMMEDIATE`` so a change and its audit event commit together or not at all.
-Other processes (a ``peso load`` beside a running server) wait on ``busy_timeout``.
+Other processes (a ``peso load`` beside a running server) wait on ``busy_timeout``; a write
+that still finds the database locked is retried a bounded number of times (``LOCK_RETRIES``)
+before the error reaches the caller. Work runs in the caller's context (``contextvars``), so
+the audit writer sees the current request id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -21,15 +27,28 @@ from server.errors import StoreUnavailableError
 
 T = TypeVar("T")
 
+log = logging.getLogger("peso.sqlite")
+
 BUSY_TIMEOUT_MS = 10_000
 READER_THREADS = 4
+# after busy_timeout ran out: this many more attempts, backing off from LOCK_BACKOFF seconds
+LOCK_RETRIES = 5
+LOCK_BACKOFF = 0.05
 
 
-def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
+def is_locked(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked / busy" (another process holds the write lock)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "database is locked" in text or "database is busy" in text)
+
+
+def _connect(path: str, *, readonly: bool,
+             busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
+                           timeout=busy_timeout_ms / 1000)
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
@@ -50,9 +69,13 @@ def migrations() -> list[tuple[int, str]]:
 
 
 class Database:
-    def __init__(self, path: str, *, readers: int = READER_THREADS) -> None:
+    def __init__(self, path: str, *, readers: int = READER_THREADS,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS, lock_retries: int = LOCK_RETRIES,
+                 on_lock: Callable[[], None] | None = None) -> None:
         self.path = path
         self._readers = readers
+        self.busy_timeout_ms, self.lock_retries = busy_timeout_ms, lock_retries
+        self.on_lock = on_lock  # called on each retry (a metric), from the writer thread
         self._writer: sqlite3.Connection | None = None
         self._write_pool: ThreadPoolExecutor | None = None
         self._read_pool: ThreadPoolExecutor | None = None
@@ -64,7 +87,7 @@ class Database:
     def open(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            writer = _connect(self.path, readonly=False)
+            writer = _connect(self.path, readonly=False, busy_timeout_ms=self.busy_timeout_ms)
             mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"cannot open SQLite catalog {self.path}: {exc}") from exc
@@ -85,7 +108,10 @@ class Database:
                 conn.close()
             self._reader_conns.clear()
         if self._writer:
-            self._writer.execute("PRAGMA optimize")
+            try:
+                self._writer.execute("PRAGMA optimize")
+            except sqlite3.OperationalError as exc:  # another process holds the lock: skip it
+                log.info("PRAGMA optimize skipped on %s: %s", self.path, exc)
             self._writer.close()
         self._writer = self._write_pool = self._read_pool = None
 
@@ -95,14 +121,24 @@ class Database:
             if number <= current:
                 continue
             # executescript commits first; the whole migration and its version bump are one txn
-            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\n"
-                               "COMMIT;")
+            try:
+                conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n"
+                                   f"PRAGMA user_version = {number};\nCOMMIT;")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                # two processes opening a new catalog at once: the other one applied it first
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if number <= current:
+                    continue
+                raise
+            current = number
 
     # --- running work ----------------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path, readonly=True)
+            conn = _connect(self.path, readonly=True, busy_timeout_ms=self.busy_timeout_ms)
             self._local.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
@@ -117,26 +153,48 @@ class Database:
             conn.execute("COMMIT")
 
     def _run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one write transaction; when another process holds the lock past
+        busy_timeout, roll back and run it again (``fn`` touches nothing but ``conn``)."""
+        attempt = 0
+        while True:
+            try:
+                return self._write_once(fn)
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc) or attempt >= self.lock_retries:
+                    raise
+                attempt += 1
+                if self.on_lock is not None:
+                    self.on_lock()
+                log.warning("SQLite catalog %s is locked; retrying the write (%d/%d)",
+                            self.path, attempt, self.lock_retries)
+                time.sleep(LOCK_BACKOFF * 2 ** (attempt - 1))
+
+    def _write_once(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._writer
         if conn is None:
             raise StoreUnavailableError("the SQLite catalog is not open")
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return result
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._read_pool is None:
             raise StoreUnavailableError("the SQLite catalog is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._read_pool, functools.partial(self._run_read, fn))
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self._read_pool,
+                                          functools.partial(ctx.run, self._run_read, fn))
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._write_pool is None:
             raise StoreUnavailableError("the SQLite catalog is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._write_pool, functools.partial(self._run_write, fn))
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self._write_pool,
+                                          functools.partial(ctx.run, self._run_write, fn))

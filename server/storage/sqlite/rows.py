@@ -82,4 +82,4 @@ def edge(r: sqlite3.Row) -> LineageEdge:
 def audit(r: sqlite3.Row) -> AuditEvent:
     return AuditEvent(id=r["id"], at=ts(r["at"]), actor=r["actor"], action=r["action"],
                       target_kind=r["target_kind"], target_id=r["target_id"],
-                      detail=json.loads(r["detail"]))
+                      detail=json.loads(r["detail"]), request_id=r["request_id"])

@@ -244,10 +244,11 @@ ORDER BY hits.score, d.namespace, d.name LIMIT ?2 OFFSET ?3"""
 SEARCH_COUNT = "SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH ?"
 
 # --- audit ----------------------------------------------------------------------------------
-AUDIT_INSERT = ("INSERT INTO audit (at, actor, action, target_kind, target_id, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
-AUDIT_BY_ID = "SELECT id, at, actor, action, target_kind, target_id, detail FROM audit WHERE id = ?"
-AUDIT_LIST = ("SELECT id, at, actor, action, target_kind, target_id, detail FROM audit "
+AUDIT_COLS = "id, at, actor, action, target_kind, target_id, detail, request_id"
+AUDIT_INSERT = ("INSERT INTO audit (at, actor, action, target_kind, target_id, detail, "
+                "request_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+AUDIT_BY_ID = f"SELECT {AUDIT_COLS} FROM audit WHERE id = ?"
+AUDIT_LIST = (f"SELECT {AUDIT_COLS} FROM audit "
               "WHERE (? IS NULL OR target_id = ?) ORDER BY id DESC LIMIT ?")
 
 # --- whole-catalog export/import (peso migrate; see server/storage/transfer.py) -------------
@@ -265,7 +266,7 @@ EXPORT_TAGS = "SELECT dataset_id, tag, created_at FROM tags ORDER BY dataset_id,
 EXPORT_OWNERS = "SELECT dataset_id, name, kind, email FROM owners ORDER BY dataset_id, name"
 EXPORT_LINEAGE = ("SELECT downstream_id, upstream_id, transformation, job, created_at "
                   "FROM lineage ORDER BY downstream_id, upstream_id")
-EXPORT_AUDIT = "SELECT id, at, actor, action, target_kind, target_id, detail FROM audit ORDER BY id"
+EXPORT_AUDIT = f"SELECT {AUDIT_COLS} FROM audit ORDER BY id"
 # Imports keep ids and timestamps and skip what is already there (by identity only: a clash on
 # another unique column, e.g. a source name under another id, raises). rowcount says which.
 IMPORT_SOURCE = ("INSERT INTO sources (id, name, kind, url, license, description, created_at, "
@@ -291,8 +292,8 @@ IMPORT_OWNER = ("INSERT INTO owners (dataset_id, name, kind, email) VALUES (?, ?
 IMPORT_LINEAGE = ("INSERT INTO lineage (downstream_id, upstream_id, transformation, job, "
                   "created_at) VALUES (?, ?, ?, ?, ?) "
                   "ON CONFLICT (downstream_id, upstream_id) DO NOTHING")
-IMPORT_AUDIT = ("INSERT INTO audit (id, at, actor, action, target_kind, target_id, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_AUDIT = ("INSERT INTO audit (id, at, actor, action, target_kind, target_id, detail, "
+                "request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
 # an audit event is identified by its content (its id is a local sequence number)
 AUDIT_FIND = ("SELECT id FROM audit WHERE target_id = ? AND at = ? AND actor = ? AND action = ? "
               "AND target_kind = ? AND detail = ?")

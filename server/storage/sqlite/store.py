@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from server import crashpoints
 from server.errors import ConflictError, NotFoundError, StoreUnavailableError, ValidationError
 from server.ids import new_id
 from server.models import (
@@ -41,10 +42,15 @@ from server.models import (
     SourceKind,
     Tag,
 )
+from server.requestctx import current_request_id
 from server.storage.sqlite import rows, sql, transfer
 from server.storage.sqlite.db import Database
+from server.storage.sqlite.lineage import LineageMixin
+from server.storage.sqlite.security import SecurityMixin
 
 _MAX_SEARCH_TOKENS = 16
+AUDIT_AFTER = (f"SELECT {sql.AUDIT_COLS} FROM audit WHERE id > ? "
+               "AND (? IS NULL OR target_id = ?) ORDER BY id LIMIT ?")
 
 
 def fts_query(text: str) -> str | None:
@@ -56,9 +62,12 @@ def fts_query(text: str) -> str | None:
 
 
 def _audit(conn: sqlite3.Connection, actor: str, action: str, kind: str, target: str,
-           detail: dict[str, Any] | None = None) -> int:
+           detail: dict[str, Any] | None = None, request_id: str | None = None) -> int:
+    """Append one audit event in the caller's transaction, stamped with the request id
+    (explicit, else the current one: ``server.requestctx``)."""
     cur = conn.execute(sql.AUDIT_INSERT, (rows.now(), actor, action, kind, target,
-                                          json.dumps(detail or {}, sort_keys=True, default=str)))
+                                          json.dumps(detail or {}, sort_keys=True, default=str),
+                                          request_id or current_request_id()))
     return int(cur.lastrowid or 0)
 
 
@@ -98,7 +107,7 @@ def _grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]
     return [groups[i] for i in ids]
 
 
-class SQLiteGraphStore:
+class SQLiteGraphStore(SecurityMixin, LineageMixin):
     def __init__(self, path: str) -> None:
         self.path = path
         self.db = Database(path)
@@ -268,6 +277,7 @@ class SQLiteGraphStore:
             out = [self._register_one(c, item, actor) for item in items]
             for downstream, upstream, transformation in lineage:
                 self._put_lineage(c, downstream, upstream, transformation, "peso.load", actor)
+            crashpoints.reach("in-register")  # test-only: die before COMMIT
             return out
         return await self.db.write(run)
 
@@ -498,14 +508,18 @@ class SQLiteGraphStore:
         return await self.db.read(run)
 
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
-                           detail: dict[str, Any] | None = None) -> AuditEvent:
+                           detail: dict[str, Any] | None = None,
+                           request_id: str | None = None) -> AuditEvent:
         def run(c: sqlite3.Connection) -> AuditEvent:
-            audit_id = _audit(c, actor, action, target_kind, target_id, detail)
+            audit_id = _audit(c, actor, action, target_kind, target_id, detail, request_id)
             return rows.audit(c.execute(sql.AUDIT_BY_ID, (audit_id,)).fetchone())
         return await self.db.write(run)
 
-    async def list_audit(self, *, limit: int, target_id: str | None = None
-                         ) -> list[AuditEvent]:
+    async def list_audit(self, *, limit: int, target_id: str | None = None,
+                         after_id: int | None = None) -> list[AuditEvent]:
+        if after_id is not None:  # a follower's cursor: what came after, oldest first
+            return await self.db.read(lambda c: [rows.audit(r) for r in c.execute(
+                AUDIT_AFTER, (after_id, target_id, target_id, limit))])
         return await self.db.read(lambda c: [rows.audit(r) for r in c.execute(
             sql.AUDIT_LIST, (target_id, target_id, limit))])
 

@@ -95,8 +95,8 @@ def _import_audit(c: sqlite3.Connection, group: list[dict[str, Any]]) -> int:
     created = 0
     for r in group:
         values = (_ts(r["at"]), r["actor"], r["action"], r["target_kind"], r["target_id"],
-                  _json(r["detail"]))
-        at, actor, action, target_kind, target_id, detail = values
+                  _json(r["detail"]), r.get("request_id"))
+        at, actor, action, target_kind, target_id, detail, _ = values
         if c.execute(sql.AUDIT_FIND, (target_id, at, actor, action, target_kind,
                                       detail)).fetchone():
             continue

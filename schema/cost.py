@@ -1,0 +1,200 @@
+"""Query cost: a graphql-core validation rule that refuses operations asking for too much.
+
+Strawberry limits depth, tokens and aliases but not breadth: ``datasets(first: 100) { edges {
+node { versions(first: 100) { … } } } }`` is shallow and short, yet asks for 10,000 versions.
+The cost of an operation is the sum over its fields of::
+
+    leaf field                    multiplier
+    field with a selection        1 + multiplier * cost of its selection
+
+where the multiplier is the field's page size — its ``first``, ``last``, ``limit`` or
+``maxNodes`` argument, read from the literal, the request's variables, the variable's default
+or the argument's schema default, in that order (``first`` without any of these: the default
+page size), and clamped to what the resolver would accept (PESO_MAX_PAGE_SIZE, …), since a
+larger value is refused there anyway. Other fields multiply by 1. Fragments count where they
+are spread (each fragment's cost is computed once, so nesting fragments cannot blow up the
+walk). The limit is PESO_MAX_QUERY_COST.
+
+Validation results are cached by document, but a cost depends on variables; so the rule is
+built per request by ``CostLimiter`` (a Strawberry extension) after the cached validation
+passed — one linear walk, no cache pollution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    validate,
+)
+from graphql.language import ValueNode
+from strawberry.extensions import SchemaExtension
+
+MULTIPLIER_ARGS = ("first", "last", "limit", "maxNodes")
+
+
+class CostModel:
+    """How one document is priced: caps per multiplier argument, the default page size."""
+
+    def __init__(self, *, max_cost: int, caps: Mapping[str, int], default_page: int = 20
+                 ) -> None:
+        self.max_cost, self.caps, self.default_page = max_cost, dict(caps), default_page
+
+    def message(self, cost: int, name: str | None) -> str:
+        shown = f"'{name}'" if name else "the operation"
+        return (f"{shown} costs {cost}, more than the limit of {self.max_cost} "
+                "(PESO_MAX_QUERY_COST): ask for smaller pages (first, limit, maxNodes) or "
+                "fewer nested lists")
+
+
+class _Pricer:
+    def __init__(self, model: CostModel, schema: GraphQLSchema,
+                 fragments: Mapping[str, FragmentDefinitionNode],
+                 variables: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+        self.model, self.schema, self.fragments = model, schema, fragments
+        self.variables, self.defaults = variables, defaults
+        self._fragment_cost: dict[str, int] = {}
+        self._pricing: set[str] = set()
+
+    def selection_set(self, parent: Any, node: SelectionSetNode | None) -> int:
+        if node is None:
+            return 0
+        total = 0
+        for sel in node.selections:
+            if isinstance(sel, FieldNode):
+                total += self.field(parent, sel)
+            elif isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition
+                typ = self.schema.get_type(cond.name.value) if cond else parent
+                total += self.selection_set(typ, sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode):
+                total += self.fragment(sel.name.value)
+        return total
+
+    def fragment(self, name: str) -> int:
+        if name in self._fragment_cost:
+            return self._fragment_cost[name]
+        frag = self.fragments.get(name)
+        if frag is None or name in self._pricing:  # unknown or cyclic: validation reports it
+            return 0
+        self._pricing.add(name)
+        cost = self.selection_set(self.schema.get_type(frag.type_condition.name.value),
+                                  frag.selection_set)
+        self._pricing.discard(name)
+        self._fragment_cost[name] = cost
+        return cost
+
+    def field(self, parent: Any, node: FieldNode) -> int:
+        definition: GraphQLField | None = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(node.name.value)
+        multiplier = self.multiplier(node, definition)
+        if node.selection_set is None:
+            return multiplier
+        child = get_named_type(definition.type) if definition is not None else None
+        return 1 + multiplier * self.selection_set(child, node.selection_set)
+
+    def multiplier(self, node: FieldNode, definition: GraphQLField | None) -> int:
+        given = {a.name.value: a.value for a in node.arguments or ()}
+        best = 1
+        for name in MULTIPLIER_ARGS:
+            if definition is None or name not in definition.args:
+                continue
+            value = self.value(given.get(name))
+            if value is None:
+                default = definition.args[name].default_value
+                value = default if isinstance(default, int) and not isinstance(
+                    default, bool) else self.model.default_page
+            cap = self.model.caps.get(name, self.model.default_page)
+            best = max(best, min(max(value, 1), cap))
+        return best
+
+    def value(self, node: ValueNode | None) -> int | None:
+        if isinstance(node, IntValueNode):
+            try:
+                return int(node.value)
+            except ValueError:
+                return None
+        if isinstance(node, VariableNode):
+            name = node.name.value
+            found = self.variables.get(name, self.defaults.get(name))
+            if isinstance(found, int) and not isinstance(found, bool):
+                return found
+        return None
+
+
+def _defaults(op: OperationDefinitionNode) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for definition in op.variable_definitions or ():
+        if isinstance(definition.default_value, IntValueNode):
+            out[definition.variable.name.value] = int(definition.default_value.value)
+    return out
+
+
+def operation_costs(model: CostModel, schema: GraphQLSchema, document: Any,
+                    variables: Mapping[str, Any] | None = None
+                    ) -> Iterator[tuple[OperationDefinitionNode, int]]:
+    """``(operation, cost)`` for every operation of a parsed document."""
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    for op in document.definitions:
+        if not isinstance(op, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(op.operation)
+        pricer = _Pricer(model, schema, fragments, variables or {}, _defaults(op))
+        yield op, pricer.selection_set(root, op.selection_set)
+
+
+def cost_rule(model: CostModel, variables: Mapping[str, Any] | None = None
+              ) -> type[ValidationRule]:
+    """A graphql-core validation rule pricing each operation with these variables."""
+
+    class CostRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            for op, cost in operation_costs(model, context.schema, context.document,
+                                            variables):
+                if cost > model.max_cost:
+                    name = op.name.value if op.name else None
+                    context.report_error(GraphQLError(model.message(cost, name), op))
+
+    return CostRule
+
+
+class CostLimiter(SchemaExtension):
+    """Runs ``cost_rule`` with the request's variables once the document is otherwise
+    valid. Place it after ValidationCache: it reuses the cached verdict."""
+
+    def __init__(self, model: CostModel) -> None:
+        self.model = model
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
+            from strawberry.schema.schema import validate_document
+
+            ctx.pre_execution_errors = validate_document(
+                ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+        if not ctx.pre_execution_errors and ctx.graphql_document is not None:
+            errors = validate(ctx.schema._schema, ctx.graphql_document,
+                              [cost_rule(self.model, ctx.variables)])
+            if errors:
+                ctx.pre_execution_errors = errors
+        yield

@@ -1,0 +1,234 @@
+"""Checking an OpenLineage event: tolerant where real producers are sloppy, strict where it
+matters, against the JSON schemas bundled in ``spec/`` (nothing is fetched at run time).
+
+1. **Defaults** (on a copy; each one named in the answer): a missing ``producer`` or
+   ``schemaURL``; an ``eventTime`` without a timezone (read as UTC); a facet's missing
+   ``_producer`` / ``_schemaURL``; a ``dataQualityMetrics`` input facet with ``rowCount`` but
+   no ``columnMetrics`` (as fluentd's sample events send it) gets an empty one.
+2. **The core schema** (RunEvent, DatasetEvent or JobEvent by shape), with UUIDs checked:
+   a missing or malformed ``run.runId`` is refused, as are a missing ``eventTime``, job
+   namespace or name, or dataset namespace or name.
+3. **The facets Peso maps onto the graph**, each against its own facet schema (the core
+   schema leaves facets open): ``FACETS`` below. A ``parent`` run facet naming only a job
+   (Spark's application-level parent) is accepted; one whose ``run`` lacks a ``runId`` is not.
+   Facets Peso does not map are kept as they are, unchecked.
+
+Problems come back as ``Problem(path, message)``: ``outputs[0].facets.ownership.owners[0]``,
+``'name' is a required property``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError as SchemaError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+CORE_ID = "https://openlineage.io/spec/2-0-7/OpenLineage.json"
+SPEC_2_0_2 = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+# The bundled core schema (upstream spec/OpenLineage.json, $id 2-0-7) is byte-identical to the
+# 2-0-2 release but for its $id; the facet schemas $ref the core by the id they were written
+# against. Each of these ids resolves to the bundled file.
+CORE_ALIASES = tuple(f"https://openlineage.io/spec/{v}/OpenLineage.json" for v in (
+    "1-0-2", "1-0-3", "1-0-4", "1-0-5", "2-0-0", "2-0-1", "2-0-2", "2-0-3", "2-0-4", "2-0-5",
+    "2-0-6"))
+DEFAULT_PRODUCER = "urn:peso:openlineage:unknown-producer"
+MAX_PROBLEMS = 50
+
+# (where, facet name) -> bundled facet schema (spec/facets/<Name>.json)
+FACETS: dict[tuple[str, str], str] = {
+    ("run", "parent"): "ParentRunFacet",
+    ("run", "errorMessage"): "ErrorMessageRunFacet",
+    ("run", "nominalTime"): "NominalTimeRunFacet",
+    ("job", "documentation"): "DocumentationJobFacet",
+    ("job", "ownership"): "OwnershipJobFacet",
+    ("dataset", "schema"): "SchemaDatasetFacet",
+    ("dataset", "columnLineage"): "ColumnLineageDatasetFacet",
+    ("dataset", "ownership"): "OwnershipDatasetFacet",
+    ("dataset", "documentation"): "DocumentationDatasetFacet",
+    ("dataset", "dataSource"): "DatasourceDatasetFacet",
+    ("dataset", "version"): "DatasetVersionDatasetFacet",
+    ("dataset", "dataQualityAssertions"): "DataQualityAssertionsDatasetFacet",
+    ("input", "dataQualityMetrics"): "DataQualityMetricsInputDatasetFacet",
+    ("input", "dataQualityAssertions"): "DataQualityAssertionsDatasetFacet",
+    ("output", "outputStatistics"): "OutputStatisticsOutputDatasetFacet",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass
+class Checked:
+    """The event with defaults applied, its kind, and which defaults were applied."""
+
+    event: dict[str, Any]
+    kind: str                                   # RunEvent | DatasetEvent | JobEvent
+    defaulted: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = (resources.files("server.openlineage") / "spec" / name).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def registry() -> Registry[Any]:
+    core = Resource.from_contents(_load("OpenLineage.json"), default_specification=DRAFT202012)
+    pairs = [(CORE_ID, core), *((alias, core) for alias in CORE_ALIASES)]
+    for name in sorted(set(FACETS.values())):
+        doc = _load(f"facets/{name}.json")
+        pairs.append((doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)))
+    return Registry().with_resources(pairs)
+
+
+@functools.cache
+def facet_id(name: str) -> str:
+    return str(_load(f"facets/{name}.json")["$id"])
+
+
+@functools.cache
+def validator(ref: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": ref}, registry=registry(),
+                                format_checker=FormatChecker(formats=("uuid",)))
+
+
+def kind_of(event: dict[str, Any]) -> str:
+    if "run" in event or "eventType" in event:
+        return "RunEvent"
+    if "dataset" in event:
+        return "DatasetEvent"
+    return "JobEvent" if "job" in event else "RunEvent"
+
+
+def path_text(parts: Iterator[Any] | Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(event)"
+
+
+def _leaves(error: SchemaError) -> Iterator[SchemaError]:
+    """The errors that say what is wrong (inside anyOf/oneOf/allOf wrappers)."""
+    if error.context:
+        for sub in error.context:
+            yield from _leaves(sub)
+    else:
+        yield error
+
+
+def _problems(errors: Iterator[SchemaError], prefix: list[Any]) -> list[Problem]:
+    found = {Problem(path_text([*prefix, *leaf.absolute_path]), leaf.message)
+             for error in errors for leaf in _leaves(error)}
+    return sorted(found, key=lambda p: (p.path, p.message))
+
+
+def parse_time(text: str) -> datetime | None:
+    """ISO-8601 (a trailing Z included); None when it does not parse."""
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def check(raw: Any) -> Checked:
+    """Apply the defaults, then validate; ``problems`` empty means the event is good."""
+    if not isinstance(raw, dict):
+        return Checked({}, "RunEvent", problems=[Problem("(event)", "an OpenLineage event is "
+                                                                    "a JSON object")])
+    event = copy.deepcopy(raw)
+    kind = kind_of(event)
+    out = Checked(event, kind)
+    if not isinstance(event.get("producer"), str) or not event.get("producer"):
+        event["producer"] = DEFAULT_PRODUCER
+        out.defaulted.append("producer")
+    if not isinstance(event.get("schemaURL"), str) or not event.get("schemaURL"):
+        event["schemaURL"] = f"{SPEC_2_0_2}#/$defs/{kind}"
+        out.defaulted.append("schemaURL")
+    stamp = event.get("eventTime")
+    if isinstance(stamp, str):
+        parsed = parse_time(stamp)
+        if parsed is None:
+            out.problems.append(Problem("eventTime", f"{stamp[:80]!r} is not an ISO-8601 "
+                                                     "date-time"))
+        elif parsed.tzinfo is None:
+            event["eventTime"] = parsed.replace(tzinfo=UTC).isoformat()
+            out.defaulted.append("eventTime timezone (UTC)")
+    for where, _, facets in facet_groups(event):
+        _default_facets(out, where, facets, str(event["producer"]))
+    out.problems += _problems(validator(f"{CORE_ID}#/$defs/{kind}").iter_errors(event), [])
+    if not out.problems:
+        for where, path, facets in facet_groups(event):
+            out.problems += _check_facets(where, path, facets)
+    del out.problems[MAX_PROBLEMS:]
+    return out
+
+
+def facet_groups(event: dict[str, Any]) -> Iterator[tuple[str, list[Any], dict[str, Any]]]:
+    """Every facets object of an event: (where, its path, the object)."""
+    def group(holder: Any, key: str, where: str, path: list[Any]
+              ) -> Iterator[tuple[str, list[Any], dict[str, Any]]]:
+        if isinstance(holder, dict) and isinstance(holder.get(key), dict):
+            yield where, [*path, key], holder[key]
+
+    yield from group(event.get("run"), "facets", "run", ["run"])
+    yield from group(event.get("job"), "facets", "job", ["job"])
+    yield from group(event.get("dataset"), "facets", "dataset", ["dataset"])
+    for role, extra in (("inputs", "inputFacets"), ("outputs", "outputFacets")):
+        items = event.get(role)
+        for i, ds in enumerate(items if isinstance(items, list) else []):
+            yield from group(ds, "facets", "dataset", [role, i])
+            yield from group(ds, extra, "input" if role == "inputs" else "output", [role, i])
+
+
+def _default_facets(out: Checked, where: str, facets: dict[str, Any], producer: str) -> None:
+    for name, facet in facets.items():
+        if not isinstance(facet, dict):
+            continue
+        known = FACETS.get((where, name))
+        if "_producer" not in facet:
+            facet["_producer"] = producer
+            _note(out, "facet _producer")
+        if "_schemaURL" not in facet:
+            facet["_schemaURL"] = (f"{facet_id(known)}#/$defs/{known}" if known
+                                   else f"{SPEC_2_0_2}#/$defs/BaseFacet")
+            _note(out, "facet _schemaURL")
+        if (where, name) == ("input", "dataQualityMetrics") and "columnMetrics" not in facet \
+                and type(facet.get("rowCount")) is int:
+            facet["columnMetrics"] = {}
+            _note(out, "dataQualityMetrics.columnMetrics")
+
+
+def _note(out: Checked, what: str) -> None:
+    if what not in out.defaulted:
+        out.defaulted.append(what)
+
+
+def _check_facets(where: str, path: list[Any], facets: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, facet in sorted(facets.items()):
+        known = FACETS.get((where, name))
+        if known is None or (isinstance(facet, dict) and facet.get("_deleted") is True):
+            continue
+        found = _problems(validator(facet_id(known)).iter_errors({name: facet}), path)
+        if name == "parent" and isinstance(facet, dict) and "run" not in facet:
+            found = [p for p in found if p.message != "'run' is a required property"]
+        problems += found
+    return problems

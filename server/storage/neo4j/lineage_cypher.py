@@ -1,0 +1,252 @@
+"""The Cypher of lineage on Neo4j, each statement commented: OpenLineage jobs and runs, the
+datasets they read and wrote, column lineage, bounded walks, events received.
+
+Same rules as ``cypher.py`` (checked by tests/test_neo4j_lineage_cypher.py without a
+server): constant text, values only as ``$parameters``, labels and relationship types from
+the closed enums below; nothing is formatted in. The graph this part adds:
+
+    (:Job {id, natural_key, namespace, name, description, facets, created_at, updated_at})
+    (:Job)-[:HAS_RUN]->(:Run {id, job_id, state, state_time, started_at, ended_at,
+                              error_message, nominal_start, nominal_end, parent_run_id,
+                              facets, created_at, updated_at})
+    (:Run)-[:READ {facets}]->(:Dataset)         (:Run)-[:WROTE {facets}]->(:Dataset)
+    (:Job)-[:JOB_READS]->(:Dataset)             (:Job)-[:JOB_WRITES]->(:Dataset)
+    (down:Dataset)-[:DERIVED_FROM {…, job_id, run_id}]->(up:Dataset)
+    (down:Dataset)-[:FIELD_DERIVED_FROM {downstream_field, upstream_field,
+        transformation_type, transformation_subtype, description, masking, job_id, run_id,
+        created_at}]->(up:Dataset)
+    (:Dataset {…, ol_facets})                   the latest OpenLineage dataset facets (JSON)
+    (:OpenLineageEvent {key, kind, event_type, event_time, job_id, run_id, producer,
+                        received_at, payload})  every event applied; its key makes replays
+                                                no-ops
+
+``Job.natural_key`` is ``records.dataset_key(namespace, name)`` (the same unambiguous form).
+Facets and payloads are JSON text; timestamps native DateTime (UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Label(enum.StrEnum):
+    DATASET = "Dataset"
+    VERSION = "DatasetVersion"
+    FIELD = "Field"
+    JOB = "Job"
+    RUN = "Run"
+    EVENT = "OpenLineageEvent"
+    AUDIT = "AuditEvent"
+
+
+class Rel(enum.StrEnum):
+    HAS_FIELD = "HAS_FIELD"
+    DERIVED_FROM = "DERIVED_FROM"
+    FIELD_DERIVED_FROM = "FIELD_DERIVED_FROM"
+    HAS_RUN = "HAS_RUN"
+    READ = "READ"
+    WROTE = "WROTE"
+    JOB_READS = "JOB_READS"
+    JOB_WRITES = "JOB_WRITES"
+
+
+# --- schema: run at open(), after the catalog's own (idempotent) -----------------------------
+SCHEMA: tuple[str, ...] = (
+    "CREATE CONSTRAINT peso_job_id IF NOT EXISTS FOR (j:Job) REQUIRE j.id IS UNIQUE",
+    "CREATE CONSTRAINT peso_job_key IF NOT EXISTS FOR (j:Job) REQUIRE j.natural_key IS UNIQUE",
+    "CREATE CONSTRAINT peso_run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
+    "CREATE CONSTRAINT peso_ol_event_key IF NOT EXISTS "
+    "FOR (e:OpenLineageEvent) REQUIRE e.key IS UNIQUE",
+    # the jobs list (by namespace, name) and the runs list (newest first)
+    "CREATE INDEX peso_job_name IF NOT EXISTS FOR (j:Job) ON (j.namespace, j.name)",
+    "CREATE INDEX peso_run_created IF NOT EXISTS FOR (r:Run) ON (r.created_at)",
+    "CREATE INDEX peso_run_job IF NOT EXISTS FOR (r:Run) ON (r.job_id)",
+)
+
+# --- jobs ----------------------------------------------------------------------------------
+JOB_BY_KEY = "MATCH (j:Job {natural_key: $natural_key}) RETURN j {.*} AS j"
+JOB_CREATE = """
+CREATE (j:Job {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
+               description: $description, facets: $facets, created_at: $now, updated_at: $now})
+"""
+JOB_UPDATE = """
+MATCH (j:Job {id: $id}) SET j.description = $description, j.facets = $facets, j.updated_at = $now
+"""
+JOBS_BY_IDS = "MATCH (j:Job) WHERE j.id IN $ids RETURN j {.*} AS j"
+# keyset page by (namespace, name); $after_ns IS NULL on the first page
+JOB_PAGE = """
+MATCH (j:Job)
+WHERE $after_ns IS NULL OR j.namespace > $after_ns
+   OR (j.namespace = $after_ns AND j.name > $after_name)
+RETURN j {.*} AS j ORDER BY j.namespace, j.name LIMIT $limit
+"""
+JOB_COUNT = "MATCH (j:Job) RETURN count(j) AS n"
+# a job's known inputs and outputs (union over its runs and job events)
+JOB_READS_ADD = """
+MATCH (j:Job {id: $job_id}), (d:Dataset {id: $dataset_id}) MERGE (j)-[:JOB_READS]->(d)
+"""
+JOB_WRITES_ADD = """
+MATCH (j:Job {id: $job_id}), (d:Dataset {id: $dataset_id}) MERGE (j)-[:JOB_WRITES]->(d)
+"""
+# type(r) tells inputs (JOB_READS) from outputs (JOB_WRITES); inputs sort first
+JOB_DATASETS_OF = """
+MATCH (j:Job)-[r:JOB_READS|JOB_WRITES]->(d:Dataset) WHERE j.id IN $ids
+RETURN j.id AS job_id, d.id AS dataset_id, type(r) AS rel
+ORDER BY job_id, rel, d.namespace, d.name
+"""
+
+# --- runs ----------------------------------------------------------------------------------
+RUN_BY_ID = "MATCH (r:Run {id: $id}) RETURN r {.*} AS r"
+RUN_CREATE = """
+MATCH (j:Job {id: $job_id})
+CREATE (j)-[:HAS_RUN]->(r:Run {id: $id, job_id: $job_id, state: $state,
+                               state_time: $state_time, started_at: $started_at,
+                               ended_at: $ended_at, error_message: $error_message,
+                               nominal_start: $nominal_start, nominal_end: $nominal_end,
+                               parent_run_id: $parent_run_id, facets: $facets,
+                               created_at: $now, updated_at: $now})
+"""
+RUN_UPDATE = """
+MATCH (r:Run {id: $id})
+SET r.state = $state, r.state_time = $state_time, r.started_at = $started_at,
+    r.ended_at = $ended_at, r.error_message = $error_message,
+    r.nominal_start = $nominal_start, r.nominal_end = $nominal_end,
+    r.parent_run_id = $parent_run_id, r.facets = $facets, r.updated_at = $now
+"""
+RUNS_BY_IDS = "MATCH (r:Run) WHERE r.id IN $ids RETURN r {.*} AS r"
+# newest first by (created_at, id); $job_id NULL lists every job's runs
+RUN_PAGE = """
+MATCH (r:Run)
+WHERE ($job_id IS NULL OR r.job_id = $job_id)
+  AND ($after_at IS NULL OR r.created_at < $after_at
+       OR (r.created_at = $after_at AND r.id < $after_id))
+RETURN r {.*} AS r ORDER BY r.created_at DESC, r.id DESC LIMIT $limit
+"""
+RUN_COUNT = "MATCH (r:Run) WHERE $job_id IS NULL OR r.job_id = $job_id RETURN count(r) AS n"
+# a run's input or output facets so far ($rel: READ or WROTE, compared, never formatted in)
+RUN_DATASET_FACETS = """
+MATCH (:Run {id: $run_id})-[x:READ|WROTE]->(:Dataset {id: $dataset_id})
+WHERE type(x) = $rel
+RETURN x.facets AS facets
+"""
+RUN_READ_SET = """
+MATCH (r:Run {id: $run_id}), (d:Dataset {id: $dataset_id})
+MERGE (r)-[x:READ]->(d) SET x.facets = $facets
+"""
+RUN_WROTE_SET = """
+MATCH (r:Run {id: $run_id}), (d:Dataset {id: $dataset_id})
+MERGE (r)-[x:WROTE]->(d) SET x.facets = $facets
+"""
+RUN_DATASETS_OF = """
+MATCH (r:Run)-[x:READ|WROTE]->(d:Dataset) WHERE r.id IN $ids
+RETURN r.id AS run_id, d.id AS dataset_id, type(x) AS rel, x.facets AS facets
+ORDER BY run_id, rel, d.namespace, d.name
+"""
+
+# --- DERIVED_FROM from runs and jobs --------------------------------------------------------
+EDGE_GET = """
+MATCH (down:Dataset {id: $down})-[r:DERIVED_FROM]->(up:Dataset {id: $up})
+RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
+       r.job AS job, r.created_at AS created_at, r.job_id AS job_id, r.run_id AS run_id
+"""
+EDGE_CREATE = """
+MATCH (down:Dataset {id: $down}), (up:Dataset {id: $up})
+CREATE (down)-[:DERIVED_FROM {job: $job, job_id: $job_id, run_id: $run_id,
+                              created_at: $now}]->(up)
+"""
+EDGE_SET_JOB = """
+MATCH (:Dataset {id: $down})-[r:DERIVED_FROM]->(:Dataset {id: $up})
+SET r.job = $job, r.job_id = $job_id, r.run_id = $run_id
+"""
+
+# --- bounded walks (server/storage/lineage_walk.py) ----------------------------------------
+# One hop from the frontier, not into $exclude, live datasets only, the first $limit by
+# (namespace, name).
+EXPAND_UPSTREAM = """
+UNWIND $frontier AS fid
+MATCH (:Dataset {id: fid})-[:DERIVED_FROM]->(d:Dataset)
+WHERE d.deleted_at IS NULL AND NOT d.id IN $exclude
+WITH DISTINCT d ORDER BY d.namespace, d.name LIMIT $limit
+RETURN d.id AS id, d.namespace AS namespace, d.name AS name
+"""
+EXPAND_DOWNSTREAM = """
+UNWIND $frontier AS fid
+MATCH (:Dataset {id: fid})<-[:DERIVED_FROM]-(d:Dataset)
+WHERE d.deleted_at IS NULL AND NOT d.id IN $exclude
+WITH DISTINCT d ORDER BY d.namespace, d.name LIMIT $limit
+RETURN d.id AS id, d.namespace AS namespace, d.name AS name
+"""
+# every DERIVED_FROM with a downstream end in $down and an upstream end in $up, at most $limit
+# (the edges among a walk's nodes: $down = $up = the nodes)
+EDGES_BETWEEN = """
+MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset) WHERE down.id IN $down AND up.id IN $up
+RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
+       r.job AS job, r.created_at AS created_at, r.job_id AS job_id, r.run_id AS run_id
+LIMIT $limit
+"""
+
+# --- column lineage ------------------------------------------------------------------------
+COLUMN_GET = """
+MATCH (down:Dataset {id: $down})-[c:FIELD_DERIVED_FROM]->(up:Dataset {id: $up})
+WHERE c.downstream_field = $down_field AND c.upstream_field = $up_field
+  AND c.transformation_type = $ttype AND c.transformation_subtype = $tsubtype
+RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c
+"""
+COLUMN_CREATE = """
+MATCH (down:Dataset {id: $down}), (up:Dataset {id: $up})
+CREATE (down)-[:FIELD_DERIVED_FROM {downstream_field: $down_field, upstream_field: $up_field,
+                                    transformation_type: $ttype,
+                                    transformation_subtype: $tsubtype,
+                                    description: $description, masking: $masking,
+                                    job_id: $job_id, run_id: $run_id, created_at: $now}]->(up)
+"""
+COLUMN_UPDATE = """
+MATCH (:Dataset {id: $down})-[c:FIELD_DERIVED_FROM]->(:Dataset {id: $up})
+WHERE c.downstream_field = $down_field AND c.upstream_field = $up_field
+  AND c.transformation_type = $ttype AND c.transformation_subtype = $tsubtype
+SET c.description = $description, c.masking = $masking, c.job_id = $job_id, c.run_id = $run_id
+"""
+# $frontier and $exclude are lists of [dataset id, field] pairs
+COLUMN_EXPAND_UPSTREAM = """
+UNWIND $frontier AS f
+MATCH (:Dataset {id: f[0]})-[c:FIELD_DERIVED_FROM]->(d:Dataset)
+WHERE c.downstream_field = f[1] AND d.deleted_at IS NULL
+  AND NOT [d.id, c.upstream_field] IN $exclude
+WITH DISTINCT d, c.upstream_field AS field ORDER BY d.namespace, d.name, field LIMIT $limit
+RETURN d.id AS id, field, d.namespace AS namespace, d.name AS name
+"""
+COLUMN_EXPAND_DOWNSTREAM = """
+UNWIND $frontier AS f
+MATCH (:Dataset {id: f[0]})<-[c:FIELD_DERIVED_FROM]-(d:Dataset)
+WHERE c.upstream_field = f[1] AND d.deleted_at IS NULL
+  AND NOT [d.id, c.downstream_field] IN $exclude
+WITH DISTINCT d, c.downstream_field AS field ORDER BY d.namespace, d.name, field LIMIT $limit
+RETURN d.id AS id, field, d.namespace AS namespace, d.name AS name
+"""
+# the records among a walk's columns ($ids: their datasets, for the index; $pairs: columns)
+COLUMN_EDGES_AMONG = """
+MATCH (down:Dataset)-[c:FIELD_DERIVED_FROM]->(up:Dataset)
+WHERE down.id IN $ids AND up.id IN $ids
+  AND [down.id, c.downstream_field] IN $pairs AND [up.id, c.upstream_field] IN $pairs
+RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c LIMIT $limit
+"""
+
+# --- dataset facets, events, datasets ---------------------------------------------------------
+DATASET_FACETS_GET = "MATCH (d:Dataset {id: $id}) RETURN d.ol_facets AS facets"
+DATASET_FACETS_SET = "MATCH (d:Dataset {id: $id}) SET d.ol_facets = $facets"
+DATASET_FACETS_OF = """
+MATCH (d:Dataset) WHERE d.id IN $ids AND d.ol_facets IS NOT NULL
+RETURN d.id AS dataset_id, d.ol_facets AS facets
+"""
+EVENT_EXISTS = "MATCH (e:OpenLineageEvent {key: $key}) RETURN e.key AS key"
+EVENT_CREATE = """
+CREATE (:OpenLineageEvent {key: $key, kind: $kind, event_type: $event_type,
+                           event_time: $event_time, job_id: $job_id, run_id: $run_id,
+                           producer: $producer, received_at: $now, payload: $payload})
+"""
+# the fields of one version, in order (for comparing an OpenLineage schema facet)
+VERSION_FIELDS = """
+MATCH (:DatasetVersion {id: $id})-[:HAS_FIELD]->(f:Field)
+RETURN f.name AS name, f.arrow_type AS arrow_type, f.nullable AS nullable,
+       f.description AS description ORDER BY f.position
+"""
