@@ -209,6 +209,9 @@ class LoadResult:
         return percentile(self.latencies, q)
 
     def line(self) -> str:
+        if not self.requests:
+            return (f"{self.label:<10} no request completed in the measured window "
+                    "(--max-requests reached during warm-up, or the server stalled)")
         cpu = f"client CPU {100 * self.client_cpu / self.seconds:4.0f}%"
         if self.server_cpu is not None:
             cpu += f", server CPU {100 * self.server_cpu / self.seconds:4.0f}%"
@@ -268,11 +271,11 @@ async def http_load(port: int, requests: Sequence[bytes], *, label: str, connect
     tasks = [loop.create_task(worker(k)) for k in range(connections)]
     hard_deadline = warmup + duration + request_timeout + 5
     try:
-        await asyncio.sleep(warmup)
+        await asyncio.wait(tasks, timeout=warmup)
         cpu0, srv0 = time.process_time(), server.cpu_seconds() if server else None
         window[0] = time.perf_counter()
         measuring = True
-        await asyncio.sleep(duration)
+        await asyncio.wait(tasks, timeout=duration)  # returns early if max_requests ended them
         measuring = False
         window[1] = time.perf_counter()
         cpu1, srv1 = time.process_time(), server.cpu_seconds() if server else None

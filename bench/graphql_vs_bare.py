@@ -169,6 +169,9 @@ def main() -> int:
 
     best = {k: max(v, key=lambda r: r.rps) for k, v in results.items()}
     g, b = best["graphql"], best["bare"]
+    if not g.requests or not b.requests:
+        print("\nno ratio: a run measured no requests")
+        return 1
     ratio = g.rps / b.rps if b.rps else 0.0
     print(f"\nGraphQL / bare throughput: {ratio:.1%} (target >= {TARGET:.0%}: "
           f"{'met' if ratio >= TARGET else 'NOT met'});  p50 {g.pct(50) / b.pct(50):.2f}x, "

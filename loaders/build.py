@@ -2,8 +2,11 @@
 profile → write, in one streaming pass (memory bounded by the batch size).
 
 If a value later in the file does not fit the type inferred from the first batch, the column
-is widened (integer → float → text) and the pass starts again from the top, so no value is
-ever silently dropped or mis-typed. The number of restarts is bounded by the column count.
+is widened (integer → float → text; a day/month date swaps its order once, see
+``loaders.infer.widen``) and the pass starts again from the top, so no value is ever silently
+dropped or mis-typed; a column with no values in the first batch is typed by its first values
+and read again the same way. Restarts are bounded by a small multiple of the column count.
+Arrow errors the data provokes become LoadErrors naming the file, never a traceback.
 """
 
 from __future__ import annotations
@@ -83,6 +86,10 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
                 multiline = True   # maybe a quoted field with a line break: read again, slower
                 continue
             raise
+        except pa.ArrowException as exc:   # data Arrow cannot process: say so, not a traceback
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise LoadError(f"{shown}: the {sniffed.format.value} data could not be processed "
+                            f"({type(exc).__name__}: {detail[:300]})") from exc
         finally:
             close = getattr(stream, "close", None)
             if callable(close):

@@ -105,8 +105,11 @@ def _powers(n: int) -> pa.Array:
     if len(cached) >= n:
         return cached
     size = min(max(n, 2 * len(cached)), _POWERS_CACHED) if n <= _POWERS_CACHED else n
-    powers = pa.concat_arrays([pa.array([1], _U64),
-                               pc.cumulative_prod(pa.repeat(_u64(_R), size - 1))])
+    powers = cached
+    while len(powers) < size:   # doubling: R**(k+i) = R**i * R**k, one vectorised multiply
+        powers = pa.concat_arrays([powers, pc.multiply(powers, _u64(pow(_R, len(powers),
+                                                                        1 << 64)))])
+    powers = powers.slice(0, size)
     if size <= _POWERS_CACHED:
         _powers_cache = powers
     return powers

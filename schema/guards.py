@@ -29,12 +29,21 @@ from server.requestctx import current_request_id
 log = logging.getLogger("peso.graphql")
 
 
-@functools.lru_cache(maxsize=512)
+CACHED_DOCUMENT_CHARS = 16_384  # larger documents are not kept as cache keys
+
+
 def is_query(document: str | None, operation_name: str | None, max_tokens: int) -> bool:
     """Whether the operation to run is a query (True when it cannot tell: a document that
     does not parse fails long before any timeout matters)."""
     if not document:
         return True
+    if len(document) > CACHED_DOCUMENT_CHARS:
+        return _is_query.__wrapped__(document, operation_name, max_tokens)
+    return _is_query(document, operation_name, max_tokens)
+
+
+@functools.lru_cache(maxsize=512)
+def _is_query(document: str, operation_name: str | None, max_tokens: int) -> bool:
     try:
         doc = parse(document, max_tokens=max_tokens, no_location=True)
     except GraphQLError:

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.enums import OwnerKind
+from schema.pii import masked_facets
 from schema.relay import Node, check_first, decode_after, global_id, tagged_cursor
 from schema.types import Connection, Dataset, Owner, connection
 from server import models
@@ -61,17 +62,18 @@ class RunDataset:
             raise NotFoundError("the dataset of this run no longer exists")
         return Dataset.from_model(found)
 
+    # self.facets, not self.model.facets: PII sample values are masked (schema/pii.py)
     @strawberry.field(description="The dataQualityMetrics input facet, if sent.")
     def data_quality_metrics(self) -> JSON | None:
-        return _facet(self.model.facets, "dataQualityMetrics")
+        return _facet(cast(dict[str, object], self.facets), "dataQualityMetrics")
 
     @strawberry.field(description="The dataQualityAssertions facet, if sent.")
     def data_quality_assertions(self) -> JSON | None:
-        return _facet(self.model.facets, "dataQualityAssertions")
+        return _facet(cast(dict[str, object], self.facets), "dataQualityAssertions")
 
     @strawberry.field(description="The outputStatistics output facet, if sent.")
     def output_statistics(self) -> JSON | None:
-        return _facet(self.model.facets, "outputStatistics")
+        return _facet(cast(dict[str, object], self.facets), "outputStatistics")
 
 
 @strawberry.type(description="One run of a job (OpenLineage): its state over time, the "
@@ -107,7 +109,8 @@ class Run(Node):
         return found
 
     async def _datasets(self, info: Info, role: models.RunRole) -> list[RunDataset]:
-        return [RunDataset(role=RunRole(d.role.value), facets=cast(JSON, d.facets), model=d)
+        return [RunDataset(role=RunRole(d.role.value), model=d,
+                           facets=cast(JSON, await masked_facets(info, d.dataset_id, d.facets)))
                 for d in await info.context.loaders.run_datasets.load(self.model.id)
                 if d.role is role]
 

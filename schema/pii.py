@@ -9,6 +9,9 @@ Masked, wherever the catalog serves values:
 - ``Field.profile``: ``min``, ``max`` and each ``topValues.value`` of a PII field;
 - ``DatasetVersion.quality``: the failing-row ``samples`` of checks on a PII column (also
   inside ``quality.raw``);
+- OpenLineage facets (``Dataset.lineageFacets``, ``RunDataset.facets`` and
+  ``dataQualityMetrics``): the ``min``, ``max`` and ``quantiles`` of
+  ``dataQualityMetrics.columnMetrics`` for a PII column of the dataset's latest version;
 - ``downloadUrl`` (the whole file) is refused for a version holding any PII column.
 
 Counts, lengths, means and the schema itself stay visible: they describe the data without
@@ -82,6 +85,36 @@ async def masked_preview(info: Info, version_id: str, block: dict[str, Any]
     if may_see_pii(info):
         return block
     return mask_preview(block, await pii_columns(info, version_id))
+
+
+def mask_facets(facets: dict[str, Any], pii: Collection[str]) -> dict[str, Any]:
+    """OpenLineage facets with the sample values of PII columns masked: the min, max and
+    quantiles of ``dataQualityMetrics.columnMetrics`` (counts stay)."""
+    metrics = facets.get("dataQualityMetrics")
+    columns = metrics.get("columnMetrics") if isinstance(metrics, dict) else None
+    if not isinstance(columns, dict) or not pii \
+            or not any(c in pii for c in columns):
+        return facets
+    out = copy.deepcopy(facets)
+    for name, column in out["dataQualityMetrics"]["columnMetrics"].items():
+        if name in pii and isinstance(column, dict):
+            for key in ("min", "max"):
+                if key in column:
+                    column[key] = mask_value(column[key])
+            if isinstance(column.get("quantiles"), dict):
+                column["quantiles"] = {q: mask_value(v) for q, v in column["quantiles"].items()}
+    return out
+
+
+async def masked_facets(info: Info, dataset_id: str, facets: dict[str, Any]
+                        ) -> dict[str, Any]:
+    """Facets of a dataset as this caller may see them (PII: its latest version's fields)."""
+    if may_see_pii(info) or "dataQualityMetrics" not in facets:
+        return facets
+    latest = await info.context.loaders.latest_version.load(dataset_id)
+    if latest is None:
+        return facets
+    return mask_facets(facets, await pii_columns(info, latest.id))
 
 
 async def check_download(info: Info, version_id: str) -> None:

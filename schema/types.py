@@ -14,7 +14,13 @@ from strawberry.scalars import JSON
 from schema.context import Info
 from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
 from schema.permissions import may_see_pii
-from schema.pii import check_download, mask_stats, masked_preview, masked_quality
+from schema.pii import (
+    check_download,
+    mask_stats,
+    masked_facets,
+    masked_preview,
+    masked_quality,
+)
 from schema.quality import FieldProfile, QualityReport, VersionChanges
 from schema.relay import (
     Node,
@@ -269,7 +275,9 @@ class Dataset(Node):
                                   "of each, unknown ones included): schema, dataSource, "
                                   "dataQualityMetrics, dataQualityAssertions, …")
     async def lineage_facets(self, info: Info) -> JSON:
-        return cast(JSON, await info.context.loaders.dataset_facets.load(self.model.id))
+        facets = await info.context.loaders.dataset_facets.load(self.model.id)
+        # sample values (columnMetrics min/max/quantiles) of PII columns: schema/pii.py
+        return cast(JSON, await masked_facets(info, self.model.id, facets))
 
     @strawberry.field
     async def latest_version(self, info: Info) -> DatasetVersion | None:

@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 from schema.context import Info
 from schema.payloads import UserError, attempt
 from schema.types import Dataset, DatasetVersion
+from server import metrics
 from server.errors import ValidationError
 from server.ids import check_label, check_name, check_namespace, check_text
 
@@ -119,7 +120,10 @@ class UploadMutation:
                 path.unlink(missing_ok=True)
         result, errors = await attempt(run())
         if result is None:
+            metrics.record_load("failed")
             return LoadPayload(errors=errors)
+        metrics.record_load("created" if result.curated.created else "unchanged",
+                            result.report.rows_written if result.curated.created else 0)
         return LoadPayload(dataset=Dataset.from_model(result.curated.dataset),
                            version=DatasetVersion.from_model(result.curated.version),
                            created=result.curated.created,

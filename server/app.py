@@ -11,7 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.root import build_schema
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),   # subscriptions (graphql-transport-ws)
         Route(openlineage.ROUTE, openlineage.lineage_endpoint, methods=["POST"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route(downloads.ROUTE, downloads.serve_object, methods=["GET"]),

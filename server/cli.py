@@ -19,7 +19,7 @@ from server import __version__, crashpoints, logs
 from server.cli_admin import add_admin_parsers
 from server.errors import PesoError
 from server.openlineage.ingest_cli import add_lineage_parser
-from server.requestctx import new_request_id, set_request_id
+from server.requestctx import new_request_id, request_id, set_request_id
 from server.settings import SETTINGS, Settings
 
 log = logging.getLogger("peso.cli")
@@ -122,11 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logs.setup(settings.log_level, settings.log_format)
-        set_request_id(f"cli-{new_request_id()}")  # stamps this run's audit events
         # test-only: die like kill -9 at a named point (see server/crashpoints.py)
         crashpoints.arm(os.environ.get("PESO_TEST_CRASH_AT"))
         func: Callable[[argparse.Namespace, Settings], int] = args.func
-        return func(args, settings)
+        with request_id(f"cli-{new_request_id()}"):  # stamps this run's audit events
+            return func(args, settings)
     except PesoError as exc:
         print(f"peso: error: {exc.message}", file=sys.stderr)
         return EXIT_ERROR

@@ -141,7 +141,7 @@ def cmd_gc(args: argparse.Namespace, settings: Settings) -> int:
         grace = settings.gc_grace_seconds if args.grace is None else max(args.grace, 0)
         report = await collect_garbage(graph, objects, grace_seconds=grace,
                                        max_share=settings.gc_max_share, delete=args.delete,
-                                       force=args.force)
+                                       force=args.force, scratch=settings.data_dir / "tmp")
         if args.json:
             print(json.dumps(report.as_dict(), indent=2))
         else:

@@ -13,15 +13,17 @@ to. This module finds them:
 Nothing is deleted unless ``delete`` is set (``peso gc --delete``); and not even then when
 the orphans are more than PESO_GC_MAX_SHARE of the objects considered, unless ``force``: a
 catalog pointed at the wrong object store would otherwise lose everything in one command.
-``rejected/`` (refused uploads, kept on purpose) is never touched. On the local folder store,
-temporary files of writes that were killed half-way (``.peso-tmp-*``) older than the grace
-period are removed too.
+``rejected/`` (refused uploads, kept on purpose) is never touched. Also removed, when older
+than the grace period: temporary files of object writes killed half-way (``.peso-tmp-*``, the
+local folder store) and the scratch files of killed loads and uploads (``peso-load-*``,
+``peso-upload-*`` in the data folder's ``tmp``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,7 +49,9 @@ class GcReport:
     deleted: int = 0
     deleted_bytes: int = 0
     dry_run: bool = True
-    refused: str | None = None
+    over_share: str | None = None   # why deleting needs --force (set even in a dry run)
+    refused: bool = False           # --delete was refused for that reason
+    scratch: list[str] = field(default_factory=list)
     grace_seconds: int = 0
 
     @property
@@ -56,14 +60,15 @@ class GcReport:
 
     @property
     def ok(self) -> bool:
-        return self.refused is None
+        return not self.refused
 
     def as_dict(self) -> dict[str, Any]:
         return {"considered": self.considered, "referenced": self.referenced,
                 "orphans": [o.key for o in self.orphans], "orphan_bytes": self.orphan_bytes,
                 "young_unreferenced": self.young, "temp_files": self.temp_files,
-                "deleted": self.deleted, "deleted_bytes": self.deleted_bytes,
-                "dry_run": self.dry_run, "refused": self.refused,
+                "scratch": self.scratch, "deleted": self.deleted,
+                "deleted_bytes": self.deleted_bytes, "dry_run": self.dry_run,
+                "over_share": self.over_share, "refused": self.refused,
                 "grace_seconds": self.grace_seconds}
 
     def lines(self) -> list[str]:
@@ -71,17 +76,19 @@ class GcReport:
                f"versions: {self.referenced}; unreferenced: {len(self.orphans) + self.young} "
                f"({self.young} younger than {self.grace_seconds}s, left alone)"]
         verb = "would delete" if self.dry_run or self.refused else "deleted"
+        extra = len(self.temp_files) + len(self.scratch)
         out.append(f"{verb} {len(self.orphans)} orphaned objects ({self.orphan_bytes} bytes)"
-                   + (f" and {len(self.temp_files)} stale temporary files"
-                      if self.temp_files else ""))
+                   + (f" and {extra} stale temporary files" if extra else ""))
         out += [f"  {o.key} ({o.size} bytes, {o.modified.isoformat(timespec='seconds')})"
                 for o in self.orphans[:_SHOWN]]
         if len(self.orphans) > _SHOWN:
             out.append(f"  … and {len(self.orphans) - _SHOWN} more")
         if self.refused:
-            out.append(f"refused: {self.refused}")
-        elif self.dry_run and self.orphans:
-            out.append("dry run: nothing was deleted; run `peso gc --delete` to delete them")
+            out.append(f"refused, nothing was deleted: {self.over_share}")
+        elif self.dry_run and (self.orphans or extra):
+            needs = " --force" if self.over_share else ""
+            out.append(f"dry run: nothing was deleted; run `peso gc --delete{needs}` to "
+                       "delete them" + (f" ({self.over_share})" if self.over_share else ""))
         return out
 
 
@@ -95,6 +102,21 @@ async def referenced_keys(graph: GraphStore) -> set[str]:
 
 def _list(objects: ObjectStore) -> list[ObjectInfo]:
     return [info for prefix in PREFIXES for info in objects.list(prefix)]
+
+
+def _stale_scratch(folder: Path | None, cutoff: float) -> list[Path]:
+    """Work files of killed loads and uploads in the data folder's scratch space."""
+    if folder is None or not folder.is_dir():
+        return []
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.startswith(("peso-load-", "peso-upload-")):
+            try:
+                if entry.lstat().st_mtime < cutoff:
+                    found.append(entry)
+            except FileNotFoundError:
+                continue
+    return sorted(found)
 
 
 def _stale_temp_files(objects: ObjectStore, cutoff: float) -> list[Path]:
@@ -116,8 +138,10 @@ def _stale_temp_files(objects: ObjectStore, cutoff: float) -> list[Path]:
 
 async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seconds: int,
                           max_share: float, delete: bool = False, force: bool = False,
+                          scratch: Path | None = None,
                           now: datetime | None = None) -> GcReport:
-    """Find orphaned objects; delete them when ``delete`` (and the share allows)."""
+    """Find orphaned objects (and stale scratch files under ``scratch``, the data folder's
+    ``tmp``); delete them when ``delete`` (and the share allows, or ``force``)."""
     report = GcReport(dry_run=not delete, grace_seconds=grace_seconds)
     moment = now or datetime.now(UTC)
     cutoff = moment - timedelta(seconds=grace_seconds)
@@ -131,17 +155,20 @@ async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seco
             report.orphans.append(info)
         else:
             report.young += 1
-    temps = await asyncio.to_thread(_stale_temp_files, objects,
-                                    time.time() - grace_seconds)
-    report.temp_files = [str(p) for p in temps]
+    cutoff_ts = time.time() - grace_seconds
+    temps = await asyncio.to_thread(_stale_temp_files, objects, cutoff_ts)
+    work = await asyncio.to_thread(_stale_scratch, scratch, cutoff_ts)
+    report.temp_files, report.scratch = [str(p) for p in temps], [str(p) for p in work]
     share = len(report.orphans) / report.considered if report.considered else 0.0
-    if report.orphans and share > max_share and not force:
-        report.refused = (f"{len(report.orphans)} of {report.considered} objects "
-                          f"({share:.0%}) would be deleted, more than PESO_GC_MAX_SHARE "
-                          f"({max_share:.0%}); check PESO_OBJECTS_URL and PESO_GRAPH_URL "
-                          "point at the same catalog, then pass --force")
-        return report
+    if report.orphans and share > max_share:
+        report.over_share = (f"{len(report.orphans)} of {report.considered} objects "
+                             f"({share:.0%}) are orphans, more than PESO_GC_MAX_SHARE "
+                             f"({max_share:.0%}); check that PESO_OBJECTS_URL and "
+                             "PESO_GRAPH_URL name the same catalog, then pass --force")
     if not delete:
+        return report
+    if report.over_share and not force:
+        report.refused = True
         return report
     for info in report.orphans:
         if await asyncio.to_thread(objects.delete, info.key):
@@ -149,4 +176,13 @@ async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seco
             report.deleted_bytes += info.size
     for path in temps:
         path.unlink(missing_ok=True)
+    for path in work:
+        await asyncio.to_thread(_remove_tree, path)
     return report
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from server.requestctx import current_request_id
 
 # attributes every LogRecord has; anything else passed with extra={...} is logged as a field
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "request_id", "rid"}
+    "message", "asctime", "request_id", "rid", "color_message"}
 
 
 def install_record_factory() -> None:
@@ -76,6 +76,22 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (a test harness may
+    swap it), not to the stream that was current when logging was set up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def use_json(fmt: str, stream: TextIO) -> bool:
     if fmt == "json":
         return True
@@ -89,7 +105,7 @@ def setup(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) 
     """Configure the root logger (and uvicorn's, which then propagate to it) once per
     process: one handler on stderr with the chosen format and the request-id filter."""
     out = stream or sys.stderr
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else StderrHandler()
     handler.setFormatter(JsonFormatter() if use_json(fmt, out) else TextFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()

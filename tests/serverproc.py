@@ -65,6 +65,17 @@ def run_peso(*args: str, data_dir: Path, timeout: float = 120.0,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def create_token(data_dir: Path, name: str, role: str = "writer", *, pii: bool = False,
+                 env: Mapping[str, str] | None = None) -> str:
+    """Mint an API token in the catalog at ``data_dir`` with ``peso token create`` (writes over
+    HTTP need one); return it."""
+    made = run_peso("token", "create", "--name", name, "--role", role,
+                    *(["--pii"] if pii else []), data_dir=data_dir, env=env)
+    if made.returncode != 0:
+        raise RuntimeError(f"peso token create failed: {made.stderr}")
+    return made.stdout.strip()
+
+
 @dataclass
 class HttpResponse:
     status: int

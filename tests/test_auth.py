@@ -69,7 +69,8 @@ def test_each_role_against_each_mutation(role_clients: dict[str | None, TestClie
             assert got == {expected}, (op.name, role, body)
             assert body["data"] is None
             [error] = body["errors"]
-            assert op.name in error["message"] and needed(op) in error["message"]
+            assert op.name in error["message"]
+            assert needed(op) in error["message"]
 
 
 def test_a_refused_mutation_changes_nothing(role_clients: dict[str | None, TestClient],
@@ -146,8 +147,10 @@ def test_admins_manage_tokens_over_graphql(client: TestClient) -> None:
     made = q(client, """mutation { createApiToken(input: {name: "bi-tool", role: READER,
              pii: true}) { secret apiToken { id name role pii revokedAt } errors { message } }
              }""")["createApiToken"]
-    assert made["errors"] == [] and made["secret"].startswith("peso_")
-    assert made["apiToken"]["role"] == "READER" and made["apiToken"]["pii"] is True
+    assert made["errors"] == []
+    assert made["secret"].startswith("peso_")
+    assert made["apiToken"]["role"] == "READER"
+    assert made["apiToken"]["pii"] is True
     bi = TestClient(client.app, headers={"Authorization": f"Bearer {made['secret']}"})
     assert bi.post("/graphql", json={"query": "{ datasets { totalCount } }"}).status_code == 200
     again = q(client, 'mutation { createApiToken(input: {name: "bi-tool"}) '
@@ -158,7 +161,8 @@ def test_admins_manage_tokens_over_graphql(client: TestClient) -> None:
     assert bad["errors"] == [{"code": "INVALID_INPUT"}]
     revoked = q(client, 'mutation { revokeApiToken(input: {token: "bi-tool"}) '
                         '{ apiToken { revokedAt } errors { message } } }')["revokeApiToken"]
-    assert revoked["errors"] == [] and revoked["apiToken"]["revokedAt"]
+    assert revoked["errors"] == []
+    assert revoked["apiToken"]["revokedAt"]
     refused = bi.post("/graphql", json={"query": "{ datasets { totalCount } }"})
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith("Bearer")
@@ -190,9 +194,10 @@ def test_each_role_against_each_subscription(client: TestClient, op: Operation) 
 
     if not any(isinstance(r, WebSocketRoute) for r in client.app.routes):  # type: ignore[attr-defined]
         pytest.skip("no websocket route is mounted for /graphql yet")
+    bare = client_as(client, None)   # no token on the handshake: only in connection_init
     for role in ROLES:
         token = mint(client, role) if role else None
-        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init",
                           "payload": {"Authorization": f"Bearer {token}"} if token else {}})
             assert ws.receive_json()["type"] == "connection_ack"
@@ -210,11 +215,10 @@ def test_a_bad_token_on_the_websocket_handshake_is_refused(client: TestClient) -
     from starlette.websockets import WebSocketDisconnect
 
     # (refused whether or not a websocket route is mounted: never accepted)
-
-    with pytest.raises(WebSocketDisconnect):  # noqa: PT012
-        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
-                                      headers={"Authorization": "Bearer peso_nope"}) as ws:
-            ws.receive_json()
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"],
+            headers={"Authorization": "Bearer peso_nope"}) as ws:
+        ws.receive_json()
 
 
 # --- bad credentials and PESO_AUTH=required ----------------------------------------------------
@@ -256,9 +260,11 @@ def test_peso_auth_required_needs_a_token_for_reads(required: TestClient) -> Non
         assert "PESO_AUTH=required" in refused.json()["errors"][0]["message"]
     assert anon.get("/graphql", params={"query": "{ __typename }"}).status_code == 401
     assert anon.get("/metrics").status_code == 401
-    assert anon.get("/healthz").status_code == 200 and anon.get("/readyz").status_code == 200
+    assert anon.get("/healthz").status_code == 200
+    assert anon.get("/readyz").status_code == 200
     page = anon.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()  # the page holds no data
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
     reader = client_as(required, "reader")
     assert reader.post("/graphql", json={"query": "{ datasets { totalCount } }"}).json() == {
         "data": {"datasets": {"totalCount": 0}}}
@@ -281,15 +287,20 @@ def test_cli_token_create_list_revoke(tmp_path: Path, monkeypatch: pytest.Monkey
     assert main(["token", "create", "--name", "etl", "--role", "writer", "--pii"]) == 0
     out, err = capsys.readouterr()
     token = out.strip()
-    assert token.startswith("peso_") and "shown only this once" in err
+    assert token.startswith("peso_")
+    assert "shown only this once" in err
     assert main(["token", "list"]) == 0
     listed = capsys.readouterr().out
-    assert "etl" in listed and "writer+pii" in listed and token not in listed
+    assert "etl" in listed
+    assert "writer+pii" in listed
+    assert token not in listed
     # only the hash is in the database, never the token
     with sqlite3.connect(data / "catalog.db") as db:
         rows = db.execute("SELECT * FROM api_tokens").fetchall()
         dump = "\n".join(db.iterdump())
-    assert len(rows) == 1 and hash_token(token) in rows[0] and token not in dump
+    assert len(rows) == 1
+    assert hash_token(token) in rows[0]
+    assert token not in dump
     assert main(["token", "create", "--name", "etl", "--role", "reader"]) == 1
     assert "already exists" in capsys.readouterr().err
 
@@ -306,3 +317,23 @@ def test_cli_token_create_list_revoke(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(SystemExit) as usage:
         main(["token", "create", "--name", "x", "--role", "root"])
     assert usage.value.code == 2
+
+
+def test_websockets_under_peso_auth_required(required: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    bare = client_as(required, None)
+    with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4403
+    token = mint(required, "reader")
+    with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init",
+                      "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+    with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                headers={"Authorization": f"Bearer {token}"}) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"

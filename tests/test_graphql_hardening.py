@@ -49,9 +49,11 @@ def test_cost_limit_refuses_nested_pages_before_running(client: TestClient) -> N
     assert error["message"] == (
         "'Nested' costs 50301, more than the limit of 50000 (PESO_MAX_QUERY_COST): ask for "
         "smaller pages (first, limit, maxNodes) or fewer nested lists")
-    assert refused.json()["data"] is None and "path" not in error
+    assert refused.json()["data"] is None
+    assert "path" not in error
     spec = post(client, NESTED, {"n": 100}, Accept=GRAPHQL_RESPONSE)
-    assert spec.status_code == 400 and "data" not in spec.json()
+    assert spec.status_code == 400
+    assert "data" not in spec.json()
     assert "errors" not in post(client, NESTED, {"n": 10}).json()
 
 
@@ -127,7 +129,7 @@ class SlowGraph:
 @pytest.fixture
 def slow(tmp_path: Path) -> Iterator[TestClient]:
     settings = make_settings(tmp_path, PESO_QUERY_TIMEOUT_SECONDS="0.2")
-    graph = SlowGraph(SQLiteGraphStore(str(settings.data_dir / "catalog.db")), delay=0.6)
+    graph = SlowGraph(SQLiteGraphStore(str(settings.data_dir / "catalog.db")), delay=1.0)
     app = create_app(settings, graph=graph,  # type: ignore[arg-type]
                      objects=LocalObjectStore(settings.data_dir / "objects"))
     with app_client(app) as c:
@@ -137,7 +139,7 @@ def slow(tmp_path: Path) -> Iterator[TestClient]:
 def test_a_slow_query_is_stopped_with_a_clean_error(slow: TestClient) -> None:
     begun = time.monotonic()
     response = post(slow, "query Slow { datasets { totalCount } }")
-    assert time.monotonic() - begun < 0.55
+    assert time.monotonic() - begun < 0.9
     assert response.status_code == 200
     assert response.json() == {"data": None, "errors": [{
         "message": "the query ran longer than 0.2 seconds and was stopped "
@@ -147,7 +149,7 @@ def test_a_slow_query_is_stopped_with_a_clean_error(slow: TestClient) -> None:
 
 
 def test_mutations_are_not_timed_out(slow: TestClient) -> None:
-    assert register(slow, "crm", "slowly")["name"] == "slowly"   # 0.6 s > 0.2 s: finished
+    assert register(slow, "crm", "slowly")["name"] == "slowly"   # 1 s > 0.2 s: finished
 
 
 # --- introspection ---------------------------------------------------------------------------
@@ -169,12 +171,14 @@ def test_introspection_can_be_switched_off(tmp_path: Path, client: TestClient) -
 def test_every_response_has_a_request_id(client: TestClient) -> None:
     ids = {client.get(path).headers["x-request-id"]
            for path in ("/healthz", "/graphql?query={__typename}", "/nowhere", "/metrics")}
-    assert len(ids) == 4 and all(len(i) == 16 for i in ids)
+    assert len(ids) == 4
+    assert all(len(i) == 16 for i in ids)
     assert client.get("/healthz", headers={"X-Request-Id": "lb-1234-abcd"}).headers[
         "x-request-id"] == "lb-1234-abcd"
     for forged in ("short", "x" * 65, "bad id with spaces", "new\\nline-0123"):
         got = client.get("/healthz", headers={"X-Request-Id": forged}).headers["x-request-id"]
-        assert got != forged and len(got) == 16
+        assert got != forged
+        assert len(got) == 16
 
 
 def test_an_escaped_exception_is_a_masked_500_with_the_request_id(
@@ -196,7 +200,8 @@ def test_an_escaped_exception_is_a_masked_500_with_the_request_id(
 # --- GET, CSRF, sizes ------------------------------------------------------------------------
 
 def test_get_never_runs_a_mutation(client: TestClient) -> None:
-    mutation = 'mutation M { registerDataset(input: {namespace: "a", name: "b"}) { errors { message } } }'
+    mutation = ('mutation M { registerDataset(input: {namespace: "a", name: "b"}) '
+                '{ errors { message } } }')
     both = "query Q { __typename } " + mutation
     for params in ({"query": mutation}, {"query": both, "operationName": "M"}):
         response = client.get("/graphql", params=params)
@@ -223,7 +228,8 @@ def test_multipart_needs_the_csrf_safe_header(client: TestClient) -> None:
     assert "X-Peso-Upload: 1" in refused.json()["errors"][0]["message"]
     for header in ("X-Peso-Upload", "Apollo-Require-Preflight"):
         ok = client.post("/graphql", **_multipart({header: "1"}))
-        assert ok.status_code == 200 and ok.json()["data"]["loadFile"]["errors"] == [], ok.text
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["data"]["loadFile"]["errors"] == [], ok.text
 
 
 def test_body_and_upload_limits(tmp_path: Path) -> None:

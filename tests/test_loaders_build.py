@@ -107,7 +107,7 @@ def test_crlf_and_quoted_newlines(tmp_path: Path) -> None:
 
 def test_a_quoted_newline_far_into_the_file_reads_again_allowing_them(tmp_path: Path) -> None:
     rows = [f"{i},row {i}" for i in range(8_000)] + ['8000,"a\nb"', "8001,end"]
-    result, table = build(tmp_path, "id,text\n" + "\n".join(rows) + "\n", read=SMALL)
+    _, table = build(tmp_path, "id,text\n" + "\n".join(rows) + "\n", read=SMALL)
     assert table.num_rows == 8_002
     assert table.column("text").to_pylist()[-2:] == ["a\nb", "end"]
 
@@ -240,6 +240,21 @@ def test_an_error_while_profiling_on_the_second_thread_fails_the_build_cleanly(
         build(tmp_path, "n\n" + "".join(f"{i}\n" for i in range(20_000)), read=SMALL)
     assert not (tmp_path / "out.parquet").exists()
     assert threading.active_count() == threads
+
+
+def test_an_unexpected_arrow_error_is_a_load_error_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unsupported(self: Profiler, batch: Any) -> None:
+        raise pa.ArrowNotImplementedError("Function 'min_max' has no kernel for exotic\nmore")
+
+    monkeypatch.setattr(Profiler, "update", unsupported)
+    with pytest.raises(LoadError) as err:
+        build(tmp_path, "n\n1\n")
+    assert err.value.message == (
+        f"{tmp_path / 'in.csv'}: the csv data could not be processed (ArrowNotImplementedError: "
+        "Function 'min_max' has no kernel for exotic)")
+    assert isinstance(err.value.__cause__, pa.ArrowNotImplementedError)
+    assert not (tmp_path / "out.parquet").exists()
 
 
 def test_dictionary_encoding_only_for_repetitive_columns(tmp_path: Path) -> None:

@@ -152,8 +152,8 @@ def test_conversion_error_names_column_row_and_value() -> None:
     (Kind.INTEGER, "99999999999999999999"),
 ])
 def test_each_kind_refuses_what_does_not_fit(kind: Kind, bad: str) -> None:
+    good = {Kind.BOOLEAN: "true", Kind.PERCENT: "1%"}.get(kind, "1")
     with pytest.raises(ConversionError) as err:
-        good = {Kind.BOOLEAN: "true", Kind.PERCENT: "1%"}.get(kind, "1")
         convert(pa.array([good, bad]), ColumnPlan(kind), 0, 0)
     assert err.value.value == bad
 

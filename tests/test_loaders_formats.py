@@ -65,8 +65,9 @@ def test_encodings(tmp_path: Path, raw: bytes) -> None:
 
 
 def test_windows_quotes_and_euro_signs(tmp_path: Path) -> None:
-    _, table = build(tmp_path, "offer\n“Summer” sale – €5 off\n".encode("cp1252"))
-    assert table.column("offer").to_pylist() == ["“Summer” sale – €5 off"]
+    offer = "“Summer” sale \u2013 €5 off"    # curly quotes, an en dash, a euro sign
+    _, table = build(tmp_path, f"offer\n{offer}\n".encode("cp1252"))
+    assert table.column("offer").to_pylist() == [offer]
 
 
 def test_a_non_utf8_byte_past_the_sniffed_head_is_located(tmp_path: Path) -> None:

@@ -173,5 +173,5 @@ def test_widen_swaps_the_day_month_order_once() -> None:
 
 
 def test_string_plan_is_the_plain_text_plan() -> None:
-    assert STRING == ColumnPlan(Kind.STRING)
+    assert ColumnPlan(Kind.STRING) == STRING
     assert STRING != EMPTY

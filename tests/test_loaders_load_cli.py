@@ -147,12 +147,13 @@ def test_folder_load(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["load", str(folder), "--namespace", "exports", "--json"]) == 1
     out, err = capsys.readouterr()
     reports = json.loads(out)
-    assert [r["dataset"] for r in reports] == ["exports/broken", "exports/orders",
-                                               "exports/web_visits"]
-    assert reports[0]["error"].startswith(f"[read+clean+validate+profile] {folder}/broken.csv: "
+    # files in name order ("W" before "b"); each named by its snake_cased stem
+    assert [r["dataset"] for r in reports] == ["exports/web_visits", "exports/broken",
+                                               "exports/orders"]
+    assert reports[1]["error"].startswith(f"[read+clean+validate+profile] {folder}/broken.csv: "
                                           "this is an HTML page")
-    assert [r.get("rows_written") for r in reports[1:]] == [1, 1]
-    assert err.splitlines() == [f"peso: error: {reports[0]['error']}"]
+    assert [r.get("rows_written") for r in reports] == [1, None, 1]
+    assert err.splitlines() == [f"peso: error: {reports[1]['error']}"]
     assert fields(data_dir, "exports", "orders") == [("order", "int64"), ("total", "double")]
 
 
@@ -163,7 +164,7 @@ def test_folder_load_without_json_prints_one_line_per_file(
     assert main(["load", str(folder), "--namespace", "exports"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" into ")[1].split(" ")[0] for line in lines] == [
-        "exports/orders", "exports/web_visits"]
+        "exports/web_visits", "exports/orders"]
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -203,10 +204,10 @@ def test_every_switch(data_dir: Path, tmp_path: Path,
     assert (report["rows_read"], report["rows_written"], report["rows_skipped"]) == (3, 2, 1)
     assert fields(data_dir, "t", "w") == [("day", "date32[day]"), ("amount", "int64"),
                                          ("note", "string")]
-    assert main([*argv[:4], "t/raw", *argv[4:], "--no-infer-types", "--no-trim",
+    assert main([*argv[:3], "t/raw", *argv[4:], "--no-infer-types", "--no-trim",
                  "--no-normalize-names"]) == 0
     capsys.readouterr()
-    assert fields(data_dir, "t", "raw") == [("Day", "string"), ("Amount ", "string"),
+    assert fields(data_dir, "t", "raw") == [("Day", "string"), ("Amount", "string"),
                                            ("Note", "string")]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openpyxl
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -94,6 +95,34 @@ def test_upload_options_and_a_contract(client: TestClient) -> None:
 def test_a_gzip_upload(client: TestClient) -> None:
     result = payload(upload(client, "spend.csv.gz", gzip.compress(CSV)))
     assert (result["version"]["format"], result["version"]["rowCount"]) == ("csv+gzip", 2)
+
+
+def xlsx_bytes(tmp_path: Path) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Campaign", "Spend"])
+    ws.append(["spring", 1200.5])
+    ws.append(["summer", 80])
+    wb.save(tmp_path / "book.xlsx")
+    return (tmp_path / "book.xlsx").read_bytes()
+
+
+def test_json_jsonl_and_excel_through_the_whole_pipeline(client: TestClient,
+                                                         tmp_path: Path) -> None:
+    files = {
+        "rows.json": b'[{"campaign": "spring", "spend": 1200.5}, '
+                     b'{"campaign": "summer", "spend": 80}]',
+        "rows.jsonl": b'{"campaign": "spring", "spend": 1200.5}\n'
+                      b'{"campaign": "summer", "spend": 80}\n',
+        "book.xlsx": xlsx_bytes(tmp_path),
+    }
+    for i, (name, content) in enumerate(sorted(files.items())):
+        result = payload(upload(client, name, content, name=f"upload_{i}"))
+        assert result["errors"] == [], name
+        version = result["version"]
+        assert (version["format"], version["rowCount"]) == (name.split(".")[1], 2)
+        assert [(f["name"], f["arrowType"]) for f in version["fields"]] == [
+            ("campaign", "string"), ("spend", "double")], name
 
 
 def test_without_the_csrf_header_the_upload_is_refused(client: TestClient) -> None:

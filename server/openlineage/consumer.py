@@ -12,7 +12,6 @@ catalog (a runId already used by another job); 401/403 without a writer token.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import zlib
@@ -155,7 +154,3 @@ def read_events(text: str, *, ndjson: bool) -> list[Any]:
     loaded = json.loads(text)
     return loaded if isinstance(loaded, list) else [loaded]
 
-
-def gzip_json(value: Any) -> bytes:
-    """A JSON body, gzip-compressed (tests and the producer's forwarder)."""
-    return gzip.compress(json.dumps(value).encode())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from server.models import DatasetVersion, SchemaField
 from server.openlineage.producer import DatasetRef, Emitter, Field, ProducedRun
@@ -69,7 +69,7 @@ def store_namespace(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
-    return quote(urlunsplit((parts.scheme, netloc, parts.path, "", "")), safe=_URI_SAFE)
+    return quote(f"{parts.scheme}://{netloc}{parts.path}", safe=_URI_SAFE)
 
 
 class MigrateRun:

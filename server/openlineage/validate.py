@@ -43,6 +43,7 @@ CORE_ALIASES = tuple(f"https://openlineage.io/spec/{v}/OpenLineage.json" for v i
     "2-0-6"))
 DEFAULT_PRODUCER = "urn:peso:openlineage:unknown-producer"
 MAX_PROBLEMS = 50
+CACHE_SIZE = 4096   # facet / dataset-entry verdicts remembered (by their canonical JSON)
 
 # (where, facet name) -> bundled facet schema (spec/facets/<Name>.json)
 FACETS: dict[tuple[str, str], str] = {
@@ -173,12 +174,46 @@ def check(raw: Any) -> Checked:
             out.defaulted.append("eventTime timezone (UTC)")
     for where, _, facets in facet_groups(event):
         _default_facets(out, where, facets, str(event["producer"]))
-    out.problems += _problems(validator(f"{CORE_ID}#/$defs/{kind}").iter_errors(event), [])
+    view = _core_view(event)
+    parts: dict[str, list[Any]] = {}
+    for role in ("inputs", "outputs"):   # each dataset entry on its own (cached) below
+        if isinstance(view.get(role), list):
+            parts[role], view[role] = view[role], []
+    out.problems += _problems(validator(f"{CORE_ID}#/$defs/{kind}").iter_errors(view), [])
+    for role, entries in parts.items():
+        ref = f"{CORE_ID}#/$defs/{'InputDataset' if role == 'inputs' else 'OutputDataset'}"
+        for i, entry in enumerate(entries):
+            out.problems += [Problem(path_text([role, i, *rel]), message)
+                             for rel, message in _cached(ref, _canonical(entry))]
     if not out.problems:
         for where, path, facets in facet_groups(event):
             out.problems += _check_facets(where, path, facets)
     del out.problems[MAX_PROBLEMS:]
     return out
+
+
+def _core_view(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the core schema sees it: to it every facet is a BaseFacet (``_producer``,
+    ``_schemaURL``, ``_deleted``), so the facets' own fields are left out of this pass — the
+    facets Peso maps are checked whole against their own schemas next. Same verdict, a
+    fraction of the work on facet-heavy events (bench/openlineage_ingest.py)."""
+    view = copy.copy(event)
+    for key in ("run", "job", "dataset"):
+        if isinstance(view.get(key), dict):
+            view[key] = copy.copy(view[key])
+    for role in ("inputs", "outputs"):
+        if isinstance(view.get(role), list):
+            view[role] = [copy.copy(d) if isinstance(d, dict) else d for d in view[role]]
+    for _, path, facets in facet_groups(view):
+        holder: Any = view
+        for part in path[:-1]:
+            holder = holder[part]
+        holder[path[-1]] = {name: {k: v for k, v in f.items() if k in _BASE} if isinstance(
+            f, dict) else f for name, f in facets.items()}
+    return view
+
+
+_BASE = ("_producer", "_schemaURL", "_deleted")
 
 
 def facet_groups(event: dict[str, Any]) -> Iterator[tuple[str, list[Any], dict[str, Any]]]:
@@ -221,13 +256,28 @@ def _note(out: Checked, what: str) -> None:
         out.defaulted.append(what)
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _cached(ref: str, text: str) -> tuple[tuple[tuple[Any, ...], str], ...]:
+    """The problems of one JSON value against ``ref``, remembered: producers send the same
+    schema, column-lineage and dataset entries run after run."""
+    found = {(tuple(leaf.absolute_path), leaf.message)
+             for error in validator(ref).iter_errors(json.loads(text))
+             for leaf in _leaves(error)}
+    return tuple(sorted(found, key=lambda p: (path_text(p[0]), p[1])))
+
+
 def _check_facets(where: str, path: list[Any], facets: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     for name, facet in sorted(facets.items()):
         known = FACETS.get((where, name))
         if known is None or (isinstance(facet, dict) and facet.get("_deleted") is True):
             continue
-        found = _problems(validator(facet_id(known)).iter_errors({name: facet}), path)
+        found = [Problem(path_text([*path, *rel]), message) for rel, message in
+                 _cached(facet_id(known), _canonical({name: facet}))]
         if name == "parent" and isinstance(facet, dict) and "run" not in facet:
             found = [p for p in found if p.message != "'run' is a required property"]
         problems += found

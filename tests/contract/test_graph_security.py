@@ -16,8 +16,10 @@ from tests.contract.helpers import ACTOR, is_aware, key, new_version
 async def test_create_get_list_and_revoke_tokens(graph: GraphStore) -> None:
     token, made = await auth.create_token(graph, name="loader-crm", role=Role.WRITER, pii=True,
                                           actor=ACTOR)
-    assert token.startswith("peso_") and made.id in token
-    assert made.secret_hash == auth.hash_token(token) and token not in made.secret_hash
+    assert token.startswith("peso_")
+    assert made.id in token
+    assert made.secret_hash == auth.hash_token(token)
+    assert token not in made.secret_hash
     assert (made.name, made.role, made.pii, made.created_by, made.revoked_at) == (
         "loader-crm", Role.WRITER, True, ACTOR, None)
     assert is_aware(made.created_at)
@@ -32,7 +34,8 @@ async def test_create_get_list_and_revoke_tokens(graph: GraphStore) -> None:
     assert [t.name for t in await graph.list_tokens()] == ["loader-crm", "reader-bi"]
 
     revoked = await graph.revoke_token("loader-crm", actor=ACTOR)
-    assert revoked.revoked_at is not None and is_aware(revoked.revoked_at)
+    assert revoked.revoked_at is not None
+    assert is_aware(revoked.revoked_at)
     assert await graph.revoke_token(made.id, actor=ACTOR) == revoked  # twice: a no-op
     with pytest.raises(auth.AuthError):
         await auth.verify_token(graph, token)
@@ -60,7 +63,7 @@ async def test_names_are_never_reused_and_unknown_tokens_are_not_found(
 async def test_bad_tokens_are_refused_alike(graph: GraphStore, presented: str) -> None:
     token, _ = await auth.create_token(graph, name="real", role=Role.ADMIN, pii=True,
                                        actor=ACTOR)
-    with pytest.raises(auth.AuthError, match="^invalid or revoked API token$"):
+    with pytest.raises(auth.AuthError, match=r"^invalid or revoked API token$"):
         await auth.verify_token(graph, presented)
     with pytest.raises(auth.AuthError):
         await auth.verify_token(graph, token[:-1] + ("A" if token[-1] != "A" else "B"))
@@ -75,9 +78,11 @@ async def test_audit_events_carry_the_request_id(graph: GraphStore) -> None:
     outside = await graph.append_audit(actor=ACTOR, action="x.z", target_kind="T",
                                        target_id="t")
     events = await graph.list_audit(limit=100)
-    assert explicit.request_id == "other-request-id" and outside.request_id is None
+    assert explicit.request_id == "other-request-id"
+    assert outside.request_id is None
     inside = [e for e in events if e.action not in ("x.y", "x.z")]
-    assert inside and {e.request_id for e in inside} == {"req-0123456789"}
+    assert inside
+    assert {e.request_id for e in inside} == {"req-0123456789"}
     exported = [r async for r in graph.export_records() if r["record"] == "audit"]
     assert {r["request_id"] for r in exported} == {"req-0123456789", "other-request-id", None}
 
@@ -96,7 +101,8 @@ async def test_audit_page_filters_and_cursor(graph: GraphStore) -> None:
         e.id for e in await graph.list_audit(limit=100)}
 
     alice = await graph.list_audit_page(AuditFilter(actor="alice"), first=10)
-    assert alice.total == 3 and {e.actor for e in alice.items} == {"alice"}
+    assert alice.total == 3
+    assert {e.actor for e in alice.items} == {"alice"}
     both = await graph.list_audit_page(AuditFilter(actor="bob", action="a.0"), first=10)
     assert both.total == len(both.items) == 2
     assert {(e.actor, e.action) for e in both.items} == {("bob", "a.0")}

@@ -353,6 +353,11 @@ AUDIT_LIST = """
 MATCH (a:AuditEvent) WHERE $target_id IS NULL OR a.target_id = $target_id
 RETURN a {.*} AS a ORDER BY a.id DESC LIMIT $limit
 """
+# a follower's page: the events after $after_id, oldest first (catalogEvents)
+AUDIT_AFTER = """
+MATCH (a:AuditEvent) WHERE a.id > $after_id AND ($target_id IS NULL OR a.target_id = $target_id)
+RETURN a {.*} AS a ORDER BY a.id LIMIT $limit
+"""
 
 # --- whole-catalog export/import (peso migrate; record format in storage/transfer.py) ------
 # "empty" means no catalog node at all (an unused Counter does not count)

@@ -183,9 +183,13 @@ class DatasetsMixin(Neo4jBase):
                                              request_id))
         return await self._write(work)
 
-    async def list_audit(self, *, limit: int, target_id: str | None = None
-                         ) -> list[AuditEvent]:
+    async def list_audit(self, *, limit: int, target_id: str | None = None,
+                         after_id: int | None = None) -> list[AuditEvent]:
         async def work(tx: Tx) -> list[AuditEvent]:
+            if after_id is not None:  # a follower's cursor: what came after, oldest first
+                return [records.audit(r["a"]) for r in await rows(
+                    tx, cypher.AUDIT_AFTER, after_id=after_id, target_id=target_id,
+                    limit=limit)]
             return [records.audit(r["a"]) for r in
                     await rows(tx, cypher.AUDIT_LIST, target_id=target_id, limit=limit)]
         return await self._read(work)

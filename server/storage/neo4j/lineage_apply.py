@@ -75,16 +75,18 @@ async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
                 await run(tx, LC.JOB_READS_ADD if role is RunRole.INPUT else LC.JOB_WRITES_ADD,
                           job_id=job_id, dataset_id=ids[spec.key])
     label = ev.job.name if ev.job is not None else None
-    for down, up in ev.edges:
-        await put_edge(tx, ids[down], ids[up], str(up), label, job_id, run_id, actor)
+    for down_key, up_key in ev.edges:
+        await put_edge(tx, ids[down_key], ids[up_key], str(up_key), label, job_id, run_id,
+                       actor)
     changed: dict[str, int] = {}
     for col in ev.column_lineage:
         down, up = ids[col.downstream], ids[col.upstream]
         if (down, col.downstream_field) != (up, col.upstream_field) and \
                 await put_column(tx, down, col, up, job_id, run_id):
             changed[down] = changed.get(down, 0) + 1
-    for down, count in changed.items():
-        await audit(tx, actor, "column_lineage.added", "Dataset", down, {"fields": count})
+    for dataset_id, count in changed.items():
+        await audit(tx, actor, "column_lineage.added", "Dataset", dataset_id,
+                    {"fields": count})
     await run(tx, LC.EVENT_CREATE, key=ev.key, kind=ev.kind.value, event_type=ev.event_type,
               event_time=ev.event_time, job_id=job_id, run_id=run_id, producer=ev.producer,
               now=now(), payload=records.to_json(ev.payload))

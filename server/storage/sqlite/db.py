@@ -88,7 +88,7 @@ class Database:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             writer = _connect(self.path, readonly=False, busy_timeout_ms=self.busy_timeout_ms)
-            mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._wal(writer)
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"cannot open SQLite catalog {self.path}: {exc}") from exc
         if mode.lower() != "wal":
@@ -114,6 +114,18 @@ class Database:
                 log.info("PRAGMA optimize skipped on %s: %s", self.path, exc)
             self._writer.close()
         self._writer = self._write_pool = self._read_pool = None
+
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL. On a brand-new file opened by several processes at once, SQLite may
+        answer "locked" at once instead of waiting on busy_timeout: retry, bounded."""
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(LOCK_BACKOFF)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         current = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from server import crashpoints
+from server import crashpoints, metrics
 from server.errors import ConflictError, NotFoundError, StoreUnavailableError, ValidationError
 from server.ids import new_id
 from server.models import (
@@ -110,7 +110,7 @@ def _grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]
 class SQLiteGraphStore(SecurityMixin, LineageMixin):
     def __init__(self, path: str) -> None:
         self.path = path
-        self.db = Database(path)
+        self.db = Database(path, on_lock=lambda: metrics.store_error("sqlite", "lock_retry"))
 
     # --- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:

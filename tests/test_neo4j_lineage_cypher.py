@@ -1,0 +1,102 @@
+"""The Cypher of lineage on Neo4j, checked without a server (the contract suite runs it when
+PESO_TEST_NEO4J_URI is set): constant text, values only as $parameters, labels and
+relationship types from the closed enums, and every call site passing exactly the
+parameters its statement uses."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.storage.neo4j import lineage_cypher as LC
+
+STATEMENTS = [(name, value) for name, value in vars(LC).items()
+              if name.isupper() and isinstance(value, str)]
+STATEMENTS += [(f"SCHEMA[{i}]", s) for i, s in enumerate(LC.SCHEMA)]
+_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|\.\*)")
+
+
+def test_there_is_cypher_to_check() -> None:
+    assert len(STATEMENTS) > 30
+
+
+@pytest.mark.parametrize(("name", "text"), STATEMENTS, ids=[n for n, _ in STATEMENTS])
+def test_constant_text_with_parameters_only(name: str, text: str) -> None:
+    for match in re.finditer(r"\{", text):   # no Python format field survived
+        assert _BRACE_OK.match(text, match.start()), (name, text[match.start():][:40])
+    for open_, close in ("()", "[]", "{}"):
+        assert text.count(open_) == text.count(close), (name, open_)
+    assert "'" not in text, name      # no literals at all: every value is a parameter
+    assert '"' not in text, name
+    assert not re.search(r"%[sdr(]", text), name
+    for param in re.findall(r"\$(\w+)", text):
+        assert re.fullmatch(r"[a-z_][a-z0-9_]*", param), param
+
+
+@pytest.mark.parametrize(("name", "text"), STATEMENTS, ids=[n for n, _ in STATEMENTS])
+def test_labels_and_types_come_from_the_closed_enums(name: str, text: str) -> None:
+    labels = set(re.findall(r"\(\s*\w*\s*:\s*(\w+)", text))
+    rels = set(re.findall(r"\[\s*\w*\s*:\s*(\w+)", text)) | set(re.findall(r"\|(\w+)\]", text))
+    assert labels <= {label.value for label in LC.Label}, (name, labels)
+    assert rels <= {rel.value for rel in LC.Rel}, (name, rels)
+
+
+def test_the_module_formats_nothing() -> None:
+    tree = ast.parse(Path(LC.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        assert not isinstance(node, ast.JoinedStr), ast.unparse(node)
+        assert not (isinstance(node, ast.Attribute) and node.attr in ("format", "format_map"))
+        assert not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod))
+
+
+def _sites() -> Iterator[tuple[str, str, set[str] | None]]:
+    """(where, statement, keyword names) for rows/one/run(tx, LC.X, …); None for **params."""
+    folder = Path(LC.__file__).parent
+    for path in (folder / "lineage.py", folder / "lineage_apply.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("rows", "one", "run") and len(node.args) >= 2):
+                continue
+            targets = [node.args[1]]
+            if isinstance(node.args[1], ast.IfExp):
+                targets = [node.args[1].body, node.args[1].orelse]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "LC":
+                    names = {k.arg for k in node.keywords if k.arg is not None}
+                    spread = any(k.arg is None for k in node.keywords)
+                    yield f"{path.name}:{node.lineno}", target.attr, None if spread else names
+
+
+SITES = list(_sites())
+
+
+def test_there_are_call_sites() -> None:
+    assert len(SITES) > 25
+
+
+@pytest.mark.parametrize(("where", "name", "given"), SITES, ids=[s[0] for s in SITES])
+def test_call_sites_pass_the_statement_parameters(where: str, name: str,
+                                                  given: set[str] | None) -> None:
+    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", getattr(LC, name)))
+    if given is None:   # **params: checked by the statement's own test below
+        assert used, where
+        return
+    assert given == used, f"{where}: {name} uses {sorted(used)}, the call passes {sorted(given)}"
+
+
+def test_spread_parameters_match_too() -> None:
+    ident = {"down", "up", "down_field", "up_field", "ttype", "tsubtype"}
+    assert set(re.findall(r"\$(\w+)", LC.COLUMN_GET)) == ident
+    assert set(re.findall(r"\$(\w+)", LC.COLUMN_CREATE)) == ident | {
+        "description", "masking", "job_id", "run_id", "now"}
+    assert set(re.findall(r"\$(\w+)", LC.COLUMN_UPDATE)) == ident | {
+        "description", "masking", "job_id", "run_id"}
+    assert set(re.findall(r"\$(\w+)", LC.RUN_UPDATE)) == {
+        "id", "state", "state_time", "started_at", "ended_at", "error_message",
+        "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
