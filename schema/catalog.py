@@ -6,7 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
-from schema.datasets import dataset_key
+from schema.datasets import existing_dataset_key
 from schema.enums import EntityKind, SourceKind
 from schema.payloads import DatasetPayload, EntityPayload, SourcePayload, attempt
 from schema.relay import check_first, decode_after, tagged_cursor
@@ -122,7 +122,7 @@ class CatalogMutation:
         graph = info.context.graph
 
         async def run() -> models.Dataset:
-            key = dataset_key(input.namespace, input.name)
+            key = existing_dataset_key(input.namespace, input.name)
             role = check_label(input.role, field="role", limit=100) if input.role else None
             await graph.link_entity(key, entity_raw_id(input.entity_id), role=role,
                                     actor=info.context.actor)

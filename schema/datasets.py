@@ -12,6 +12,8 @@ from schema.types import Connection, Dataset, connection
 from server import models
 from server.ids import (
     check_label,
+    check_lineage_name,
+    check_lineage_namespace,
     check_name,
     check_namespace,
     check_text,
@@ -76,7 +78,15 @@ class AddOwnerInput:
 
 
 def dataset_key(namespace: str, name: str) -> models.DatasetKey:
+    """The key of a dataset Peso creates: the strict grammar of server.ids."""
     return models.DatasetKey(check_namespace(namespace), check_name(name))
+
+
+def existing_dataset_key(namespace: str, name: str) -> models.DatasetKey:
+    """The key of a dataset a mutation changes: it may have arrived from OpenLineage with a
+    URI namespace (``postgres://db:5432``) and a path-like name, so the lineage grammar
+    applies (still no control characters, NUL bytes, '..' segments or over-long names)."""
+    return models.DatasetKey(check_lineage_namespace(namespace), check_lineage_name(name))
 
 
 @strawberry.type
@@ -139,7 +149,7 @@ class DatasetMutation:
                                      "kept in history and the audit log.")
     async def delete_dataset(self, info: Info, input: DatasetRef) -> DatasetPayload:
         async def run() -> models.Dataset:
-            key = dataset_key(input.namespace, input.name)
+            key = existing_dataset_key(input.namespace, input.name)
             return await info.context.graph.delete_dataset(key.namespace, key.name,
                                                            actor=info.context.actor)
         found, errors = await attempt(run())
@@ -148,7 +158,7 @@ class DatasetMutation:
     @strawberry.mutation
     async def tag_dataset(self, info: Info, input: TagInput) -> DatasetPayload:
         async def run() -> models.Dataset:
-            key, tag = dataset_key(input.namespace, input.name), normalize_tag(input.tag)
+            key, tag = existing_dataset_key(input.namespace, input.name), normalize_tag(input.tag)
             return await info.context.graph.add_tag(key, tag, actor=info.context.actor)
         found, errors = await attempt(run())
         return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
@@ -156,7 +166,7 @@ class DatasetMutation:
     @strawberry.mutation
     async def untag_dataset(self, info: Info, input: TagInput) -> DatasetPayload:
         async def run() -> models.Dataset:
-            key, tag = dataset_key(input.namespace, input.name), normalize_tag(input.tag)
+            key, tag = existing_dataset_key(input.namespace, input.name), normalize_tag(input.tag)
             return await info.context.graph.remove_tag(key, tag, actor=info.context.actor)
         found, errors = await attempt(run())
         return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
@@ -165,7 +175,7 @@ class DatasetMutation:
     async def describe_dataset(self, info: Info, input: DescribeDatasetInput
                                ) -> DatasetPayload:
         async def run() -> models.Dataset:
-            key = dataset_key(input.namespace, input.name)
+            key = existing_dataset_key(input.namespace, input.name)
             text = check_text(input.description, field="description")
             return await info.context.graph.set_description(key.namespace, key.name, text,
                                                             actor=info.context.actor)
@@ -177,7 +187,7 @@ class DatasetMutation:
         graph = info.context.graph
 
         async def run() -> models.Dataset:
-            key = dataset_key(input.namespace, input.name)
+            key = existing_dataset_key(input.namespace, input.name)
             await graph.add_owner(key, name=check_label(input.owner, field="owner"),
                                   kind=models.OwnerKind(input.kind.value),
                                   email=check_text(input.email, field="email", limit=320),

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from schema.context import Info
-from schema.datasets import DatasetRef, dataset_key
+from schema.datasets import DatasetRef, existing_dataset_key
 from schema.enums import LineageDirection
 from schema.lineage_types import ColumnLineageGraph, ImpactReport, LineagePathResult
 from schema.payloads import LineagePayload, attempt
@@ -125,8 +125,8 @@ class LineageMutation:
         graph = info.context.graph
 
         async def run() -> LineageEdge:
-            down = dataset_key(input.downstream.namespace, input.downstream.name)
-            up = dataset_key(input.upstream.namespace, input.upstream.name)
+            down = existing_dataset_key(input.downstream.namespace, input.downstream.name)
+            up = existing_dataset_key(input.upstream.namespace, input.upstream.name)
             edge = await graph.put_lineage(
                 down, up, actor=info.context.actor,
                 transformation=check_text(input.transformation, field="transformation",

@@ -11,6 +11,7 @@ none, and ``client_as(client, role)`` returns a client with a fresh token of tha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.local import LocalObjectStore
 from server.storage.sqlite.store import SQLiteGraphStore
+from tests.s3server import S3Endpoint, drop_bucket, fresh_bucket, s3_server  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -102,11 +104,42 @@ def app_client(app: Any, *, role: Role | str | None = Role.ADMIN,
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The real app (embedded SQLite + local folder in a temp dir) behind an HTTP client that
-    sends an admin token with the pii permission."""
-    with app_client(create_app(settings)) as c:
-        yield c
+def object_backend(request: pytest.FixtureRequest) -> str:
+    """``local`` unless the test module lists ``OBJECT_BACKENDS`` (see pytest_generate_tests)."""
+    return str(getattr(request, "param", "local"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with ``OBJECT_BACKENDS = ("local", "s3")`` runs its ``client`` tests once per
+    object store: the GraphQL end-to-end tests run again with objects on S3 (moto)."""
+    backends = getattr(metafunc.module, "OBJECT_BACKENDS", None)
+    if backends and "object_backend" in metafunc.fixturenames:
+        metafunc.parametrize("object_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def client(settings: Settings, object_backend: str,
+           request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The real app (embedded SQLite + a local folder in a temp dir, or an S3 bucket on moto's
+    server for modules that ask) behind an HTTP client that sends an admin token with the pii
+    permission."""
+    if object_backend == "local":
+        with app_client(create_app(settings)) as c:
+            yield c
+        return
+    endpoint: S3Endpoint = request.getfixturevalue("s3_server")
+    bucket = fresh_bucket()
+    s3 = dataclasses.replace(settings, objects_url=f"s3://{bucket}/catalog",
+                             s3_endpoint=endpoint.endpoint, s3_region=endpoint.region,
+                             s3_access_key=endpoint.access_key,
+                             s3_secret_key=endpoint.secret_key)
+    try:
+        with app_client(create_app(s3)) as c:
+            yield c
+    finally:
+        cleaner = endpoint.store(bucket)
+        drop_bucket(cleaner)
+        cleaner.close()
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ from server.ids import to_global_id
 from tests.conftest import gql
 from tests.helpers import data, link, messages, q, register, upsert_entity, upsert_source
 
+# the end-to-end tests run once per object store: local folder and S3 (moto)
+OBJECT_BACKENDS = ("local", "s3")
+
 HUMAN = {"PERSON", "CUSTOMER", "AUDIENCE"}
 NON_HUMAN = {"ORGANIZATION", "BRAND", "PRODUCT", "DEVICE", "BOT", "AI_AGENT", "CHANNEL",
              "CAMPAIGN"}

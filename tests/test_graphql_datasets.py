@@ -25,6 +25,9 @@ from tests.helpers import (
     write_csv,
 )
 
+# the end-to-end tests run once per object store: local folder and S3 (moto)
+OBJECT_BACKENDS = ("local", "s3")
+
 DATASET = """
 query($ns: String!, $name: String!) {
   dataset(namespace: $ns, name: $name) {

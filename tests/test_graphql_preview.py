@@ -22,6 +22,9 @@ from server.storage.local import LocalObjectStore
 from tests.conftest import app_client, gql, make_settings
 from tests.helpers import messages, q
 
+# the end-to-end tests run once per object store: local folder and S3 (moto)
+OBJECT_BACKENDS = ("local", "s3")
+
 BIG_ROWS = 150_000          # more than one curated row group
 SMALL_GROUP = 5_000         # the source file's row groups
 

@@ -17,6 +17,9 @@ from server.app import create_app
 from tests.conftest import BANK_CSV, app_client, make_settings, needs_corpus
 from tests.helpers import q
 
+# the end-to-end tests run once per object store: local folder and S3 (moto)
+OBJECT_BACKENDS = ("local", "s3")
+
 LOAD = """
 mutation($input: LoadFileInput!, $file: Upload!) {
   loadFile(input: $input, file: $file) {
@@ -158,7 +161,8 @@ def test_a_bad_file_is_a_user_error_naming_it_and_the_upload_is_kept(
     assert kept.startswith("rejected/web/upload/")
     assert kept.endswith("/bank-full.csv")
     assert f"(the upload is kept at {kept})" in error["message"]
-    assert (client.app.state.settings.data_dir / "objects" / kept).read_bytes() == page  # type: ignore[attr-defined]
+    with client.app.state.objects.open_read(kept) as fh:  # type: ignore[attr-defined]
+        assert fh.read() == page
     assert tmp_files(client) == []
     # nothing was registered, and the server still answers
     assert q(client, '{ dataset(namespace: "web", name: "upload") { name } }') == {
