@@ -20,7 +20,9 @@ from schema.pii import (
     masked_facets,
     masked_preview,
     masked_quality,
+    pii_columns,
 )
+from schema.preview_input import PreviewCondition
 from schema.quality import FieldProfile, QualityReport, VersionChanges
 from schema.relay import (
     Node,
@@ -214,7 +216,7 @@ class DatasetVersion(Node):
         "`limit` is capped by PESO_MAX_PREVIEW_ROWS. Values of PII columns are masked ('***', "
         "listed in `masked`) unless the caller's token has the pii permission."))
     async def preview(self, info: Info, columns: list[str] | None = None, limit: int = 20,
-                      offset: int = 0) -> JSON:
+                      offset: int = 0, where: list[PreviewCondition] | None = None) -> JSON:
         cap = info.context.settings.max_preview_rows
         if not 0 <= limit <= cap:
             raise ValidationError(f"limit must be between 0 and {cap} (PESO_MAX_PREVIEW_ROWS), "
@@ -224,8 +226,15 @@ class DatasetVersion(Node):
         key = self.model.curated_key
         if key is None:
             raise NotFoundError("this version has no curated Parquet to preview (a RAW upload)")
+        conditions = [c.to_condition() for c in where or []]
+        if conditions and not may_see_pii(info):
+            pii = await pii_columns(info, self.model.id)
+            if hidden := sorted({c.column for c in conditions} & pii):
+                raise ValidationError(f"filtering on personal-data column(s) {', '.join(hidden)} "
+                                      "needs a token with the pii permission", field="where")
         block = await asyncio.to_thread(read_preview, info.context.objects, key,
-                                        columns=columns, limit=limit, offset=offset)
+                                        columns=columns, limit=limit, offset=offset,
+                                        where=conditions)
         return cast(JSON, await masked_preview(info, self.model.id, block))
 
 
