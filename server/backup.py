@@ -4,11 +4,15 @@ An export folder holds::
 
     catalog.jsonl    every record of the graph store, one JSON object per line, in the
                      order ``export_records`` gives (dependency order; format in
-                     ``server/storage/transfer.py``) — the same records ``peso migrate`` copies
+                     ``server/storage/transfer.py``) — the same records ``peso migrate`` copies,
+                     OpenLineage jobs, runs, column lineage, facets and events included
     objects.jsonl    the object manifest: {"key", "size", "sha256"} per object
     objects/<key>    the objects themselves (``--with-objects`` only)
     manifest.json    format, version, counts; written last, so its presence marks a whole
                      export
+
+Format version 2 added the lineage record kinds (and ``job_id``/``run_id`` on ``lineage``
+records); a version 1 export still imports, its edges without a job or run.
 
 API tokens are credentials, not catalog content: they are not exported (their audit events
 are); create new ones after a restore.
@@ -37,9 +41,10 @@ from server.errors import ConflictError, ValidationError
 from server.ids import check_object_key
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
-from server.storage.transfer import RECORD_KINDS, fingerprint, identity
+from server.storage.transfer import RECORD_KINDS, complete, fingerprint, identity
 
-FORMAT, FORMAT_VERSION = "peso-export", 1
+FORMAT, FORMAT_VERSION = "peso-export", 2
+READABLE_VERSIONS = (1, 2)   # what import_catalog reads (older records are ``complete``d)
 CATALOG, MANIFEST, OBJECTS, OBJECT_DIR = "catalog.jsonl", "manifest.json", "objects.jsonl", \
     "objects"
 BATCH_SIZE = 500
@@ -164,9 +169,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise ValidationError(f"{folder / MANIFEST} is not JSON: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
-            or manifest.get("version") != FORMAT_VERSION:
+            or manifest.get("version") not in READABLE_VERSIONS:
         raise ValidationError(f"{folder} is not a Peso export of format version "
-                              f"{FORMAT_VERSION}", field="folder")
+                              f"{' or '.join(map(str, READABLE_VERSIONS))}", field="folder")
     return manifest
 
 
@@ -205,7 +210,7 @@ async def import_catalog(graph: GraphStore, objects: ObjectStore, folder: Path, 
     if not await catalog_is_empty(graph):
         raise ConflictError("the target catalog is not empty; import into a new one "
                             "(a fresh PESO_DATA_DIR or database)")
-    records = list(_read_jsonl(folder / CATALOG))
+    records = [complete(r) for r in _read_jsonl(folder / CATALOG)]
     entries = list(_read_jsonl(folder / OBJECTS))
     for entry in entries:  # every key is checked before anything is written
         check_object_key(str(entry.get("key", "")))

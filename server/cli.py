@@ -97,7 +97,8 @@ def add_migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     migrate = sub.add_parser(
         "migrate", help="copy the whole catalog and its objects to other stores, and verify",
         description="Copy every source, dataset (soft-deleted ones too), version with its "
-                    "fields, entity, link, tag, owner, lineage edge and audit event, keeping "
+                    "fields, entity, link, tag, owner, OpenLineage job, run, column lineage, "
+                    "dataset facets and received event, lineage edge and audit event, keeping "
                     "ids and timestamps, and every object; then verify record by record and "
                     "every object's sha256. Safe to re-run: what is already there is skipped. "
                     "A target holding anything that is not part of the source is refused "

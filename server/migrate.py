@@ -2,7 +2,9 @@
 
     objects first (so no copied version ever names a missing file), then graph records in
     dependency order (sources, entities, datasets incl. soft-deleted, versions with fields,
-    links, tags, owners, lineage, the audit log), ids and timestamps kept; then verify:
+    links, tags, owners, OpenLineage jobs, runs and the datasets they read and wrote,
+    lineage edges with their job and run, column lineage, dataset facets, the events
+    received, the audit log), ids and timestamps kept; then verify, with a count per kind:
     every source record is in the target, identical, and every object has the same sha256.
 
 Safe to re-run: what the target already holds identically is skipped, so a second run copies

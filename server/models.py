@@ -1,4 +1,9 @@
-"""The domain model as plain dataclasses. Stores return these, never driver rows."""
+"""The domain model as plain dataclasses. Stores return these, never driver rows.
+
+OpenLineage's jobs, runs and column lineage live in ``server/models_lineage.py``, roles and
+API tokens in ``server/models_security.py``; both are re-exported here, so every model is
+imported from ``server.models``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,19 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from server.models_lineage import ColumnLineageEdge as ColumnLineageEdge
+from server.models_lineage import ColumnLineageGraph as ColumnLineageGraph
+from server.models_lineage import ColumnNode as ColumnNode
+from server.models_lineage import Job as Job
+from server.models_lineage import LineagePaths as LineagePaths
+from server.models_lineage import Run as Run
+from server.models_lineage import RunDataset as RunDataset
+from server.models_lineage import RunRole as RunRole
+from server.models_lineage import RunState as RunState
+from server.models_security import ApiToken as ApiToken
+from server.models_security import AuditFilter as AuditFilter
+from server.models_security import Role as Role
 
 T = TypeVar("T")
 
@@ -245,109 +263,6 @@ class LineageGraph:
     nodes_total: int | None = None  # datasets reached before it stopped (None: len(nodes))
 
 
-# --- OpenLineage: jobs, runs, column lineage (what an event becomes: server/lineage_event.py)
-
-class RunState(enum.StrEnum):
-    START = "start"
-    RUNNING = "running"
-    COMPLETE = "complete"
-    FAIL = "fail"
-    ABORT = "abort"
-    OTHER = "other"   # extra metadata; never changes a run's state once it has one
-
-    @property
-    def terminal(self) -> bool:
-        return self in (RunState.COMPLETE, RunState.FAIL, RunState.ABORT)
-
-
-class RunRole(enum.StrEnum):
-    INPUT = "input"
-    OUTPUT = "output"
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    namespace: str
-    name: str
-    description: str | None
-    facets: dict[str, Any]   # the latest of each job facet received, unknown ones included
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    id: str                  # the OpenLineage runId (a UUID, lower-case)
-    job_id: str
-    state: RunState
-    started_at: datetime | None
-    ended_at: datetime | None
-    error_message: str | None
-    facets: dict[str, Any]
-    nominal_start: datetime | None
-    nominal_end: datetime | None
-    parent_run_id: str | None
-    created_at: datetime     # when Peso first heard of the run (runs list newest first by it)
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RunDataset:
-    """A dataset a run read (INPUT) or wrote (OUTPUT), with the input/output facets sent."""
-
-    run_id: str
-    dataset_id: str
-    role: RunRole
-    facets: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnLineageEdge:
-    """Field ``downstream_field`` of ``downstream`` is derived from ``upstream_field`` of
-    ``upstream`` (FIELD_DERIVED_FROM), by a transformation of a type and subtype
-    (OpenLineage: DIRECT/IDENTITY, DIRECT/TRANSFORMATION, INDIRECT/FILTER, …; '' unknown)."""
-
-    downstream_id: str
-    downstream_field: str
-    upstream_id: str
-    upstream_field: str
-    transformation_type: str
-    transformation_subtype: str
-    description: str | None
-    masking: bool
-    job_id: str | None
-    run_id: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnNode:
-    dataset: Dataset
-    field: str
-    depth: int   # negative upstream, positive downstream, 0 the start
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnLineageGraph:
-    nodes: list[ColumnNode]
-    edges: list[ColumnLineageEdge]
-    truncated: bool = False
-    nodes_total: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LineagePaths:
-    """Every shortest DERIVED_FROM path between two datasets (each a list of dataset ids,
-    first to last), walked ``direction`` from the first; the edges along them."""
-
-    direction: Direction
-    paths: list[list[str]]
-    datasets: dict[str, Dataset]
-    edges: list[LineageEdge]
-    truncated: bool = False   # the node budget ran out, or there were more than max_paths
-
-
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     id: int
@@ -392,36 +307,3 @@ class Page(Generic[T]):
 class SearchHit:
     dataset: Dataset
     score: float
-
-
-class Role(enum.StrEnum):
-    """What an API token may do; each role includes the ones before it."""
-
-    READER = "reader"
-    WRITER = "writer"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiToken:
-    """An API token as stored: never the secret, only its sha256."""
-
-    id: str
-    name: str
-    role: Role
-    pii: bool
-    secret_hash: str
-    created_at: datetime
-    created_by: str
-    revoked_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    actor: str | None = None
-    action: str | None = None
-    target_id: str | None = None

@@ -1,6 +1,7 @@
 """``peso migrate``: SQLite → SQLite and local folder → S3 (moto), checked through the real
-GraphQL app on each side (identical answers, previews read from S3 included), plus re-runs
-and the refusal of a target that holds something else."""
+GraphQL app on each side (identical answers, previews read from S3 included, OpenLineage jobs,
+runs, column lineage and impact too), plus re-runs and the refusal of a target that holds
+something else."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from server.cli import main
 from server.errors import ConflictError
 from server.migrate import MigrationReport, migrate
 from server.models import DatasetKey, SourceKind
+from server.openlineage.peso_jobs import LoadLineage
 from server.storage.graph import GraphStore
 from server.storage.local import LocalObjectStore
 from server.storage.objects import ObjectStore
 from server.storage.sqlite.store import SQLiteGraphStore
 from server.storage.transfer import RECORD_KINDS
 from tests.conftest import BANK_CSV, make_settings
+from tests.lineage_catalog import LINEAGE_QUERIES, add_lineage
 from tests.s3server import S3Endpoint, drop_bucket, fresh_bucket, s3_server
 
 __all__ = ["s3_server"]  # a fixture used by name below
@@ -60,16 +63,23 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
      "node { id } } } }", {}),
     ("query { lineage(namespace: \"corpus\", name: \"bank\", depth: 5) { "
      "nodes { depth dataset { id name } } edges { transformation job createdAt "
-     "downstream { id } upstream { id } } } }", {}),
+     "downstream { id } upstream { id } viaJob { id name } viaRun { id runId state } } } }",
+     {}),
     ("query { dataset(namespace: \"corpus\", name: \"bank\") { latestVersion { "
      "all: preview(limit: 20) "
      "window: preview(columns: [\"job\", \"age\"], limit: 7, offset: 4000) } } }", {}),
     ("query { dataset(namespace: \"scratch\", name: \"old\") { id } }", {}),
 ]
+# OpenLineage: the events of tests/lineage_catalog.py, and the bank's load as a peso.load run
+LINEAGE: list[str] = [*LINEAGE_QUERIES, """{ columnLineage(namespace: "corpus", name: "bank",
+    field: "age", direction: BOTH, depth: 2) { nodesTotal nodes { id depth } edges {
+    downstreamField upstreamField transformationType transformationSubtype description
+    viaJob { name } viaRun { id state } } } }"""]
 
 
 def _build_source(root: Path) -> None:
-    """The demo catalog, the UCI bank file, and a tagged-then-deleted dataset."""
+    """The demo catalog, the UCI bank file (loaded as a peso.load run, with its lineage),
+    OpenLineage events, and a tagged-then-deleted dataset."""
     async def run() -> None:
         graph, objects = SQLiteGraphStore(str(root / "catalog.db")), LocalObjectStore(
             root / "objects")
@@ -81,7 +91,9 @@ def _build_source(root: Path) -> None:
                                       url="https://archive.ics.uci.edu", actor="test")
             await load_file(LoadRequest(path=BANK_CSV, namespace="corpus", name="bank",
                                         source="UCI", description="UCI bank marketing"),
-                            graph=graph, objects=objects, actor="test", tmp_dir=root / "tmp")
+                            graph=graph, objects=objects, actor="test", tmp_dir=root / "tmp",
+                            lineage=LoadLineage(graph, make_settings(root), actor="test"))
+            await add_lineage(graph)
             await graph.upsert_dataset(namespace="scratch", name="old", description="gone",
                                        actor="test")
             await graph.add_tag(DatasetKey("scratch", "old"), "obsolete", actor="test")
@@ -140,7 +152,27 @@ def _answers(tmp_path: Path, graph: GraphStore, objects: ObjectStore) -> list[An
         body = client.post("/graphql", json={"query": QUERIES[1][0],
                                              "variables": {"after": cursor}}).json()
         out.append(body["data"])
+        for query in LINEAGE:
+            body = client.post("/graphql", json={"query": query}).json()
+            assert "errors" not in body, body["errors"]
+            out.append(body["data"])
     return out
+
+
+def _assert_lineage_answers(answers: list[Any]) -> None:
+    """The compared answers are not vacuous: jobs, runs and lineage are there."""
+    jobs, report, load, _, lineage, columns, impact, bank = answers[-len(LINEAGE):]
+    assert {"nightly_spend", "report", "peso.load"} <= {
+        e["node"]["name"] for e in jobs["jobs"]["edges"]}
+    states = {e["node"]["runId"]: e["node"]["state"] for e in report["job"]["runs"]["edges"]}
+    assert sorted(states.values()) == ["COMPLETE", "FAIL"]
+    assert load["job"]["runs"]["edges"][0]["node"]["state"] == "COMPLETE"
+    assert {e["viaJob"]["name"] for e in lineage["lineage"]["edges"]} == {
+        "nightly_spend", "report"}
+    assert all(e["viaRun"] for e in lineage["lineage"]["edges"])
+    assert columns["columnLineage"]["edges"]
+    assert [e["distance"] for e in impact["impact"]["entries"]] == [1, 2]
+    assert bank["columnLineage"]["edges"][0]["viaJob"]["name"] == "peso.load"
 
 
 def _audit(graph: GraphStore) -> list[Any]:
@@ -183,6 +215,8 @@ def test_sqlite_to_sqlite_gives_identical_answers_and_reruns_as_a_noop(
     assert after == before
     assert before[0]["datasets"]["totalCount"] >= 8
     assert before[len(QUERIES) - 1]["dataset"] is None  # soft-deleted: hidden on both sides
+    _assert_lineage_answers(before)
+    assert [e["viaJob"]["name"] for e in before[9]["lineage"]["edges"]] == ["peso.load"]
     assert _audit(SQLiteGraphStore(str(target / "catalog.db"))) == _audit(
         SQLiteGraphStore(str(source / "catalog.db")))
 
@@ -214,6 +248,7 @@ def test_local_to_s3_through_the_cli(source: Path, tmp_path: Path, s3_server: S3
         after = _answers(tmp_path / "b", SQLiteGraphStore(str(tmp_path / "target.db")), s3)
         assert after == before  # previews included: read from S3 through pyarrow
         assert before[10]["dataset"]["latestVersion"]["window"]["rows"]
+        _assert_lineage_answers(before)
         keys = [o.key for o in LocalObjectStore(source / "objects").list()]
         assert [o.key for o in s3.list()] == sorted(keys)
     finally:

@@ -6,11 +6,13 @@ Lucene queries that hostile input cannot break."""
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,15 +24,34 @@ from server.storage.neo4j.store import Neo4jGraphStore
 
 MAX = 20
 BUILDERS = {"dataset_page", "dataset_count", "lineage_walk"}
+# cypher.py re-exports the statements of one module per domain (cypher_*.py beside it); the
+# checks below read every one of those modules, so a statement not re-exported is still checked
+# (and fails test_cypher_re_exports_every_statement)
+DOMAINS = [importlib.import_module(f"{cypher.__package__}.{path.stem}")
+           for path in sorted(Path(cypher.__file__).parent.glob("cypher_*.py"))]
+MODULES = [cypher, *DOMAINS]
+
+
+def _own_names(module: ModuleType) -> Iterator[tuple[str, object]]:
+    """The statements, enums and builders a domain module defines (not what it imports)."""
+    for name, value in vars(module).items():
+        if name.isupper() or (not name.startswith("_")
+                              and getattr(value, "__module__", None) == module.__name__):
+            yield name, value
 
 
 def _constants() -> Iterator[tuple[str, str]]:
-    for name, value in vars(cypher).items():
-        if name.isupper() and isinstance(value, str):
-            yield name, value
-        elif name.isupper() and isinstance(value, tuple) and all(
-                isinstance(v, str) for v in value):
-            yield from ((f"{name}[{i}]", v) for i, v in enumerate(value))
+    seen: set[str] = set()
+    for module in MODULES:
+        for name, value in vars(module).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            if name.isupper() and isinstance(value, str):
+                yield name, value
+            elif name.isupper() and isinstance(value, tuple) and all(
+                    isinstance(v, str) for v in value):
+                yield from ((f"{name}[{i}]", v) for i, v in enumerate(value))
 
 
 def _built() -> Iterator[tuple[str, str]]:
@@ -58,6 +79,22 @@ _LITERALS_OK = {"'audit'", "'peso_dataset_search'", "'standard-no-stop-words'"}
 
 def test_there_is_cypher_to_check() -> None:
     assert len(CYPHER) > 60
+    assert {m.__name__.rsplit(".", 1)[1] for m in DOMAINS} >= {
+        "cypher_schema", "cypher_catalog", "cypher_datasets", "cypher_versions",
+        "cypher_transfer"}
+
+
+def test_cypher_re_exports_every_statement() -> None:
+    """Callers write ``cypher.X``: every statement, enum and builder of a domain module is
+    reachable there as the same object, and no two domain modules define the same name."""
+    owner: dict[str, str] = {}
+    for module in DOMAINS:
+        for name, value in _own_names(module):
+            assert name not in owner, f"{name} is defined in {owner[name]} and {module.__name__}"
+            owner[name] = module.__name__
+            assert getattr(cypher, name, None) is value, (
+                f"{module.__name__}.{name} is not re-exported by {cypher.__name__}")
+    assert len(owner) > 80
 
 
 @pytest.mark.parametrize(("name", "text"), CYPHER, ids=[n for n, _ in CYPHER])
@@ -87,17 +124,18 @@ def test_labels_and_relationship_types_come_from_the_closed_enums(name: str, tex
 
 
 def test_no_fstrings_or_format_calls_outside_the_builders() -> None:
-    tree = ast.parse(inspect.getsource(cypher))
-    allowed: set[int] = set()
-    for node in ast.walk(tree):
-        # the builders, and validate_depth's error messages
-        if isinstance(node, ast.FunctionDef) and node.name in BUILDERS | {"validate_depth"}:
-            allowed |= {id(n) for n in ast.walk(node)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr) or (
-                isinstance(node, ast.Attribute) and node.attr in ("format", "format_map")) or (
-                isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)):
-            assert id(node) in allowed, ast.unparse(node)
+    for module in MODULES:  # cypher.py and every domain module
+        tree = ast.parse(inspect.getsource(module))
+        allowed: set[int] = set()
+        for node in ast.walk(tree):
+            # the builders, and validate_depth's error messages
+            if isinstance(node, ast.FunctionDef) and node.name in BUILDERS | {"validate_depth"}:
+                allowed |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) or (
+                    isinstance(node, ast.Attribute) and node.attr in ("format", "format_map")) or (
+                    isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)):
+                assert id(node) in allowed, (module.__name__, ast.unparse(node))
 
 
 def test_builders_format_in_only_closed_map_text() -> None:

@@ -1,7 +1,8 @@
 """The Cypher of lineage on Neo4j, checked without a server (the contract suite runs it when
 PESO_TEST_NEO4J_URI is set): constant text, values only as $parameters, labels and
-relationship types from the closed enums, and every call site passing exactly the
-parameters its statement uses."""
+relationship types from the closed enums, every call site passing exactly the parameters its
+statement uses, and every whole-catalog import statement reading only (and, for lineage, all
+of) the fields ``neo4j/transfer.py`` prepares from an exported record."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from server.storage.neo4j import cypher
 from server.storage.neo4j import lineage_cypher as LC
+from server.storage.neo4j import transfer as neo4j_transfer
+from server.storage.sqlite.store import SQLiteGraphStore
+from server.storage.transfer import RECORD_KINDS
+from tests.lineage_catalog import built_events
+from tests.lineage_events import event
 
 STATEMENTS = [(name, value) for name, value in vars(LC).items()
               if name.isupper() and isinstance(value, str)]
@@ -56,7 +63,7 @@ def test_the_module_formats_nothing() -> None:
 def _sites() -> Iterator[tuple[str, str, set[str] | None]]:
     """(where, statement, keyword names) for rows/one/run(tx, LC.X, …); None for **params."""
     folder = Path(LC.__file__).parent
-    for path in (folder / "lineage.py", folder / "lineage_apply.py"):
+    for path in (folder / "lineage.py", folder / "lineage_apply.py", folder / "transfer.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -100,3 +107,53 @@ def test_spread_parameters_match_too() -> None:
     assert set(re.findall(r"\$(\w+)", LC.RUN_UPDATE)) == {
         "id", "state", "state_time", "started_at", "ended_at", "error_message",
         "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
+
+
+# --- whole-catalog export/import (neo4j/transfer.py) --------------------------------------
+
+TRANSFER = [(name, text) for name, text in STATEMENTS
+            if name.startswith(("EXPORT_", "IMPORT_")) or name == "NO_LINEAGE"]
+
+
+def test_every_transfer_statement_is_used_and_takes_rows_only() -> None:
+    source = Path(neo4j_transfer.__file__).read_text(encoding="utf-8")
+    assert len(TRANSFER) >= 18
+    for name, text in TRANSFER:
+        assert f"LC.{name}" in source, f"{name} is not used by neo4j/transfer.py"
+        used = set(re.findall(r"\$(\w+)", text))
+        assert used == ({"rows"} if name.startswith("IMPORT_") else set()), (name, used)
+
+
+def _statements_by_kind() -> Iterator[tuple[str, str, str]]:
+    """(kind, statement name, text) for every UNWIND $rows import of a record kind."""
+    names = {id(value): name for name, value in [*vars(LC).items(), *vars(cypher).items()]
+             if name.isupper() and isinstance(value, str)}
+    for kind, text in neo4j_transfer._COUNTED.items():
+        yield kind, names[id(text)], text
+    for kind, by_role in neo4j_transfer._BY_ROLE.items():
+        for text in by_role.values():
+            yield kind, names[id(text)], text
+
+
+async def test_import_statements_read_the_fields_the_records_give(tmp_path: Path) -> None:
+    store = SQLiteGraphStore(str(tmp_path / "catalog.db"))
+    await store.open()
+    try:
+        for raw in built_events():
+            await store.ingest_lineage_event(event(raw), actor="test")
+        exported = [r async for r in store.export_records()]
+    finally:
+        await store.close()
+    sample = {r["record"]: r for r in exported}
+    checked: set[str] = set()
+    for kind, name, text in _statements_by_kind():
+        if kind not in sample:   # a catalog kind these events do not make (source, …)
+            continue
+        prepared = set(neo4j_transfer._row(kind, sample[kind]))
+        used = set(re.findall(r"\brow\.(\w+)", text))
+        assert used <= prepared, (name, used - prepared)
+        if getattr(LC, name, None) is text:   # lineage: every field is stored
+            assert prepared - used <= {"role"}, (name, prepared - used)
+        checked.add(kind)
+    lineage_kinds = set(RECORD_KINDS[RECORD_KINDS.index("job"):RECORD_KINDS.index("audit")])
+    assert lineage_kinds <= checked, lineage_kinds - checked

@@ -184,3 +184,27 @@ def client_actor(client: TestClient) -> str:
 
     principal = call(client, verify_token, graph, token)
     return str(principal.name)
+
+
+def test_migrating_peso_s_own_catalog_records_no_run_in_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """README's example: the source is PESO_GRAPH_URL itself. The run is not written into the
+    catalogs being copied (it would move the source on under the copy), so a re-run copies
+    nothing and verifies again."""
+    source = tmp_path / "source"
+    monkeypatch.setenv("PESO_DATA_DIR", str(source))
+    csv = write_csv(tmp_path / "t.csv", ["a"], [[1]])
+    assert main(["load", str(csv), "--dataset", "m/t"]) == 0
+    args = ["migrate", "--from-graph", f"sqlite://{source / 'catalog.db'}",
+            "--to-graph", f"sqlite://{tmp_path / 'target.db'}",
+            "--from-objects", f"file://{source / 'objects'}",
+            "--to-objects", f"file://{tmp_path / 'target-objects'}"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "copied 0 records and 0 objects" in capsys.readouterr().out
+
+    async def look(graph: SQLiteGraphStore) -> Any:
+        return await graph.get_job("peso", "peso.migrate")
+    assert _read(source, look) is None

@@ -86,18 +86,22 @@ class MigrateRun:
 @contextlib.asynccontextmanager
 async def migrate_run(settings: Settings, *, from_graph: str, to_graph: str,
                       from_objects: str, to_objects: str) -> AsyncIterator[MigrateRun]:
-    """Report a ``peso migrate`` as a run in Peso's own catalog (PESO_GRAPH_URL; the source
-    when that is the target): START on entry, COMPLETE on a clean exit, FAIL (with the
-    error) when the block raises. The block may call ``fail(...)`` itself (verification
-    failed) and return normally."""
+    """Report a ``peso migrate`` as a run: START on entry, COMPLETE on a clean exit, FAIL
+    (with the error) when the block raises. The block may call ``fail(...)`` itself
+    (verification failed) and return normally.
+
+    The run is recorded in Peso's own catalog (PESO_GRAPH_URL) only when that catalog is
+    neither the source nor the target: a run written into the source during the copy would
+    make the source move on under the copy (a re-run would then find differing records), and
+    the target must stay a pure copy. The events still go to PESO_OPENLINEAGE_URL."""
     from server.settings import parse_graph_url
     from server.storage import factory
 
-    own = settings.graph_url
-    if parse_graph_url(own) == parse_graph_url(to_graph):
-        own = from_graph   # never write into the target: it must stay a pure copy
-    graph = factory.graph_store(settings, own)
-    await graph.open()
+    own = parse_graph_url(settings.graph_url)
+    copied = own in (parse_graph_url(from_graph), parse_graph_url(to_graph))
+    graph = None if copied else factory.graph_store(settings)
+    if graph is not None:
+        await graph.open()
     try:
         emitter = Emitter(graph, forward_url=settings.openlineage_url, actor="cli")
         run = MigrateRun(
@@ -117,4 +121,5 @@ async def migrate_run(settings: Settings, *, from_graph: str, to_graph: str,
         if not run.failed:
             await run.run.complete(run.inputs, run.outputs)
     finally:
-        await graph.close()
+        if graph is not None:
+            await graph.close()

@@ -88,9 +88,10 @@ class DatasetRef:
 
 
 class Emitter:
-    """Where Peso's own events go: the catalog (always) and PESO_OPENLINEAGE_URL (if set)."""
+    """Where Peso's own events go: the catalog (unless ``graph`` is None) and
+    PESO_OPENLINEAGE_URL (if set)."""
 
-    def __init__(self, graph: GraphStore, *, forward_url: str = "", actor: str = "peso",
+    def __init__(self, graph: GraphStore | None, *, forward_url: str = "", actor: str = "peso",
                  timeout: float = FORWARD_TIMEOUT) -> None:
         self.graph, self.forward_url, self.actor, self.timeout = (graph, forward_url, actor,
                                                                   timeout)
@@ -99,11 +100,12 @@ class Emitter:
         return ProducedRun(self, job, description)
 
     async def emit(self, event: dict[str, Any]) -> None:
-        try:
-            await ingest(self.graph, event, actor=self.actor)
-        except PesoError as exc:
-            log.warning("OpenLineage event of %s not recorded: %s", event["job"]["name"],
-                        exc.message)
+        if self.graph is not None:  # None: only forward (see migrate_run)
+            try:
+                await ingest(self.graph, event, actor=self.actor)
+            except PesoError as exc:
+                log.warning("OpenLineage event of %s not recorded: %s", event["job"]["name"],
+                            exc.message)
         if self.forward_url:
             await self.forward(event)
 

@@ -206,10 +206,12 @@ class GraphStore(Protocol):
 
     # --- whole-catalog transfer (peso migrate; record format in storage/transfer.py) -------
     async def is_empty(self) -> bool:
-        """True when the store holds no sources, datasets, entities or audit events."""
+        """True when the store holds no sources, datasets, entities, audit events, OpenLineage
+        jobs or received OpenLineage events."""
     def export_records(self) -> AsyncIterator[dict[str, Any]]:
-        """Every record (soft-deleted datasets and the audit log included) as a plain dict,
-        kinds in dependency order (``transfer.RECORD_KINDS``), read from one snapshot."""
+        """Every record (soft-deleted datasets, OpenLineage jobs, runs, column lineage, dataset
+        facets and received events, and the audit log included) as a plain dict, kinds in
+        dependency order (``transfer.RECORD_KINDS``), read from one snapshot."""
     async def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Write a batch of exported records in ONE transaction, keeping their ids and
         timestamps; records already present (by identity) are skipped, so a re-run is a

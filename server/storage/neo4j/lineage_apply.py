@@ -211,7 +211,8 @@ async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
         old = loads(found["facets"] if found else None)
         new = merge_facets(old, spec.facets)
         if found is None or found["facets"] is None or new != old:
-            await run(tx, LC.DATASET_FACETS_SET, id=dataset_id, facets=records.to_json(new))
+            await run(tx, LC.DATASET_FACETS_SET, id=dataset_id, facets=records.to_json(new),
+                      now=now())
     return dataset_id
 
 

@@ -15,7 +15,9 @@ the closed enums below; nothing is formatted in. The graph this part adds:
     (down:Dataset)-[:FIELD_DERIVED_FROM {downstream_field, upstream_field,
         transformation_type, transformation_subtype, description, masking, job_id, run_id,
         created_at}]->(up:Dataset)
-    (:Dataset {…, ol_facets})                   the latest OpenLineage dataset facets (JSON)
+    (:Dataset {…, ol_facets, ol_facets_updated_at})
+                                                the latest OpenLineage dataset facets (JSON)
+                                                and when they last changed
     (:OpenLineageEvent {key, kind, event_type, event_time, job_id, run_id, producer,
                         received_at, payload})  every event applied; its key makes replays
                                                 no-ops
@@ -233,7 +235,9 @@ RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c LIMIT $limit
 
 # --- dataset facets, events, datasets ---------------------------------------------------------
 DATASET_FACETS_GET = "MATCH (d:Dataset {id: $id}) RETURN d.ol_facets AS facets"
-DATASET_FACETS_SET = "MATCH (d:Dataset {id: $id}) SET d.ol_facets = $facets"
+DATASET_FACETS_SET = """
+MATCH (d:Dataset {id: $id}) SET d.ol_facets = $facets, d.ol_facets_updated_at = $now
+"""
 DATASET_FACETS_OF = """
 MATCH (d:Dataset) WHERE d.id IN $ids AND d.ol_facets IS NOT NULL
 RETURN d.id AS dataset_id, d.ol_facets AS facets
@@ -249,4 +253,155 @@ VERSION_FIELDS = """
 MATCH (:DatasetVersion {id: $id})-[:HAS_FIELD]->(f:Field)
 RETURN f.name AS name, f.arrow_type AS arrow_type, f.nullable AS nullable,
        f.description AS description ORDER BY f.position
+"""
+
+# --- whole-catalog export/import (peso migrate, peso export; storage/transfer.py) ----------
+# "empty" for lineage: no job and no event received (the catalog's own IS_EMPTY covers the rest)
+NO_LINEAGE = """
+OPTIONAL MATCH (n) WHERE n:Job OR n:OpenLineageEvent
+WITH n LIMIT 1
+RETURN n IS NULL AS empty
+"""
+# Exports, each in identity order (events in the order received).
+EXPORT_JOBS = "MATCH (j:Job) RETURN j {.*} AS j ORDER BY j.id"
+EXPORT_RUNS = "MATCH (r:Run) RETURN r {.*} AS r ORDER BY r.id"
+# type(x) tells inputs (READ) from outputs (WROTE)
+EXPORT_RUN_DATASETS = """
+MATCH (r:Run)-[x:READ|WROTE]->(d:Dataset)
+RETURN r.id AS run_id, d.id AS dataset_id, type(x) AS rel, x.facets AS facets
+ORDER BY run_id, rel, dataset_id
+"""
+EXPORT_JOB_DATASETS = """
+MATCH (j:Job)-[x:JOB_READS|JOB_WRITES]->(d:Dataset)
+RETURN j.id AS job_id, d.id AS dataset_id, type(x) AS rel ORDER BY job_id, rel, dataset_id
+"""
+# DERIVED_FROM with the job and run that derived it (the catalog's EXPORT_LINEAGE predates them)
+EXPORT_DERIVED_FROM = """
+MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset)
+RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
+       r.job AS job, r.created_at AS created_at, r.job_id AS job_id, r.run_id AS run_id
+ORDER BY downstream_id, upstream_id
+"""
+EXPORT_COLUMN_LINEAGE = """
+MATCH (down:Dataset)-[c:FIELD_DERIVED_FROM]->(up:Dataset)
+RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c
+ORDER BY downstream_id, c.downstream_field, upstream_id, c.upstream_field,
+         c.transformation_type, c.transformation_subtype
+"""
+# facets set before ol_facets_updated_at existed count as changed with the dataset
+EXPORT_DATASET_FACETS = """
+MATCH (d:Dataset) WHERE d.ol_facets IS NOT NULL
+RETURN d.id AS dataset_id, d.ol_facets AS facets,
+       coalesce(d.ol_facets_updated_at, d.updated_at) AS updated_at
+ORDER BY dataset_id
+"""
+EXPORT_EVENTS = """
+MATCH (e:OpenLineageEvent) RETURN e {.*} AS e ORDER BY e.received_at, e.key
+"""
+
+# Imports: $rows is a list of maps prepared by neo4j/transfer.py (timestamps as DateTime,
+# facets and payloads as JSON text). Each creates only the rows whose identity is absent and
+# returns how many it created; a clash on another unique property (a job's natural key under
+# another id) raises. A row whose job, run or dataset is missing is left out (and the
+# verification that follows every import reports it).
+IMPORT_JOBS = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:Job {id: row.id})
+WITH row WHERE old IS NULL
+CREATE (j:Job {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
+               name: row.name, description: row.description, facets: row.facets,
+               created_at: row.created_at, updated_at: row.updated_at})
+RETURN count(j) AS created
+"""
+IMPORT_RUNS = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:Run {id: row.id})
+WITH row WHERE old IS NULL
+MATCH (j:Job {id: row.job_id})
+CREATE (j)-[:HAS_RUN]->(r:Run {id: row.id, job_id: row.job_id, state: row.state,
+                               state_time: row.state_time, started_at: row.started_at,
+                               ended_at: row.ended_at, error_message: row.error_message,
+                               nominal_start: row.nominal_start, nominal_end: row.nominal_end,
+                               parent_run_id: row.parent_run_id, facets: row.facets,
+                               created_at: row.created_at, updated_at: row.updated_at})
+RETURN count(r) AS created
+"""
+# a run's inputs ($rows with role input) and outputs (role output)
+IMPORT_RUN_READ = """
+UNWIND $rows AS row
+MATCH (r:Run {id: row.run_id}), (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (r)-[old:READ]->(d)
+WITH r, d, row WHERE old IS NULL
+CREATE (r)-[:READ {facets: row.facets}]->(d)
+RETURN count(*) AS created
+"""
+IMPORT_RUN_WROTE = """
+UNWIND $rows AS row
+MATCH (r:Run {id: row.run_id}), (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (r)-[old:WROTE]->(d)
+WITH r, d, row WHERE old IS NULL
+CREATE (r)-[:WROTE {facets: row.facets}]->(d)
+RETURN count(*) AS created
+"""
+# a job's inputs and outputs
+IMPORT_JOB_READS = """
+UNWIND $rows AS row
+MATCH (j:Job {id: row.job_id}), (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (j)-[old:JOB_READS]->(d)
+WITH j, d, row WHERE old IS NULL
+CREATE (j)-[:JOB_READS]->(d)
+RETURN count(*) AS created
+"""
+IMPORT_JOB_WRITES = """
+UNWIND $rows AS row
+MATCH (j:Job {id: row.job_id}), (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (j)-[old:JOB_WRITES]->(d)
+WITH j, d, row WHERE old IS NULL
+CREATE (j)-[:JOB_WRITES]->(d)
+RETURN count(*) AS created
+"""
+IMPORT_DERIVED_FROM = """
+UNWIND $rows AS row
+MATCH (down:Dataset {id: row.downstream_id}), (up:Dataset {id: row.upstream_id})
+OPTIONAL MATCH (down)-[old:DERIVED_FROM]->(up)
+WITH down, up, row WHERE old IS NULL
+CREATE (down)-[:DERIVED_FROM {transformation: row.transformation, job: row.job,
+                              created_at: row.created_at, job_id: row.job_id,
+                              run_id: row.run_id}]->(up)
+RETURN count(*) AS created
+"""
+# the OPTIONAL MATCH's WHERE is part of its pattern: old is NULL when no record has the
+# identity (at most one has)
+IMPORT_COLUMN_LINEAGE = """
+UNWIND $rows AS row
+MATCH (down:Dataset {id: row.downstream_id}), (up:Dataset {id: row.upstream_id})
+OPTIONAL MATCH (down)-[old:FIELD_DERIVED_FROM]->(up)
+WHERE old.downstream_field = row.downstream_field AND old.upstream_field = row.upstream_field
+  AND old.transformation_type = row.transformation_type
+  AND old.transformation_subtype = row.transformation_subtype
+WITH down, up, row WHERE old IS NULL
+CREATE (down)-[:FIELD_DERIVED_FROM {downstream_field: row.downstream_field,
+                                    upstream_field: row.upstream_field,
+                                    transformation_type: row.transformation_type,
+                                    transformation_subtype: row.transformation_subtype,
+                                    description: row.description, masking: row.masking,
+                                    job_id: row.job_id, run_id: row.run_id,
+                                    created_at: row.created_at}]->(up)
+RETURN count(*) AS created
+"""
+IMPORT_DATASET_FACETS = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.dataset_id}) WHERE d.ol_facets IS NULL
+SET d.ol_facets = row.facets, d.ol_facets_updated_at = row.updated_at
+RETURN count(d) AS created
+"""
+IMPORT_EVENTS = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:OpenLineageEvent {key: row.event_key})
+WITH row WHERE old IS NULL
+CREATE (e:OpenLineageEvent {key: row.event_key, kind: row.kind, event_type: row.event_type,
+                            event_time: row.event_time, job_id: row.job_id,
+                            run_id: row.run_id, producer: row.producer,
+                            received_at: row.received_at, payload: row.payload})
+RETURN count(e) AS created
 """

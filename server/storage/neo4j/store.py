@@ -2,7 +2,8 @@
 
 The class is assembled from one mixin per domain (each one a module beside this one) on top
 of ``base.Neo4jBase`` (driver, managed transactions, schema, error mapping). All Cypher text
-lives in ``cypher.py``; result maps become ``server.models`` dataclasses in ``records.py``.
+is reached through ``cypher.py`` (one ``cypher_*.py`` module per domain, re-exported there)
+and ``lineage_cypher.py``; result maps become ``server.models`` dataclasses in ``records.py``.
 """
 
 from __future__ import annotations

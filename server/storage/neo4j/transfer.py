@@ -1,16 +1,33 @@
 """Whole-catalog export and import on Neo4j (``peso migrate``); record format in
 ``server.storage.transfer``. Export reads everything in one read transaction; an import batch
-is one write transaction that keeps ids and timestamps and skips what is already there."""
+is one write transaction that keeps ids and timestamps and skips what is already there.
+
+The catalog's statements are in ``cypher.py``; lineage's (jobs, runs, their datasets,
+DERIVED_FROM with job and run, column lineage, dataset facets, events) in
+``lineage_cypher.py``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from server.models import EntityKind, Owner, OwnerKind
+from server.models import EntityKind, Owner, OwnerKind, RunDataset, RunRole, RunState
 from server.storage import transfer
 from server.storage.neo4j import cypher, records
+from server.storage.neo4j import lineage as lineage_records
+from server.storage.neo4j import lineage_cypher as LC
 from server.storage.neo4j.base import Neo4jBase, Tx, one, reindex, rows, run
+from server.storage.neo4j.lineage_apply import column, loads
+
+_ROLE = {LC.Rel.READ.value: RunRole.INPUT, LC.Rel.WROTE.value: RunRole.OUTPUT,
+         LC.Rel.JOB_READS.value: RunRole.INPUT, LC.Rel.JOB_WRITES.value: RunRole.OUTPUT}
+# the statement importing each role of run_dataset / job_dataset records
+_BY_ROLE = {"run_dataset": {RunRole.INPUT: LC.IMPORT_RUN_READ,
+                            RunRole.OUTPUT: LC.IMPORT_RUN_WROTE},
+            "job_dataset": {RunRole.INPUT: LC.IMPORT_JOB_READS,
+                            RunRole.OUTPUT: LC.IMPORT_JOB_WRITES}}
+_STAMPS = ("created_at", "updated_at", "deleted_at", "at", "state_time", "started_at",
+           "ended_at", "nominal_start", "nominal_end", "event_time", "received_at")
 
 
 async def export_all(tx: Tx) -> list[dict[str, Any]]:
@@ -34,10 +51,38 @@ async def export_all(tx: Tx) -> list[dict[str, Any]]:
     out += [transfer.owner_record(r["dataset_id"], Owner(r["name"], OwnerKind(r["kind"]),
                                                          r["email"]))
             for r in await rows(tx, cypher.EXPORT_OWNERS)]
-    out += [transfer.lineage_record(records.edge(r))
-            for r in await rows(tx, cypher.EXPORT_LINEAGE)]
+    out += await export_lineage(tx)
     out += [transfer.audit_record(records.audit(r["a"]))
             for r in await rows(tx, cypher.EXPORT_AUDIT)]
+    return out
+
+
+async def export_lineage(tx: Tx) -> list[dict[str, Any]]:
+    """Jobs, runs, their datasets, DERIVED_FROM (with job and run), column lineage, dataset
+    facets and the OpenLineage events received, in ``RECORD_KINDS`` order."""
+    out = [transfer.job_record(lineage_records.job(r["j"]))
+           for r in await rows(tx, LC.EXPORT_JOBS)]
+    out += [transfer.run_record(lineage_records.run(r["r"]), records.ts(r["r"]["state_time"]))
+            for r in await rows(tx, LC.EXPORT_RUNS)]
+    out += [transfer.run_dataset_record(RunDataset(r["run_id"], r["dataset_id"],
+                                                   _ROLE[r["rel"]], loads(r["facets"])))
+            for r in await rows(tx, LC.EXPORT_RUN_DATASETS)]
+    out += [transfer.job_dataset_record(r["job_id"], r["dataset_id"], _ROLE[r["rel"]])
+            for r in await rows(tx, LC.EXPORT_JOB_DATASETS)]
+    out += [transfer.lineage_record(lineage_records.edge(r))
+            for r in await rows(tx, LC.EXPORT_DERIVED_FROM)]
+    out += [transfer.column_lineage_record(column(r))
+            for r in await rows(tx, LC.EXPORT_COLUMN_LINEAGE)]
+    out += [transfer.dataset_facets_record(r["dataset_id"], loads(r["facets"]),
+                                           records.ts(r["updated_at"]))
+            for r in await rows(tx, LC.EXPORT_DATASET_FACETS)]
+    for r in await rows(tx, LC.EXPORT_EVENTS):
+        e = r["e"]
+        out.append(transfer.lineage_event_record(
+            event_key=e["key"], kind=e["kind"], event_type=e.get("event_type"),
+            event_time=records.ts(e["event_time"]), job_id=e.get("job_id"),
+            run_id=e.get("run_id"), producer=e["producer"],
+            received_at=records.ts(e["received_at"]), payload=loads(e.get("payload"))))
     return out
 
 
@@ -48,7 +93,7 @@ def _ts(text: str | None) -> Any:
 def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
     """An exported record as the $rows map its IMPORT_* statement reads."""
     row = {k: v for k, v in r.items() if k != "record"}
-    for stamp in ("created_at", "updated_at", "deleted_at", "at"):
+    for stamp in _STAMPS:
         if stamp in row:
             row[stamp] = _ts(row[stamp])
     if kind == "dataset":
@@ -65,12 +110,26 @@ def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
         row.pop("fields")
         row["quality"] = records.to_json_or_none(r["quality"])
         row["changes"] = records.to_json_or_none(r["changes"])
+    elif kind == "job":
+        row["natural_key"] = records.dataset_key(r["namespace"], r["name"])
+        row["facets"] = records.to_json(r["facets"])
+    elif kind == "run":
+        row["state"] = RunState(r["state"]).value
+        row["facets"] = records.to_json(r["facets"])
+    elif kind in ("run_dataset", "dataset_facets"):
+        row["facets"] = records.to_json(r["facets"])
+    elif kind == "column_lineage":
+        row["masking"] = bool(r["masking"])
+    elif kind == "lineage_event":
+        row["payload"] = records.to_json(r["payload"])
     return row
 
 
 _COUNTED = {"source": cypher.IMPORT_SOURCES, "entity": cypher.IMPORT_ENTITIES,
             "link": cypher.IMPORT_LINKS, "tag": cypher.IMPORT_TAGS,
-            "owner": cypher.IMPORT_OWNERS, "lineage": cypher.IMPORT_LINEAGE}
+            "owner": cypher.IMPORT_OWNERS, "job": LC.IMPORT_JOBS, "run": LC.IMPORT_RUNS,
+            "lineage": LC.IMPORT_DERIVED_FROM, "column_lineage": LC.IMPORT_COLUMN_LINEAGE,
+            "dataset_facets": LC.IMPORT_DATASET_FACETS, "lineage_event": LC.IMPORT_EVENTS}
 
 
 async def import_audit(tx: Tx, prepared: list[dict[str, Any]]) -> int:
@@ -115,6 +174,11 @@ async def import_batch(tx: Tx, batch: list[dict[str, Any]]) -> dict[str, int]:
             touched |= {r["dataset_id"] for r in group if r["id"] in new}
         elif kind == "audit":
             created[kind] = await import_audit(tx, prepared)
+        elif kind in _BY_ROLE:
+            for role, statement in _BY_ROLE[kind].items():
+                subset = [p for p in prepared if RunRole(p["role"]) is role]
+                found = await one(tx, statement, rows=subset) if subset else None
+                created[kind] += int(found["created"]) if found else 0
         else:
             found = await one(tx, _COUNTED[kind], rows=prepared)
             created[kind] = int(found["created"]) if found else 0
@@ -131,6 +195,9 @@ class TransferMixin(Neo4jBase):
     async def is_empty(self) -> bool:
         async def work(tx: Tx) -> bool:
             found = await one(tx, cypher.IS_EMPTY)
+            if not (found and found["empty"]):
+                return False
+            found = await one(tx, LC.NO_LINEAGE)
             return bool(found and found["empty"])
         return await self._read(work)
 

@@ -38,6 +38,7 @@ from server.models import (
 from server.storage.sqlite import lineage_rows as lr
 from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows, sql
+from server.storage.sqlite.helpers import _audit
 
 FIELDS_OF_VERSION = ("SELECT name, arrow_type, nullable, description FROM fields "
                      "WHERE version_id = ? ORDER BY position")
@@ -56,9 +57,7 @@ class Host(Protocol):
 
 def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str,
           detail: dict[str, Any]) -> None:
-    """The store's own audit writer (request id included), imported late: store imports us."""
-    from server.storage.sqlite.store import _audit
-
+    """The store's own audit writer (request id included)."""
     _audit(c, actor, action, kind, target, detail)
 
 

@@ -126,3 +126,43 @@ DATASET_FACETS_OF = f"SELECT dataset_id, facets FROM dataset_facets WHERE datase
 EVENT_EXISTS = "SELECT 1 FROM lineage_events WHERE event_key = ?"
 EVENT_INSERT = ("INSERT INTO lineage_events (event_key, kind, event_type, event_time, job_id, "
                 "run_id, producer, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+# --- whole-catalog export/import (peso migrate, peso export; storage/transfer.py) ----------
+# Exports in identity order; imports keep ids and timestamps and skip what is already there
+# (by identity: a clash on another unique column, a job's namespace and name under another
+# id, raises). A lineage event's local id is not exported: the target numbers them in order.
+EXPORT_JOBS = f"SELECT {JOB_COLS} FROM jobs j ORDER BY j.id"
+EXPORT_RUNS = f"SELECT {RUN_COLS} FROM runs r ORDER BY r.id"
+EXPORT_RUN_DATASETS = ("SELECT run_id, dataset_id, role, facets FROM run_datasets "
+                       "ORDER BY run_id, role, dataset_id")
+EXPORT_JOB_DATASETS = ("SELECT job_id, dataset_id, role FROM job_datasets "
+                       "ORDER BY job_id, role, dataset_id")
+EXPORT_COLUMN_LINEAGE = (f"SELECT {COLUMN_COLS} FROM column_lineage c "
+                         "ORDER BY c.downstream_id, c.downstream_field, c.upstream_id, "
+                         "c.upstream_field, c.transformation_type, c.transformation_subtype")
+EXPORT_DATASET_FACETS = ("SELECT dataset_id, facets, updated_at FROM dataset_facets "
+                         "ORDER BY dataset_id")
+EXPORT_EVENTS = ("SELECT event_key, kind, event_type, event_time, job_id, run_id, producer, "
+                 "received_at, payload FROM lineage_events ORDER BY id")
+IMPORT_JOB = ("INSERT INTO jobs (id, namespace, name, description, facets, created_at, "
+              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")
+IMPORT_RUN = ("INSERT INTO runs (id, job_id, state, state_time, started_at, ended_at, "
+              "error_message, nominal_start, nominal_end, parent_run_id, facets, created_at, "
+              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (id) DO NOTHING")
+IMPORT_RUN_DATASET = ("INSERT INTO run_datasets (run_id, dataset_id, role, facets) "
+                      "VALUES (?, ?, ?, ?) ON CONFLICT (run_id, role, dataset_id) DO NOTHING")
+IMPORT_JOB_DATASET = ("INSERT INTO job_datasets (job_id, dataset_id, role) VALUES (?, ?, ?) "
+                      "ON CONFLICT (job_id, role, dataset_id) DO NOTHING")
+IMPORT_COLUMN_LINEAGE = ("INSERT INTO column_lineage (downstream_id, downstream_field, "
+                         "upstream_id, upstream_field, transformation_type, "
+                         "transformation_subtype, description, masking, job_id, run_id, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                         "ON CONFLICT (downstream_id, downstream_field, upstream_id, "
+                         "upstream_field, transformation_type, transformation_subtype) "
+                         "DO NOTHING")
+IMPORT_DATASET_FACETS = ("INSERT INTO dataset_facets (dataset_id, facets, updated_at) "
+                         "VALUES (?, ?, ?) ON CONFLICT (dataset_id) DO NOTHING")
+IMPORT_EVENT = ("INSERT INTO lineage_events (event_key, kind, event_type, event_time, job_id, "
+                "run_id, producer, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (event_key) DO NOTHING")

@@ -239,7 +239,7 @@ SELECT {DATASET_COLS}, hits.score AS score FROM hits JOIN datasets d ON d.rid = 
 WHERE d.deleted_at IS NULL AND hits.score <= coalesce(
     (SELECT h.score FROM hits h ORDER BY h.score LIMIT 1 OFFSET ?2 + ?3 - 1), 1e308)
 ORDER BY hits.score, d.namespace, d.name LIMIT ?2 OFFSET ?3"""
-# dataset_fts holds exactly one row per live dataset (store._reindex drops deleted ones), so the
+# dataset_fts holds exactly one row per live dataset (helpers._reindex drops deleted ones), so the
 # count needs no join: a broad term over 100k datasets costs ~1 ms instead of ~10 ms
 SEARCH_COUNT = "SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH ?"
 
@@ -253,7 +253,8 @@ AUDIT_LIST = (f"SELECT {AUDIT_COLS} FROM audit "
 
 # --- whole-catalog export/import (peso migrate; see server/storage/transfer.py) -------------
 IS_EMPTY = ("SELECT NOT EXISTS (SELECT 1 FROM sources UNION ALL SELECT 1 FROM datasets "
-            "UNION ALL SELECT 1 FROM entities UNION ALL SELECT 1 FROM audit)")
+            "UNION ALL SELECT 1 FROM entities UNION ALL SELECT 1 FROM audit "
+            "UNION ALL SELECT 1 FROM jobs UNION ALL SELECT 1 FROM lineage_events)")
 EXPORT_SOURCES = f"SELECT {SOURCE_COLS} FROM sources s ORDER BY s.id"
 EXPORT_ENTITIES = f"SELECT {ENTITY_COLS} FROM entities e ORDER BY e.id"
 EXPORT_DATASETS = f"SELECT {DATASET_COLS} FROM datasets d ORDER BY d.id"
@@ -264,8 +265,8 @@ EXPORT_LINKS = ("SELECT dataset_id, entity_id, role FROM dataset_entities "
                 "ORDER BY dataset_id, entity_id")
 EXPORT_TAGS = "SELECT dataset_id, tag, created_at FROM tags ORDER BY dataset_id, tag"
 EXPORT_OWNERS = "SELECT dataset_id, name, kind, email FROM owners ORDER BY dataset_id, name"
-EXPORT_LINEAGE = ("SELECT downstream_id, upstream_id, transformation, job, created_at "
-                  "FROM lineage ORDER BY downstream_id, upstream_id")
+EXPORT_LINEAGE = ("SELECT downstream_id, upstream_id, transformation, job, created_at, "
+                  "job_id, run_id FROM lineage ORDER BY downstream_id, upstream_id")
 EXPORT_AUDIT = f"SELECT {AUDIT_COLS} FROM audit ORDER BY id"
 # Imports keep ids and timestamps and skip what is already there (by identity only: a clash on
 # another unique column, e.g. a source name under another id, raises). rowcount says which.
@@ -290,7 +291,7 @@ IMPORT_TAG = ("INSERT INTO tags (dataset_id, tag, created_at) VALUES (?, ?, ?) "
 IMPORT_OWNER = ("INSERT INTO owners (dataset_id, name, kind, email) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (dataset_id, name) DO NOTHING")
 IMPORT_LINEAGE = ("INSERT INTO lineage (downstream_id, upstream_id, transformation, job, "
-                  "created_at) VALUES (?, ?, ?, ?, ?) "
+                  "created_at, job_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
                   "ON CONFLICT (downstream_id, upstream_id) DO NOTHING")
 IMPORT_AUDIT = ("INSERT INTO audit (id, at, actor, action, target_kind, target_id, detail, "
                 "request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")

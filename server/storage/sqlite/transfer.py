@@ -2,7 +2,9 @@
 
 ``export_all`` reads every record in one snapshot; ``import_batch`` writes a batch inside the
 caller's write transaction, keeping ids and timestamps and skipping records already present.
-The record format is described in ``server.storage.transfer``.
+The record format is described in ``server.storage.transfer``; the catalog's statements are in
+``sql.py``, lineage's (jobs, runs, run and job datasets, column lineage, dataset facets,
+events) in ``lineage_sql.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import sqlite3
 from typing import Any
 
 from server.errors import ConflictError
-from server.models import EntityKind, Owner, OwnerKind
+from server.models import EntityKind, Owner, OwnerKind, RunRole, RunState
 from server.storage import transfer
+from server.storage.sqlite import lineage_rows as lr
+from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows, sql
 
 
@@ -38,8 +42,32 @@ def export_all(c: sqlite3.Connection) -> list[dict[str, Any]]:
     out += [transfer.owner_record(r["dataset_id"], Owner(r["name"], OwnerKind(r["kind"]),
                                                          r["email"]))
             for r in c.execute(sql.EXPORT_OWNERS)]
-    out += [transfer.lineage_record(rows.edge(r)) for r in c.execute(sql.EXPORT_LINEAGE)]
+    out += _export_lineage(c)
     out += [transfer.audit_record(rows.audit(r)) for r in c.execute(sql.EXPORT_AUDIT)]
+    return out
+
+
+def _export_lineage(c: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Jobs, runs, their datasets, DERIVED_FROM (with job and run), column lineage, dataset
+    facets and the OpenLineage events received, in ``RECORD_KINDS`` order."""
+    out = [transfer.job_record(lr.job(r)) for r in c.execute(L.EXPORT_JOBS)]
+    out += [transfer.run_record(lr.run(r), rows.ts(r["state_time"]))
+            for r in c.execute(L.EXPORT_RUNS)]
+    out += [transfer.run_dataset_record(lr.run_dataset(r))
+            for r in c.execute(L.EXPORT_RUN_DATASETS)]
+    out += [transfer.job_dataset_record(r["job_id"], r["dataset_id"], RunRole(r["role"]))
+            for r in c.execute(L.EXPORT_JOB_DATASETS)]
+    out += [transfer.lineage_record(lr.edge(r)) for r in c.execute(sql.EXPORT_LINEAGE)]
+    out += [transfer.column_lineage_record(lr.column(r))
+            for r in c.execute(L.EXPORT_COLUMN_LINEAGE)]
+    out += [transfer.dataset_facets_record(r["dataset_id"], lr.loads(r["facets"]),
+                                           rows.ts(r["updated_at"]))
+            for r in c.execute(L.EXPORT_DATASET_FACETS)]
+    out += [transfer.lineage_event_record(
+        event_key=r["event_key"], kind=r["kind"], event_type=r["event_type"],
+        event_time=rows.ts(r["event_time"]), job_id=r["job_id"], run_id=r["run_id"],
+        producer=r["producer"], received_at=rows.ts(r["received_at"]),
+        payload=lr.loads(r["payload"])) for r in c.execute(L.EXPORT_EVENTS)]
     return out
 
 
@@ -84,7 +112,39 @@ def _insert(kind: str, r: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         return sql.IMPORT_OWNER, (r["dataset_id"], r["name"], r["kind"], r["email"])
     if kind == "lineage":
         return sql.IMPORT_LINEAGE, (r["downstream_id"], r["upstream_id"], r["transformation"],
-                                    r["job"], _ts(r["created_at"]))
+                                    r["job"], _ts(r["created_at"]), r["job_id"], r["run_id"])
+    return _insert_lineage(kind, r)
+
+
+def _insert_lineage(kind: str, r: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT for one OpenLineage record (jobs, runs, …, events) and its parameters."""
+    if kind == "job":
+        return L.IMPORT_JOB, (r["id"], r["namespace"], r["name"], r["description"],
+                              _json(r["facets"]), _ts(r["created_at"]), _ts(r["updated_at"]))
+    if kind == "run":
+        return L.IMPORT_RUN, (r["id"], r["job_id"], RunState(r["state"]).value,
+                              _ts(r["state_time"]),
+                              _ts(r["started_at"]), _ts(r["ended_at"]), r["error_message"],
+                              _ts(r["nominal_start"]), _ts(r["nominal_end"]),
+                              r["parent_run_id"], _json(r["facets"]), _ts(r["created_at"]),
+                              _ts(r["updated_at"]))
+    if kind == "run_dataset":
+        return L.IMPORT_RUN_DATASET, (r["run_id"], r["dataset_id"], RunRole(r["role"]).value,
+                                      _json(r["facets"]))
+    if kind == "job_dataset":
+        return L.IMPORT_JOB_DATASET, (r["job_id"], r["dataset_id"], RunRole(r["role"]).value)
+    if kind == "column_lineage":
+        return L.IMPORT_COLUMN_LINEAGE, (
+            r["downstream_id"], r["downstream_field"], r["upstream_id"], r["upstream_field"],
+            r["transformation_type"], r["transformation_subtype"], r["description"],
+            int(r["masking"]), r["job_id"], r["run_id"], _ts(r["created_at"]))
+    if kind == "dataset_facets":
+        return L.IMPORT_DATASET_FACETS, (r["dataset_id"], _json(r["facets"]),
+                                         _ts(r["updated_at"]))
+    if kind == "lineage_event":
+        return L.IMPORT_EVENT, (r["event_key"], r["kind"], r["event_type"],
+                                _ts(r["event_time"]), r["job_id"], r["run_id"], r["producer"],
+                                _ts(r["received_at"]), _json(r["payload"]))
     raise ValueError(f"no single INSERT for {kind} records")
 
 

@@ -1,0 +1,146 @@
+"""Cypher of datasets, their listing (the filters and the ``dataset_page``/``dataset_count``
+builders), full-text search and the audit trail. Re-exported by ``cypher.py``, whose rules
+apply.
+"""
+
+from __future__ import annotations
+
+from server.models import DatasetSort
+
+# --- datasets ------------------------------------------------------------------------------
+# Every dataset read returns the node's properties plus source_id from its FROM_SOURCE edge.
+DATASET_BY_KEY = """
+MATCH (d:Dataset {natural_key: $natural_key})
+OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+RETURN d {.*, source_id: s.id} AS d
+"""
+DATASETS_BY_IDS = """
+MATCH (d:Dataset) WHERE d.id IN $ids
+OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+RETURN d {.*, source_id: s.id} AS d
+"""
+DATASET_CREATE = """
+CREATE (d:Dataset {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
+                   layer: $layer, description: $description, created_at: $now,
+                   updated_at: $now})
+"""
+# Point the dataset at a (new) source: drop the old FROM_SOURCE edge, make the new one.
+DATASET_SET_SOURCE = """
+MATCH (d:Dataset {id: $id}), (s:Source {id: $source_id})
+OPTIONAL MATCH (d)-[old:FROM_SOURCE]->(:Source)
+DELETE old
+MERGE (d)-[:FROM_SOURCE]->(s)
+SET d.updated_at = $now
+"""
+DATASET_SET_DESCRIPTION = """
+MATCH (d:Dataset {id: $id}) SET d.description = $description, d.updated_at = $now
+"""
+DATASET_UNDELETE = "MATCH (d:Dataset {id: $id}) SET d.deleted_at = null, d.updated_at = $now"
+DATASET_DELETE = "MATCH (d:Dataset {id: $id}) SET d.deleted_at = $now, d.updated_at = $now"
+# the validation contract a load brings (JSON text)
+DATASET_SET_CONTRACT = """
+MATCH (d:Dataset {id: $id}) SET d.contract = $contract, d.updated_at = $now
+"""
+DATASET_SET_LATEST = """
+MATCH (d:Dataset {id: $id}) SET d.latest_version_id = $version_id, d.updated_at = $now
+"""
+# Take the dataset's write lock for the rest of the transaction (set and remove a dummy
+# property: the documented Cypher idiom), so two concurrent registrations of the same dataset
+# cannot both read "latest is N" and both create version N+1.
+DATASET_LOCK = "MATCH (d:Dataset {id: $id}) SET d._lock = true REMOVE d._lock"
+# What the full-text properties are made of: names, description, tags, latest field names.
+DATASET_SEARCH_INPUTS = """
+MATCH (d:Dataset {id: $id})
+OPTIONAL MATCH (d)-[:TAGGED]->(t:Tag)
+WITH d, t.name AS tag ORDER BY tag
+WITH d, collect(tag) AS tags
+OPTIONAL MATCH (:DatasetVersion {id: d.latest_version_id})-[:HAS_FIELD]->(f:Field)
+WITH d, tags, f ORDER BY f.position
+RETURN d.namespace AS namespace, d.name AS name, d.description AS description, tags,
+       collect(f.name) AS fields
+"""
+DATASET_SET_SEARCH = """
+MATCH (d:Dataset {id: $id})
+SET d.search_namespace = $namespace, d.search_name = $name, d.search_description = $description,
+    d.search_tags = $tags, d.search_fields = $fields
+"""
+
+# The filters of list_datasets; a NULL parameter switches its filter off. Live datasets only.
+DATASET_FILTER = """
+d.deleted_at IS NULL
+AND ($namespace IS NULL OR d.namespace = $namespace)
+AND ($layer IS NULL OR d.layer = $layer)
+AND ($source IS NULL OR EXISTS { MATCH (d)-[:FROM_SOURCE]->(src:Source) WHERE src.name = $source })
+AND ($tag IS NULL OR EXISTS { MATCH (d)-[:TAGGED]->(t:Tag) WHERE t.name = $tag })
+AND ($entity_kind IS NULL
+     OR EXISTS { MATCH (d)-[:DESCRIBES]->(e:Entity) WHERE e.kind = $entity_kind })
+"""
+# where the candidates come from: every dataset, or the full-text matches of $text
+DATASETS_ALL = "MATCH (d:Dataset)"
+DATASETS_BY_TEXT = (
+    "CALL db.index.fulltext.queryNodes('peso_dataset_search', $text) YIELD node AS d")
+
+# --- search --------------------------------------------------------------------------------
+# $query is a Lucene query built by records.lucene_query from escaped words, never raw input.
+SEARCH = """
+CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node, score
+WHERE node.deleted_at IS NULL
+WITH node AS d, score ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
+OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+RETURN d {.*, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
+"""
+SEARCH_COUNT = """
+CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node
+WHERE node.deleted_at IS NULL
+RETURN count(node) AS n
+"""
+
+# --- audit ---------------------------------------------------------------------------------
+# Next id from the counter node (its write lock orders concurrent writers), then the event.
+AUDIT_APPEND = """
+MERGE (c:Counter {name: 'audit'})
+ON CREATE SET c.value = 0
+SET c.value = c.value + 1
+CREATE (a:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
+                      target_kind: $target_kind, target_id: $target_id, detail: $detail,
+                      request_id: $request_id})
+RETURN a {.*} AS a
+"""
+AUDIT_LIST = """
+MATCH (a:AuditEvent) WHERE $target_id IS NULL OR a.target_id = $target_id
+RETURN a {.*} AS a ORDER BY a.id DESC LIMIT $limit
+"""
+# a follower's page: the events after $after_id, oldest first (catalogEvents)
+AUDIT_AFTER = """
+MATCH (a:AuditEvent) WHERE a.id > $after_id AND ($target_id IS NULL OR a.target_id = $target_id)
+RETURN a {.*} AS a ORDER BY a.id LIMIT $limit
+"""
+
+
+# --- builders: the only formatted Cypher, from closed maps and validated ints ---------------
+# keyset columns per sort order (the cursor is [a, b], as in the SQLite store)
+SORT_COLUMNS: dict[DatasetSort, tuple[str, str]] = {
+    DatasetSort.NAME: ("d.namespace", "d.name"),
+    DatasetSort.CREATED_AT: ("d.created_at", "d.id"),
+    DatasetSort.UPDATED_AT: ("d.updated_at", "d.id"),
+}
+
+
+def dataset_page(sort: DatasetSort, descending: bool, *, text: bool, with_cursor: bool) -> str:
+    """One page of list_datasets: filter, keyset after ($after_a, $after_b), order, limit."""
+    a, b = SORT_COLUMNS[sort]
+    op, order = ("<", "DESC") if descending else (">", "ASC")
+    keyset = (f"AND ({a} {op} $after_a OR ({a} = $after_a AND {b} {op} $after_b))\n"
+              if with_cursor else "")
+    return (f"{DATASETS_BY_TEXT if text else DATASETS_ALL}\n"
+            f"WHERE {DATASET_FILTER}{keyset}"
+            f"WITH d ORDER BY {a} {order}, {b} {order} LIMIT $limit\n"
+            "OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)\n"
+            "RETURN d {.*, source_id: s.id} AS d "
+            f"ORDER BY {a} {order}, {b} {order}\n")
+
+
+def dataset_count(*, text: bool) -> str:
+    """How many datasets pass the filters (no keyset)."""
+    return (f"{DATASETS_BY_TEXT if text else DATASETS_ALL}\n"
+            f"WHERE {DATASET_FILTER}RETURN count(d) AS n\n")

@@ -1,0 +1,181 @@
+"""Cypher of the whole-catalog export and import (``peso migrate``, ``peso export/import``;
+the record format is in ``server/storage/transfer.py``). Re-exported by ``cypher.py``, whose
+rules apply.
+"""
+
+from __future__ import annotations
+
+# --- whole-catalog export/import (peso migrate; record format in storage/transfer.py) ------
+# "empty" means no catalog node at all (an unused Counter does not count)
+IS_EMPTY = """
+OPTIONAL MATCH (n) WHERE n:Source OR n:Dataset OR n:Entity OR n:AuditEvent
+WITH n LIMIT 1
+RETURN n IS NULL AS empty
+"""
+EXPORT_SOURCES = "MATCH (s:Source) RETURN s {.*} AS s ORDER BY s.id"
+EXPORT_ENTITIES = "MATCH (e:Entity) RETURN e {.*} AS e ORDER BY e.id"
+EXPORT_DATASETS = """
+MATCH (d:Dataset) OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+RETURN d {.*, source_id: s.id} AS d ORDER BY d.id
+"""
+EXPORT_VERSIONS = """
+MATCH (d:Dataset)-[:HAS_VERSION]->(v:DatasetVersion)
+RETURN v {.*, dataset_id: d.id} AS v ORDER BY v.dataset_id, v.version
+"""
+EXPORT_FIELDS = """
+MATCH (v:DatasetVersion)-[:HAS_FIELD]->(f:Field)
+RETURN f {.*, version_id: v.id} AS f ORDER BY f.version_id, f.position
+"""
+EXPORT_LINKS = """
+MATCH (d:Dataset)-[r:DESCRIBES]->(e:Entity)
+RETURN d.id AS dataset_id, e.id AS entity_id, r.role AS role ORDER BY dataset_id, entity_id
+"""
+EXPORT_TAGS = """
+MATCH (d:Dataset)-[r:TAGGED]->(t:Tag)
+RETURN d.id AS dataset_id, t.name AS tag, r.created_at AS created_at ORDER BY dataset_id, tag
+"""
+EXPORT_OWNERS = """
+MATCH (d:Dataset)-[r:OWNED_BY]->(o:Owner)
+RETURN d.id AS dataset_id, o.name AS name, r.kind AS kind, r.email AS email
+ORDER BY dataset_id, name
+"""
+EXPORT_LINEAGE = """
+MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset)
+RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
+       r.job AS job, r.created_at AS created_at ORDER BY downstream_id, upstream_id
+"""
+EXPORT_AUDIT = "MATCH (a:AuditEvent) RETURN a {.*} AS a ORDER BY a.id"
+
+# Imports: $rows is a list of maps prepared by transfer.py (timestamps as DateTime, maps as
+# JSON text). Each creates only the rows whose identity is absent and returns the created ids
+# (or a count); a clash on another unique property (a source name under another id) raises.
+IMPORT_SOURCES = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:Source {id: row.id})
+WITH row WHERE old IS NULL
+CREATE (s:Source {id: row.id, name: row.name, kind: row.kind, url: row.url,
+                  license: row.license, description: row.description,
+                  created_at: row.created_at, updated_at: row.updated_at})
+RETURN count(s) AS created
+"""
+IMPORT_ENTITIES = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:Entity {id: row.id})
+WITH row WHERE old IS NULL
+CREATE (e:Entity {id: row.id, natural_key: row.natural_key, kind: row.kind, name: row.name,
+                  is_human: row.is_human, description: row.description,
+                  identifiers: row.identifiers, created_at: row.created_at})
+RETURN count(e) AS created
+"""
+IMPORT_DATASETS = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:Dataset {id: row.id})
+WITH row WHERE old IS NULL
+CREATE (d:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
+                   name: row.name, layer: row.layer, description: row.description,
+                   created_at: row.created_at, updated_at: row.updated_at,
+                   deleted_at: row.deleted_at, contract: row.contract})
+RETURN collect(d.id) AS created
+"""
+# for the datasets just created: their FROM_SOURCE edge
+IMPORT_DATASET_SOURCES = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.id}), (s:Source {id: row.source_id})
+CREATE (d)-[:FROM_SOURCE]->(s)
+"""
+IMPORT_VERSIONS = """
+UNWIND $rows AS row
+OPTIONAL MATCH (old:DatasetVersion {id: row.id})
+WITH row WHERE old IS NULL
+MATCH (d:Dataset {id: row.dataset_id})
+CREATE (d)-[:HAS_VERSION]->(v:DatasetVersion {
+    id: row.id, version: row.version, content_hash: row.content_hash, row_count: row.row_count,
+    byte_size: row.byte_size, raw_key: row.raw_key, curated_key: row.curated_key,
+    format: row.format, created_at: row.created_at, created_by: row.created_by,
+    quality: row.quality, changes: row.changes, quarantine_key: row.quarantine_key})
+RETURN collect(v.id) AS created
+"""
+# for the versions just created: their fields ($rows carry version_id)
+IMPORT_FIELDS = """
+UNWIND $rows AS row
+MATCH (v:DatasetVersion {id: row.version_id})
+CREATE (v)-[:HAS_FIELD]->(:Field {id: row.id, position: row.position, name: row.name,
+                                  arrow_type: row.arrow_type, nullable: row.nullable,
+                                  description: row.description, metadata: row.metadata,
+                                  semantic_type: row.semantic_type, pii: row.pii,
+                                  stats: row.stats})
+"""
+IMPORT_LINKS = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.dataset_id}), (e:Entity {id: row.entity_id})
+WITH d, e, row WHERE NOT EXISTS { MATCH (d)-[:DESCRIBES]->(e) }
+CREATE (d)-[:DESCRIBES {role: row.role}]->(e)
+RETURN count(*) AS created
+"""
+IMPORT_TAGS = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.dataset_id})
+MERGE (t:Tag {name: row.tag})
+WITH d, t, row WHERE NOT EXISTS { MATCH (d)-[:TAGGED]->(t) }
+CREATE (d)-[:TAGGED {created_at: row.created_at}]->(t)
+RETURN count(*) AS created
+"""
+IMPORT_OWNERS = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.dataset_id})
+MERGE (o:Owner {name: row.name})
+WITH d, o, row WHERE NOT EXISTS { MATCH (d)-[:OWNED_BY]->(o) }
+CREATE (d)-[:OWNED_BY {kind: row.kind, email: row.email}]->(o)
+RETURN count(*) AS created
+"""
+IMPORT_LINEAGE = """
+UNWIND $rows AS row
+MATCH (down:Dataset {id: row.downstream_id}), (up:Dataset {id: row.upstream_id})
+WITH down, up, row WHERE NOT EXISTS { MATCH (down)-[:DERIVED_FROM]->(up) }
+CREATE (down)-[:DERIVED_FROM {transformation: row.transformation, job: row.job,
+                              created_at: row.created_at}]->(up)
+RETURN count(*) AS created
+"""
+# An audit event is identified by its content (its id is a local sequence number). Plan:
+# which rows are not there yet, and whether another event already holds their id.
+AUDIT_IMPORT_PLAN = """
+UNWIND $rows AS row
+OPTIONAL MATCH (same:AuditEvent {target_id: row.target_id, at: row.at, actor: row.actor,
+                                 action: row.action, target_kind: row.target_kind,
+                                 detail: row.detail})
+WITH row WHERE same IS NULL
+OPTIONAL MATCH (taken:AuditEvent {id: row.id})
+RETURN row.id AS id, taken IS NOT NULL AS taken
+"""
+# the new events whose id is free keep it
+IMPORT_AUDIT = """
+UNWIND $rows AS row
+CREATE (:AuditEvent {id: row.id, at: row.at, actor: row.actor, action: row.action,
+                     target_kind: row.target_kind, target_id: row.target_id,
+                     detail: row.detail, request_id: row.request_id})
+"""
+# one new event whose id is taken: appended with the next id from the counter
+IMPORT_AUDIT_APPENDED = """
+MERGE (c:Counter {name: 'audit'})
+ON CREATE SET c.value = 0
+SET c.value = c.value + 1
+CREATE (:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
+                     target_kind: $target_kind, target_id: $target_id, detail: $detail,
+                     request_id: $request_id})
+"""
+# after importing audit events: the id sequence continues after the highest id present
+AUDIT_COUNTER_CATCH_UP = """
+OPTIONAL MATCH (a:AuditEvent) WITH max(a.id) AS top
+MERGE (c:Counter {name: 'audit'})
+ON CREATE SET c.value = 0
+SET c.value = CASE WHEN top IS NOT NULL AND top > c.value THEN top ELSE c.value END
+"""
+# after an import: point each touched dataset at its newest version (timestamps untouched)
+DATASETS_REFRESH_LATEST = """
+UNWIND $ids AS dataset_id
+MATCH (d:Dataset {id: dataset_id})
+OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion)
+WITH d, v ORDER BY v.version DESC
+WITH d, collect(v.id) AS newest_first
+SET d.latest_version_id = newest_first[0]
+"""
