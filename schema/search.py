@@ -7,7 +7,9 @@ import strawberry
 from schema.context import Info
 from schema.relay import PageInfo, check_first, offset_after, offset_cursor, page_info
 from schema.types import Dataset
+from server.errors import ValidationError
 from server.ids import check_text
+from server.storage.graph import SEARCH_WINDOW
 
 
 @strawberry.type
@@ -27,11 +29,16 @@ class SearchConnection:
 @strawberry.type
 class SearchQuery:
     @strawberry.field(description="Datasets matching every word of `query` (prefix match), "
-                                  "best first.")
+                                  "best first. `totalCount` counts every match; pages reach "
+                                  "the first 5000 results, and a query matching more ranks "
+                                  "the 5000 most recently registered matches.")
     async def search(self, info: Info, query: str, first: int | None = None,
                      after: str | None = None) -> SearchConnection:
         size = check_first(first, info.context.settings.max_page_size)
         start = offset_after(after)
+        if start >= SEARCH_WINDOW:
+            raise ValidationError(f"search pages reach the first {SEARCH_WINDOW} results; "
+                                  "narrow the query", field="after")
         text = check_text(query, field="query", limit=500) or ""
         hits, total = await info.context.graph.search(text, first=size, offset=start)
         for h in hits:
@@ -40,5 +47,6 @@ class SearchQuery:
         edges = [SearchEdge(cursor=c, score=h.score, node=Dataset.from_model(h.dataset))
                  for c, h in zip(cursors, hits, strict=True)]
         return SearchConnection(edges=edges, total_count=total,
-                                page_info=page_info(cursors, start + len(hits) < total,
-                                                    start > 0))
+                                page_info=page_info(
+                                    cursors, start + len(hits) < min(total, SEARCH_WINDOW),
+                                    start > 0))

@@ -54,6 +54,9 @@ from server.models import (
     Tag,
 )
 
+# The deepest a search can page (offset + first), and the most matches a backend must rank.
+SEARCH_WINDOW = 5000
+
 
 class GraphStore(Protocol):
     # --- lifecycle -------------------------------------------------------------------------
@@ -178,7 +181,10 @@ class GraphStore(Protocol):
     # --- search and audit ------------------------------------------------------------------
     async def search(self, query: str, *, first: int, offset: int = 0
                      ) -> tuple[list[SearchHit], int]:
-        """Full-text search over names, descriptions, tags and field names; best first."""
+        """Full-text search over names, descriptions, tags and field names; best first;
+        ``(hits, total matches)``. Results are ranked over at most ``SEARCH_WINDOW`` matches
+        (a backend may rank only the most recently registered ones for a broader query) and
+        pages reach no further than that."""
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
                            detail: dict[str, Any] | None = None,
                            request_id: str | None = None) -> AuditEvent:

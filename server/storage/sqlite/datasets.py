@@ -22,6 +22,7 @@ from server.models import (
     PageRequest,
     SearchHit,
 )
+from server.storage.graph import SEARCH_WINDOW
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.db import Database
 from server.storage.sqlite.helpers import _audit, _by_id, _live_dataset, _reindex, fts_query
@@ -140,10 +141,19 @@ class DatasetsMixin:
         if fts is None:
             return [], 0
 
+        if offset >= SEARCH_WINDOW:
+            return [], await self.db.read(
+                lambda c: int(c.execute(sql.SEARCH_COUNT, (fts,)).fetchone()[0]))
+        first = min(first, SEARCH_WINDOW - offset)
+
         def run(c: sqlite3.Connection) -> tuple[list[SearchHit], int]:
+            total = int(c.execute(sql.SEARCH_COUNT, (fts,)).fetchone()[0])
+            start = 0  # rank every match, or only the SEARCH_WINDOW most recent ones
+            if total > SEARCH_WINDOW:
+                start = c.execute(sql.SEARCH_WINDOW_START, (fts, SEARCH_WINDOW - 1)).fetchone()[0]
             hits = [SearchHit(rows.dataset(r), -float(r["score"]))
-                    for r in c.execute(sql.SEARCH, (fts, first, offset))]
-            return hits, c.execute(sql.SEARCH_COUNT, (fts,)).fetchone()[0]
+                    for r in c.execute(sql.SEARCH, (fts, first, offset, start))]
+            return hits, total
         return await self.db.read(run)
 
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
