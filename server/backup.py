@@ -34,13 +34,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from server import __version__
 from server.errors import ConflictError, ValidationError
 from server.ids import check_object_key
 from server.storage.graph import GraphStore
-from server.storage.objects import ObjectStore
+from server.storage.objects import HashingReader, ObjectStore
 from server.storage.transfer import RECORD_KINDS, complete, fingerprint, identity
 
 FORMAT, FORMAT_VERSION = "peso-export", 2
@@ -65,17 +65,6 @@ class TransferReport:
         out = [f"{verb} {sum(self.records.values())} records ({counts or 'none'}) and "
                f"{self.objects} objects ({self.object_bytes} bytes)"]
         return out + [f"problem: {p}" for p in self.problems[:10]]
-
-
-class _Hashing:
-    def __init__(self, inner: BinaryIO) -> None:
-        self.inner, self.digest, self.size = inner, hashlib.sha256(), 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.inner.read(n)
-        self.digest.update(data)
-        self.size += len(data)
-        return data
 
 
 def _object_path(folder: Path, key: str) -> Path:
@@ -189,7 +178,7 @@ def _restore_object(objects: ObjectStore, folder: Path, entry: dict[str, Any]) -
     source = _object_path(folder, key)
     if source.is_file():
         with source.open("rb") as fh:
-            reader = _Hashing(fh)
+            reader = HashingReader(fh)
             objects.put_stream(key, reader, size=size)  # type: ignore[arg-type]
         if reader.digest.hexdigest() != sha:
             objects.delete(key)

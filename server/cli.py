@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,30 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _run(coro: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coro)
-
-
-async def _with_stores(settings: Settings, work: Callable[..., Coroutine[Any, Any, int]]) -> int:
-    from server.storage import factory
-
-    graph, objects = factory.graph_store(settings), factory.object_store(settings)
-    await graph.open()
-    try:
-        objects.open()
-        try:
-            return await work(graph, objects)
-        finally:
-            objects.close()
-    finally:
-        await graph.close()
-
-
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.batch import load_paths
+    from server.storage.factory import run_with_stores
 
-    return _run(_with_stores(settings, lambda graph, objects: load_paths(
-        args, settings, graph, objects)))
+    return run_with_stores(settings, lambda graph, objects: load_paths(
+        args, settings, graph, objects))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -173,7 +155,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         summary = await load_demo(graph, objects, tmp_dir=settings.data_dir / "tmp")
         print(f"demo catalog ready: {summary}")
         return EXIT_OK
-    return _run(_with_stores(settings, work))
+    from server.storage.factory import run_with_stores
+
+    return run_with_stores(settings, work)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,7 +175,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         for line in report.lines():
             print(line)
         return EXIT_OK if report.ok else EXIT_ERROR
-    return _run(work())
+    return asyncio.run(work())
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

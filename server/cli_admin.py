@@ -8,7 +8,6 @@ in the audit log with the actor ``cli`` and the run's own request id.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
@@ -80,20 +79,9 @@ def add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _with_stores(settings: Settings, work: Work) -> int:
-    from server.storage import factory
+    from server.storage.factory import run_with_stores
 
-    async def run() -> int:
-        graph, objects = factory.graph_store(settings), factory.object_store(settings)
-        await graph.open()
-        try:
-            await asyncio.to_thread(objects.open)
-            try:
-                return await work(graph, objects)
-            finally:
-                objects.close()
-        finally:
-            await graph.close()
-    return asyncio.run(run())
+    return run_with_stores(settings, work)
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,13 +19,13 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from server.errors import ConfigError, ConflictError
 from server.settings import Settings
 from server.storage import factory
 from server.storage.graph import GraphStore
-from server.storage.objects import ObjectInfo, ObjectStore
+from server.storage.objects import HashingReader, ObjectInfo, ObjectStore
 from server.storage.transfer import RECORD_KINDS, fingerprint, identity
 
 BATCH_SIZE = 500
@@ -64,19 +64,6 @@ class MigrationReport:
         return out
 
 
-class _Hashing:
-    """Wraps a readable stream and hashes what passes through."""
-
-    def __init__(self, inner: BinaryIO) -> None:
-        self.inner, self.digest, self.size = inner, hashlib.sha256(), 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.inner.read(n)
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
 def _sha256(store: ObjectStore, info: ObjectInfo) -> str:
     """The object's sha256: as recorded at write time when the backend keeps it, else read."""
     recorded = store.stat(info.key)
@@ -93,7 +80,7 @@ def _copy_object(source: ObjectStore, target: ObjectStore, info: ObjectInfo) -> 
     """Stream one object across; return (sha256 read from the source, sha256 the target
     recorded). The target's put is atomic, so a failure leaves nothing half-written."""
     with source.open_read(info.key) as fh:
-        reader = _Hashing(fh)
+        reader = HashingReader(fh)
         written = target.put_stream(info.key, reader, size=info.size)  # type: ignore[arg-type]
     return reader.digest.hexdigest(), written.sha256 or _sha256(target, written)
 

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import decimal
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,19 +63,8 @@ def _filtered(fs: Any, path: str, columns: list[str] | None, limit: int, offset:
     schema = dataset.schema
     wanted = _columns(columns, schema.names)
     expression = _expression(schema, where)
-    out: list[list[Any]] = []
-    skip = offset
     scanner = dataset.scanner(columns=wanted, filter=expression, batch_size=_BATCH_ROWS)
-    for batch in scanner.to_batches():
-        if len(out) >= limit:
-            break
-        if skip >= batch.num_rows:
-            skip -= batch.num_rows
-            continue
-        part = batch.slice(skip, limit - len(out))
-        skip = 0
-        cols = [part.column(i).to_pylist() for i in range(part.num_columns)]
-        out.extend([json_safe(v) for v in row] for row in zip(*cols, strict=True))
+    out = _take(scanner.to_batches(), limit, offset)
     total = sum(f.metadata.num_rows for f in dataset.get_fragments())  # footers only
     return {"columns": wanted, "rows": out, "offset": offset, "limit": limit,
             "totalRows": total, "where": [[c.column, c.op, json_safe(c.value)] for c in where]}
@@ -134,25 +124,32 @@ def _columns(columns: list[str] | None, names: list[str]) -> list[str]:
 
 
 def _window(pf: pq.ParquetFile, columns: list[str], limit: int, offset: int) -> list[list[Any]]:
+    first, skip = 0, offset
+    while first < pf.num_row_groups and skip >= (n := pf.metadata.row_group(first).num_rows):
+        skip -= n    # a whole row group before the window: not read at all
+        first += 1
+    batches = (batch for rg in range(first, pf.num_row_groups)
+               for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[rg],
+                                            columns=columns))
+    return _take(batches, limit, skip)
+
+
+def _take(batches: Iterable[pa.RecordBatch], limit: int, skip: int) -> list[list[Any]]:
+    """Skip ``skip`` rows of ``batches``, then return up to ``limit`` rows, JSON-safe; stops
+    reading as soon as the window is full."""
     out: list[list[Any]] = []
-    skip = offset
-    for rg in range(pf.num_row_groups):
+    if limit <= 0:
+        return out
+    for batch in batches:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        part = batch.slice(skip, limit - len(out))
+        skip = 0
+        cols = [part.column(i).to_pylist() for i in range(part.num_columns)]
+        out.extend([json_safe(v) for v in row] for row in zip(*cols, strict=True))
         if len(out) >= limit:
             break
-        rg_rows = pf.metadata.row_group(rg).num_rows
-        if skip >= rg_rows:      # the whole row group lies before the window: not read at all
-            skip -= rg_rows
-            continue
-        for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[rg], columns=columns):
-            if skip >= batch.num_rows:
-                skip -= batch.num_rows
-                continue
-            part = batch.slice(skip, limit - len(out))
-            skip = 0
-            cols = [part.column(i).to_pylist() for i in range(part.num_columns)]
-            out.extend([json_safe(v) for v in row] for row in zip(*cols, strict=True))
-            if len(out) >= limit:
-                break
     return out
 
 

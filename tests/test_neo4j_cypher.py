@@ -266,6 +266,35 @@ def _call_sites() -> Iterator[tuple[str, str, set[str]]]:
 SITES = list(_call_sites())
 
 
+def _batch_getter_sites() -> Iterator[tuple[str, str, str, str]]:
+    """(module:line, module alias, constant, column) for every self._get_by_ids(X.Y, "c", …)."""
+    folder = Path(cypher.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "_get_by_ids"):
+                statement, column = node.args[0], node.args[1]
+                assert isinstance(statement, ast.Attribute)
+                assert isinstance(statement.value, ast.Name)
+                assert isinstance(column, ast.Constant)
+                yield (f"{path.name}:{node.lineno}", statement.value.id, statement.attr,
+                       str(column.value))
+
+
+BATCH_GETTERS = list(_batch_getter_sites())
+
+
+def test_every_batch_getter_statement_takes_only_ids_and_returns_its_column() -> None:
+    from server.storage.neo4j import lineage_cypher
+
+    modules = {"cypher": cypher, "LC": lineage_cypher}
+    assert len(BATCH_GETTERS) >= 6
+    for where, alias, name, column in BATCH_GETTERS:
+        text = getattr(modules[alias], name)
+        assert set(re.findall(r"\$([a-z_][a-z0-9_]*)", text)) == {"ids"}, where
+        assert re.search(rf"\bAS {column}\b", text), f"{where}: {name} returns no `{column}`"
+
+
 def test_there_are_call_sites_to_check() -> None:
     assert len(SITES) > 50
 

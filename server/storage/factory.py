@@ -3,6 +3,10 @@ backend modules are imported lazily so that an unused driver is never loaded."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from server.settings import Settings, parse_graph_url, parse_objects_url
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
@@ -36,3 +40,23 @@ def object_store(settings: Settings, url: str | None = None) -> ObjectStore:
                                        access_key=settings.s3_access_key,
                                        secret_key=settings.s3_secret_key)
     return store
+
+
+StoreWork = Callable[[GraphStore, ObjectStore], Coroutine[Any, Any, int]]
+
+
+def run_with_stores(settings: Settings, work: StoreWork) -> int:
+    """Open the configured stores, run ``work(graph, objects)`` to completion and close them
+    again, whatever happens: how every `peso` command that touches the catalog runs."""
+    async def run() -> int:
+        graph, objects = graph_store(settings), object_store(settings)
+        await graph.open()
+        try:
+            await asyncio.to_thread(objects.open)
+            try:
+                return await work(graph, objects)
+            finally:
+                objects.close()
+        finally:
+            await graph.close()
+    return asyncio.run(run())

@@ -8,6 +8,7 @@ column projection and row-group pruning instead of downloading whole files.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,20 @@ class ObjectInfo:
     size: int
     modified: datetime
     sha256: str | None = None  # recorded at write time when the backend keeps it
+
+
+class HashingReader:
+    """Wraps a readable stream and hashes (sha256) and counts what passes through, so an
+    object can be copied and checksummed in one read."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner, self.digest, self.size = inner, hashlib.sha256(), 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.inner.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
 
 
 class ObjectStore(Protocol):

@@ -10,7 +10,7 @@ audit event are written by the same function, so they commit together or not at 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from neo4j.exceptions import (
 from server.errors import ConflictError, NotFoundError, PesoError, StoreUnavailableError
 from server.models import Dataset, DatasetKey
 from server.requestctx import current_request_id
+from server.storage.batching import by_id
 from server.storage.neo4j import cypher, records
 
 log = logging.getLogger("peso.neo4j")
@@ -144,6 +145,17 @@ class Neo4jBase:
         await self._read(ping)
 
     # --- transactions ----------------------------------------------------------------------
+    async def _get_by_ids(self, statement: str, column: str, convert: Callable[[Any], T],
+                          ids: Sequence[str]) -> list[T | None]:
+        """A protocol batch getter: ``statement`` takes ``$ids`` and returns ``column``;
+        one read, results in input order, None for a missing id."""
+        if not ids:
+            return []
+
+        async def work(tx: Tx) -> list[T]:
+            return [convert(r[column]) for r in await rows(tx, statement, ids=list(ids))]
+        return by_id(await self._read(work), ids)
+
     async def _read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         driver = self._require()
         async with driver.session(database=self.database) as session:

@@ -20,6 +20,7 @@ from server.models import (
     SourceKind,
     Tag,
 )
+from server.storage.batching import grouped
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j.base import (
     Neo4jBase,
@@ -32,19 +33,6 @@ from server.storage.neo4j.base import (
     rows,
     run,
 )
-
-
-def by_id(items: list[Any], ids: Sequence[str]) -> list[Any]:
-    found = {item.id: item for item in items}
-    return [found.get(i) for i in ids]
-
-
-def grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]:
-    groups: dict[str, list[Any]] = {i: [] for i in ids}
-    for key, value in pairs:
-        if key in groups:
-            groups[key].append(value)
-    return [groups[i] for i in ids]
 
 
 class CatalogMixin(Neo4jBase):
@@ -73,13 +61,7 @@ class CatalogMixin(Neo4jBase):
         return await self._write(work)
 
     async def get_sources(self, ids: Sequence[str]) -> list[Source | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> list[Source]:
-            return [records.source(r["s"]) for r in
-                    await rows(tx, cypher.SOURCES_BY_IDS, ids=list(ids))]
-        return by_id(await self._read(work), ids)
+        return await self._get_by_ids(cypher.SOURCES_BY_IDS, "s", records.source, ids)
 
     async def get_source_by_name(self, name: str) -> Source | None:
         async def work(tx: Tx) -> Source | None:
@@ -126,13 +108,7 @@ class CatalogMixin(Neo4jBase):
         return await self._write(work)
 
     async def get_entities(self, ids: Sequence[str]) -> list[Entity | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> list[Entity]:
-            return [records.entity(r["e"]) for r in
-                    await rows(tx, cypher.ENTITIES_BY_IDS, ids=list(ids))]
-        return by_id(await self._read(work), ids)
+        return await self._get_by_ids(cypher.ENTITIES_BY_IDS, "e", records.entity, ids)
 
     async def list_entities(self, *, kind: EntityKind | None = None, is_human: bool | None = None,
                             first: int, after: list[Any] | None = None) -> Page[Entity]:

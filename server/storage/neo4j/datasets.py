@@ -33,7 +33,6 @@ from server.storage.neo4j.base import (
     rows,
     run,
 )
-from server.storage.neo4j.catalog import by_id
 
 
 async def ensure_dataset(tx: Tx, namespace: str, name: str, layer: DatasetLayer,
@@ -103,13 +102,7 @@ class DatasetsMixin(Neo4jBase):
         return await self._write(work)
 
     async def get_datasets(self, ids: Sequence[str]) -> list[Dataset | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> list[Dataset]:
-            return [records.dataset(r["d"]) for r in
-                    await rows(tx, cypher.DATASETS_BY_IDS, ids=list(ids))]
-        return by_id(await self._read(work), ids)
+        return await self._get_by_ids(cypher.DATASETS_BY_IDS, "d", records.dataset, ids)
 
     async def get_dataset(self, namespace: str, name: str) -> Dataset | None:
         async def work(tx: Tx) -> Dataset | None:

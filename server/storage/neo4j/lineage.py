@@ -32,6 +32,7 @@ from server.models import (
     RunState,
 )
 from server.storage import lineage_walk as walk
+from server.storage.batching import grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage_apply as apply
@@ -161,14 +162,6 @@ async def _consume(pending: Any) -> None:
     await result.consume()
 
 
-def _grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]:
-    groups: dict[str, list[Any]] = {i: [] for i in ids}
-    for key, value in pairs:
-        if key in groups:
-            groups[key].append(value)
-    return [groups[i] for i in ids]
-
-
 class LineageMixin(Neo4jBase):
     async def open(self) -> None:
         """The catalog's schema (``Neo4jBase.open``), then lineage's constraints and
@@ -243,14 +236,7 @@ class LineageMixin(Neo4jBase):
             raise
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> dict[str, Job]:
-            return {j.id: j for j in (job(r["j"]) for r in
-                                      await rows(tx, LC.JOBS_BY_IDS, ids=list(ids)))}
-        found = await self._read(work)
-        return [found.get(i) for i in ids]
+        return await self._get_by_ids(LC.JOBS_BY_IDS, "j", job, ids)
 
     async def get_job(self, namespace: str, name: str) -> Job | None:
         async def work(tx: Tx) -> Job | None:
@@ -272,14 +258,7 @@ class LineageMixin(Neo4jBase):
         return await self._read(work)
 
     async def get_runs(self, ids: Sequence[str]) -> list[Run | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> dict[str, Run]:
-            return {r.id: r for r in (run(m["r"]) for m in
-                                      await rows(tx, LC.RUNS_BY_IDS, ids=list(ids)))}
-        found = await self._read(work)
-        return [found.get(i) for i in ids]
+        return await self._get_by_ids(LC.RUNS_BY_IDS, "r", run, ids)
 
     async def list_runs(self, *, job_id: str | None = None, first: int,
                         after: list[Any] | None = None) -> Page[Run]:
@@ -305,7 +284,7 @@ class LineageMixin(Neo4jBase):
             return [(r["run_id"], RunDataset(r["run_id"], r["dataset_id"], _ROLE[r["rel"]],
                                              apply.loads(r["facets"])))
                     for r in await rows(tx, LC.RUN_DATASETS_OF, ids=list(run_ids))]
-        return _grouped(await self._read(work), run_ids)
+        return grouped(await self._read(work), run_ids)
 
     async def get_job_datasets(self, job_ids: Sequence[str]
                                ) -> list[list[tuple[str, RunRole]]]:
@@ -315,7 +294,7 @@ class LineageMixin(Neo4jBase):
         async def work(tx: Tx) -> list[tuple[str, tuple[str, RunRole]]]:
             return [(r["job_id"], (r["dataset_id"], _ROLE[r["rel"]]))
                     for r in await rows(tx, LC.JOB_DATASETS_OF, ids=list(job_ids))]
-        return _grouped(await self._read(work), job_ids)
+        return grouped(await self._read(work), job_ids)
 
     async def get_dataset_facets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not dataset_ids:

@@ -16,6 +16,7 @@ from server.models import (
     RegisteredVersion,
     SchemaField,
 )
+from server.storage.batching import grouped
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j.base import (
     Neo4jBase,
@@ -29,7 +30,6 @@ from server.storage.neo4j.base import (
     rows,
     run,
 )
-from server.storage.neo4j.catalog import by_id, grouped
 from server.storage.neo4j.datasets import ensure_dataset
 
 
@@ -101,13 +101,7 @@ class VersionsMixin(Neo4jBase):
         return await self._write(work)
 
     async def get_versions(self, ids: Sequence[str]) -> list[DatasetVersion | None]:
-        if not ids:
-            return []
-
-        async def work(tx: Tx) -> list[DatasetVersion]:
-            return [records.version(r["v"]) for r in
-                    await rows(tx, cypher.VERSIONS_BY_IDS, ids=list(ids))]
-        return by_id(await self._read(work), ids)
+        return await self._get_by_ids(cypher.VERSIONS_BY_IDS, "v", records.version, ids)
 
     async def list_versions(self, dataset_ids: Sequence[str]) -> list[list[DatasetVersion]]:
         if not dataset_ids:

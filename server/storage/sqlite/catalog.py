@@ -25,9 +25,10 @@ from server.models import (
     SourceKind,
     Tag,
 )
+from server.storage.batching import by_id, grouped
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.db import Database
-from server.storage.sqlite.helpers import _audit, _by_id, _grouped, _live_dataset, _reindex
+from server.storage.sqlite.helpers import _audit, _live_dataset, _reindex
 
 
 class CatalogMixin:
@@ -59,7 +60,7 @@ class CatalogMixin:
             return []
         found = await self.db.read(lambda c: [rows.source(r) for r in
                                               c.execute(sql.sources_by_ids(len(ids)), list(ids))])
-        return _by_id(found, ids)
+        return by_id(found, ids)
 
     async def get_source_by_name(self, name: str) -> Source | None:
         row = await self.db.read(lambda c: c.execute(sql.SOURCE_BY_NAME, (name,)).fetchone())
@@ -100,7 +101,7 @@ class CatalogMixin:
             return []
         found = await self.db.read(lambda c: [rows.entity(r) for r in
                                               c.execute(sql.entities_by_ids(len(ids)), list(ids))])
-        return _by_id(found, ids)
+        return by_id(found, ids)
 
     async def list_entities(self, *, kind: EntityKind | None = None, is_human: bool | None = None,
                             first: int, after: list[Any] | None = None) -> Page[Entity]:
@@ -137,7 +138,7 @@ class CatalogMixin:
         found = await self.db.read(lambda c: [
             (r["dataset_id"], (rows.entity(r), r["role"])) for r in
             c.execute(sql.entities_of_datasets(len(dataset_ids)), list(dataset_ids))])
-        return _grouped(found, dataset_ids)
+        return grouped(found, dataset_ids)
 
     # --- tags and owners -------------------------------------------------------------------
     async def add_tag(self, dataset: DatasetKey, tag: str, *, actor: str) -> Dataset:
@@ -163,7 +164,7 @@ class CatalogMixin:
             return []
         found = await self.db.read(lambda c: [(r[0], Tag(r[1])) for r in c.execute(
             sql.tags_of_datasets(len(dataset_ids)), list(dataset_ids))])
-        return _grouped(found, dataset_ids)
+        return grouped(found, dataset_ids)
 
     async def add_owner(self, dataset: DatasetKey, *, name: str, kind: OwnerKind,
                         email: str | None = None, actor: str) -> Owner:
@@ -183,4 +184,4 @@ class CatalogMixin:
         found = await self.db.read(lambda c: [
             (r[0], Owner(r[1], OwnerKind(r[2]), r[3])) for r in
             c.execute(sql.owners_of_datasets(len(dataset_ids)), list(dataset_ids))])
-        return _grouped(found, dataset_ids)
+        return grouped(found, dataset_ids)

@@ -22,10 +22,11 @@ from server.models import (
     PageRequest,
     SearchHit,
 )
+from server.storage.batching import by_id
 from server.storage.graph import SEARCH_WINDOW
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.db import Database
-from server.storage.sqlite.helpers import _audit, _by_id, _live_dataset, _reindex, fts_query
+from server.storage.sqlite.helpers import _audit, _live_dataset, _reindex, fts_query
 
 AUDIT_AFTER = (f"SELECT {sql.AUDIT_COLS} FROM audit WHERE id > ? "
                "AND (? IS NULL OR target_id = ?) ORDER BY id LIMIT ?")
@@ -86,7 +87,7 @@ class DatasetsMixin:
             return []
         found = await self.db.read(lambda c: [rows.dataset(r) for r in
                                               c.execute(sql.datasets_by_ids(len(ids)), list(ids))])
-        return _by_id(found, ids)
+        return by_id(found, ids)
 
     async def get_dataset(self, namespace: str, name: str) -> Dataset | None:
         row = await self.db.read(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from server.errors import NotFoundError
@@ -60,16 +59,3 @@ def _reindex(conn: sqlite3.Connection, dataset_id: str) -> None:
 
 def _dump(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
-
-
-def _by_id(items: list[Any], ids: Sequence[str]) -> list[Any]:
-    found = {item.id: item for item in items}
-    return [found.get(i) for i in ids]
-
-
-def _grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]:
-    groups: dict[str, list[Any]] = {i: [] for i in ids}
-    for key, value in pairs:
-        groups[key].append(value)
-    return [groups[i] for i in ids]
-

@@ -31,6 +31,7 @@ from server.models import (
     RunRole,
 )
 from server.storage import lineage_walk as walk
+from server.storage.batching import grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.sqlite import lineage_apply as apply
 from server.storage.sqlite import lineage_rows as lr
@@ -141,14 +142,6 @@ def walk_columns(c: sqlite3.Connection, dataset_id: str, field: str, direction: 
                               nodes_total=bfs.nodes_total)
 
 
-def _grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]:
-    groups: dict[str, list[Any]] = {i: [] for i in ids}
-    for key, value in pairs:
-        if key in groups:
-            groups[key].append(value)
-    return [groups[i] for i in ids]
-
-
 class LineageMixin:
     db: Database
 
@@ -232,7 +225,7 @@ class LineageMixin:
         found = await self.db.read(lambda c: [
             (r["run_id"], lr.run_dataset(r)) for r in c.execute(L.RUN_DATASETS_OF,
                                                                 (_ids(run_ids),))])
-        return _grouped(found, run_ids)
+        return grouped(found, run_ids)
 
     async def get_job_datasets(self, job_ids: Sequence[str]
                                ) -> list[list[tuple[str, RunRole]]]:
@@ -241,7 +234,7 @@ class LineageMixin:
         found = await self.db.read(lambda c: [
             (r["job_id"], (r["dataset_id"], RunRole(r["role"]))) for r in c.execute(
                 L.JOB_DATASETS_OF, (_ids(job_ids),))])
-        return _grouped(found, job_ids)
+        return grouped(found, job_ids)
 
     async def get_dataset_facets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not dataset_ids:

@@ -25,9 +25,10 @@ from server.models import (
     RegisteredVersion,
     SchemaField,
 )
+from server.storage.batching import by_id, grouped
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.db import Database
-from server.storage.sqlite.helpers import _audit, _by_id, _dump, _grouped, _live_dataset, _reindex
+from server.storage.sqlite.helpers import _audit, _dump, _live_dataset, _reindex
 
 
 class VersionsMixin:
@@ -86,14 +87,14 @@ class VersionsMixin:
             return []
         found = await self.db.read(lambda c: [rows.version(r) for r in
                                               c.execute(sql.versions_by_ids(len(ids)), list(ids))])
-        return _by_id(found, ids)
+        return by_id(found, ids)
 
     async def list_versions(self, dataset_ids: Sequence[str]) -> list[list[DatasetVersion]]:
         if not dataset_ids:
             return []
         found = await self.db.read(lambda c: [rows.version(r) for r in c.execute(
             sql.versions_of_datasets(len(dataset_ids)), list(dataset_ids))])
-        return _grouped([(v.dataset_id, v) for v in found], dataset_ids)
+        return grouped([(v.dataset_id, v) for v in found], dataset_ids)
 
     async def get_latest_versions(self, dataset_ids: Sequence[str]
                                   ) -> list[DatasetVersion | None]:
@@ -109,7 +110,7 @@ class VersionsMixin:
             return []
         found = await self.db.read(lambda c: [rows.field(r) for r in c.execute(
             sql.fields_of_versions(len(version_ids)), list(version_ids))])
-        return _grouped([(f.version_id, f) for f in found], version_ids)
+        return grouped([(f.version_id, f) for f in found], version_ids)
 
     # --- lineage ---------------------------------------------------------------------------
     async def put_lineage(self, downstream: DatasetKey, upstream: DatasetKey, *,

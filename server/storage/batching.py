@@ -1,0 +1,24 @@
+"""Shaping batch-getter results the way the graph-store protocol promises: one result per
+requested id, in input order, so they plug straight into DataLoaders. Shared by every
+backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def by_id(items: list[Any], ids: Sequence[str]) -> list[Any]:
+    """``items`` (each with an ``.id``) in the order of ``ids``; None for a missing id."""
+    found = {item.id: item for item in items}
+    return [found.get(i) for i in ids]
+
+
+def grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]:
+    """``(id, value)`` pairs as one list per id, in the order of ``ids`` (empty when none);
+    pairs for ids not asked for are ignored."""
+    groups: dict[str, list[Any]] = {i: [] for i in ids}
+    for key, value in pairs:
+        if key in groups:
+            groups[key].append(value)
+    return [groups[i] for i in ids]
