@@ -15,7 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.root import build_schema
-from server import __version__, downloads, metrics
+from server import __version__, catalog_export, downloads, metrics
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         Route(openlineage.ROUTE, openlineage.lineage_endpoint, methods=["POST"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route(downloads.ROUTE, downloads.serve_object, methods=["GET"]),
+        *(Route(path, endpoint, methods=["GET"]) for path, endpoint in catalog_export.ROUTES),
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,

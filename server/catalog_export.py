@@ -1,0 +1,249 @@
+"""Peso as a portal: the catalog exported as DCAT-US 1.1 ``data.json``, DCAT (Turtle and
+JSON-LD, built with rdflib) and schema.org ``Dataset`` JSON-LD per dataset.
+
+Mapping: a dataset's ``namespace.name`` is its POD ``identifier``, its description (or, when
+it has none, a sentence naming it: POD requires one) the ``description``, its tags the
+``keyword`` list (POD requires one keyword: the namespace is always added), its source the
+``publisher`` (an organization; "Peso" when it has none), its latest version's
+``created_at`` (else the dataset's ``updated_at``) ``modified``, and its owners the
+``contactPoint``.
+
+PII policy (schema/pii.py): an owner's name and email are personal data. A caller whose
+token lacks the ``pii`` permission (anonymous callers included) gets the contact point masked:
+``fn`` is ``***`` and ``hasEmail`` the placeholder ``mailto:masked@redacted.invalid`` (POD
+requires both, the ``.invalid`` top-level domain can never be delivered to). A team owner's
+name is not personal and stays visible; its email is masked all the same.
+
+``bureauCode``/``programCode`` are required by the POD schema for US federal agencies only;
+Peso is not one and writes the "no agency" codes ``000:00`` and ``000:000``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, XSD
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.auth import Principal
+from server.guard import authorize
+from server.models import Dataset, DatasetFilter, Owner, OwnerKind, PageRequest, Source
+from server.storage.graph import GraphStore
+
+POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
+POD_CONTEXT = "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
+MASK = "***"
+MASKED_EMAIL = "mailto:masked@redacted.invalid"
+PAGE = 500
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One dataset with what the exports need about it."""
+
+    dataset: Dataset
+    tags: list[str]
+    owners: list[Owner]
+    source: Source | None
+    modified: datetime
+
+
+async def entries(graph: GraphStore) -> list[Entry]:
+    """Every live dataset with its tags, owners, source and last change, in name order."""
+    out: list[Entry] = []
+    after: list[Any] | None = None
+    while True:
+        page = await graph.list_datasets(DatasetFilter(), PageRequest(first=PAGE, after=after))
+        ids = [d.id for d in page.items]
+        if ids:
+            tags = await graph.get_tags(ids)
+            owners = await graph.get_owners(ids)
+            latest = await graph.get_latest_versions(ids)
+            source_ids = sorted({d.source_id for d in page.items if d.source_id})
+            sources = {s.id: s for s in await graph.get_sources(source_ids) if s is not None}
+            for d, t, o, v in zip(page.items, tags, owners, latest, strict=True):
+                out.append(Entry(d, sorted(x.name for x in t), list(o),
+                                 sources.get(d.source_id) if d.source_id else None,
+                                 v.created_at if v is not None else d.updated_at))
+        if not page.has_next or not page.cursors:
+            return out
+        after = page.cursors[-1]
+
+
+def identifier(d: Dataset) -> str:
+    return f"{d.namespace}.{d.name}"
+
+
+def description(d: Dataset) -> str:
+    return d.description or f"The dataset {d.name} in the namespace {d.namespace}."
+
+
+def keywords(e: Entry) -> list[str]:
+    return list(dict.fromkeys([*e.tags, e.dataset.namespace]))
+
+
+def contact(owners: Sequence[Owner], pii: bool) -> dict[str, str]:
+    """The POD vcard of a dataset's first owner, masked for callers without ``pii``."""
+    if not owners:
+        return {"@type": "vcard:Contact", "fn": "Peso catalog", "hasEmail": MASKED_EMAIL}
+    owner = owners[0]
+    personal = owner.kind == OwnerKind.USER
+    fn = owner.name if (pii or not personal) else MASK
+    email = f"mailto:{owner.email}" if (pii and owner.email) else MASKED_EMAIL
+    return {"@type": "vcard:Contact", "fn": fn, "hasEmail": email}
+
+
+def publisher_name(e: Entry) -> str:
+    return e.source.name if e.source is not None else "Peso"
+
+
+def data_json(items: Sequence[Entry], *, pii: bool, base_url: str) -> dict[str, Any]:
+    """The catalog as a DCAT-US (Project Open Data) 1.1 ``data.json`` document."""
+    datasets = []
+    for e in items:
+        d = e.dataset
+        record: dict[str, Any] = {
+            "@type": "dcat:Dataset",
+            "title": d.name,
+            "description": description(d),
+            "keyword": keywords(e),
+            "modified": e.modified.isoformat(),
+            "publisher": {"@type": "org:Organization", "name": publisher_name(e)},
+            "contactPoint": contact(e.owners, pii),
+            "identifier": identifier(d),
+            "accessLevel": "public",
+            "bureauCode": ["000:00"],
+            "programCode": ["000:000"],
+            "landingPage": f"{base_url}/catalog/datasets/{d.id}.jsonld",
+        }
+        if e.source is not None and e.source.license:
+            record["license"] = e.source.license
+        datasets.append(record)
+    return {"@context": POD_CONTEXT, "@id": f"{base_url}/catalog/data.json",
+            "@type": "dcat:Catalog", "conformsTo": POD_SCHEMA,
+            "describedBy": f"{POD_SCHEMA}/catalog.json", "dataset": datasets}
+
+
+def dcat_graph(items: Sequence[Entry], *, pii: bool, base_url: str) -> Graph:
+    """The catalog as a DCAT RDF graph (dcat:Catalog with one dcat:Dataset per dataset)."""
+    g = Graph()
+    g.bind("dcat", DCAT)
+    g.bind("dct", DCTERMS)
+    g.bind("foaf", FOAF)
+    g.bind("vcard", VCARD)
+    catalog = URIRef(f"{base_url}/catalog")
+    g.add((catalog, RDF.type, DCAT.Catalog))
+    g.add((catalog, DCTERMS.title, Literal("Peso catalog")))
+    for e in items:
+        d = e.dataset
+        node = URIRef(f"{base_url}/catalog/datasets/{d.id}")
+        g.add((catalog, DCAT.dataset, node))
+        g.add((node, RDF.type, DCAT.Dataset))
+        g.add((node, DCTERMS.identifier, Literal(identifier(d))))
+        g.add((node, DCTERMS.title, Literal(d.name)))
+        g.add((node, DCTERMS.description, Literal(description(d))))
+        g.add((node, DCTERMS.modified, Literal(e.modified.isoformat(), datatype=XSD.dateTime)))
+        for k in keywords(e):
+            g.add((node, DCAT.keyword, Literal(k)))
+        publisher = URIRef(f"{base_url}/catalog/publishers/"
+                           f"{e.source.id if e.source else 'peso'}")
+        g.add((node, DCTERMS.publisher, publisher))
+        g.add((publisher, RDF.type, FOAF.Organization))
+        g.add((publisher, FOAF.name, Literal(publisher_name(e))))
+        if e.source is not None and e.source.license:
+            g.add((node, DCTERMS.license, Literal(e.source.license)))
+        vcard = contact(e.owners, pii)
+        point = URIRef(f"{base_url}/catalog/datasets/{d.id}#contact")
+        g.add((node, DCAT.contactPoint, point))
+        g.add((point, RDF.type, VCARD.Kind))
+        g.add((point, VCARD.fn, Literal(vcard["fn"])))
+        g.add((point, VCARD.hasEmail, URIRef(vcard["hasEmail"])))
+    return g
+
+
+def schema_org(e: Entry, *, pii: bool, base_url: str) -> dict[str, Any]:
+    """One dataset as schema.org ``Dataset`` JSON-LD (what search engines index)."""
+    d = e.dataset
+    vcard = contact(e.owners, pii)
+    return {
+        "@context": "https://schema.org/", "@type": "Dataset",
+        "@id": f"{base_url}/catalog/datasets/{d.id}",
+        "identifier": identifier(d), "name": d.name, "description": description(d),
+        "keywords": keywords(e), "dateModified": e.modified.isoformat(),
+        "dateCreated": d.created_at.isoformat(),
+        "publisher": {"@type": "Organization", "name": publisher_name(e)},
+        "creator": {"@type": "Person" if e.owners and e.owners[0].kind == OwnerKind.USER
+                    else "Organization", "name": vcard["fn"],
+                    "email": vcard["hasEmail"].removeprefix("mailto:")},
+        **({"license": e.source.license}
+           if e.source is not None and e.source.license else {}),
+    }
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _caller(request: Request) -> Principal | Response:
+    return await authorize(request, None)
+
+
+async def data_json_endpoint(request: Request) -> Response:
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    items = await entries(request.app.state.graph)
+    return JSONResponse(data_json(items, pii=caller.pii, base_url=_base(request)))
+
+
+async def turtle_endpoint(request: Request) -> Response:
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    items = await entries(request.app.state.graph)
+    g = dcat_graph(items, pii=caller.pii, base_url=_base(request))
+    return Response(g.serialize(format="turtle"), media_type="text/turtle")
+
+
+async def jsonld_endpoint(request: Request) -> Response:
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    items = await entries(request.app.state.graph)
+    g = dcat_graph(items, pii=caller.pii, base_url=_base(request))
+    return Response(g.serialize(format="json-ld"), media_type="application/ld+json")
+
+
+async def dataset_jsonld_endpoint(request: Request) -> Response:
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    graph: GraphStore = request.app.state.graph
+    dataset_id = request.path_params["id"]
+    found = (await graph.get_datasets([dataset_id]))[0] if len(dataset_id) <= 128 else None
+    if found is None or found.deleted_at is not None:
+        return JSONResponse({"errors": [{"message": f"no dataset with id {dataset_id!r}",
+                                         "extensions": {"code": "NOT_FOUND"}}]},
+                            status_code=404)
+    tags, owners = (await graph.get_tags([found.id]))[0], (await graph.get_owners([found.id]))[0]
+    latest = (await graph.get_latest_versions([found.id]))[0]
+    source = ((await graph.get_sources([found.source_id]))[0] if found.source_id else None)
+    entry = Entry(found, sorted(t.name for t in tags), list(owners), source,
+                  latest.created_at if latest is not None else found.updated_at)
+    body = json.dumps(schema_org(entry, pii=caller.pii, base_url=_base(request)))
+    return Response(body, media_type="application/ld+json")
+
+
+ROUTES = (
+    ("/catalog/data.json", data_json_endpoint),
+    ("/catalog/catalog.ttl", turtle_endpoint),
+    ("/catalog/catalog.jsonld", jsonld_endpoint),
+    ("/catalog/datasets/{id}.jsonld", dataset_jsonld_endpoint),
+)
