@@ -18,6 +18,7 @@ from typing import Any
 from server import __version__, crashpoints, logs
 from server.cli_admin import add_admin_parsers
 from server.errors import PesoError
+from server.health_cli import add_report_parser
 from server.openlineage.ingest_cli import add_lineage_parser
 from server.requestctx import new_request_id, request_id, set_request_id
 from server.settings import SETTINGS, Settings
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_migrate_parser(sub)
     add_admin_parsers(sub)
     add_lineage_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

@@ -64,6 +64,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "Largest GraphQL request body (bytes) the server reads."),
     SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
                "Largest multipart upload (bytes) `loadFile` accepts."),
+    SettingDoc("PESO_REPORT_STALE_DAYS", "30",
+               "`peso report` / `catalogHealth`: a dataset with no new version for this many "
+               "days is stale; failed runs are counted over the same period."),
     SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
                "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
     SettingDoc("PESO_SIGNING_KEY", "<generated>",
@@ -112,6 +115,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 1 << 30
     download_url_seconds: int = 3600
+    report_stale_days: int = 30
     signing_key: str = ""
     graphiql: bool = True
     log_level: str = "info"
@@ -158,6 +162,7 @@ class Settings:
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
+            report_stale_days=_int(env, "PESO_REPORT_STALE_DAYS", 30, 1, 3650),
             signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),

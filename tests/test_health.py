@@ -1,0 +1,134 @@
+"""The catalog health report (server/health.py): counts that move when the catalog changes
+(a failed run, a load failing its contract, a described dataset), editions stored per day
+and read back with their diff, over GraphQL (`catalogHealth`) and `peso report`."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from loaders.pipeline import LoadRequest, load_file
+from server.cli import main
+from server.health import edition
+from server.models import DatasetKey, OwnerKind
+from tests.conftest import gql
+from tests.helpers import call, messages, q, stores, write_csv
+from tests.lineage_events import new_run_id, run_event
+
+HEALTH = """
+query($date: String) {
+  catalogHealth(date: $date) {
+    date staleDays markdown diff lists datasetsByLayer
+    counts { datasets versions sources storageBytes stale failedRuns withoutDescription
+             withoutOwner unownedPiiColumns contractFailures }
+  }
+}"""
+
+
+def health(client: TestClient, day: str | None = None) -> dict[str, Any]:
+    report: dict[str, Any] = q(client, HEALTH, date=day)["catalogHealth"]
+    return report
+
+
+def load_csv(client: TestClient, tmp: Path, name: str,
+             contract: dict[str, Any] | None = None) -> None:
+    graph, objects = stores(client)
+    path = write_csv(tmp / f"{name}.csv", ["id", "email", "age"],
+                     [[1, "a@x.io", 34], [2, "b@x.io", 12]])
+    work = client.app.state.settings.data_dir / "tmp"  # type: ignore[attr-defined]
+    work.mkdir(parents=True, exist_ok=True)
+    call(client, load_file, LoadRequest(path=path, namespace="crm", name=name,
+                                        contract=contract),
+         graph=graph, objects=objects, actor="test", tmp_dir=work)
+
+
+def test_counts_follow_the_catalog(client: TestClient, tmp_path: Path) -> None:
+    empty = health(client)["counts"]
+    assert empty["datasets"] == 0
+    assert empty["failedRuns"] == 0
+
+    load_csv(client, tmp_path, "people")
+    load_csv(client, tmp_path, "minors", contract={"on_violation": "warn",
+                                                   "columns": {"age": {"min": 18}}})
+    run = new_run_id()
+    response = client.post("/api/v1/lineage", json=run_event("nightly", run, "FAIL"))
+    assert response.status_code < 300, response.text
+    report = health(client)
+    c = report["counts"]
+    assert c["datasets"] == 4                   # each load: a raw and a curated dataset
+    assert report["datasetsByLayer"] == {"curated": 2, "raw": 2}
+    assert c["versions"] == 4
+    assert c["storageBytes"] > 0
+    assert c["withoutDescription"] == 2
+    assert c["withoutOwner"] == 4
+    assert c["unownedPiiColumns"] == 4          # the email column of each
+    assert c["contractFailures"] == 1
+    assert report["lists"]["contract_failures"] == ["crm/minors"]
+    assert c["failedRuns"] == 1
+    assert report["lists"]["failed_runs"][0]["run"] == run
+    assert c["stale"] == 0
+    assert "| Latest versions failing their contract | 1 |" in report["markdown"]
+
+    graph, _ = stores(client)
+    call(client, graph.add_owner, DatasetKey("crm", "people"), name="CRM team",
+         kind=OwnerKind.TEAM, actor="test")
+    c = health(client)["counts"]
+    assert c["withoutOwner"] == 3
+    assert c["unownedPiiColumns"] == 3
+
+
+def test_editions_by_day_with_diff(client: TestClient, tmp_path: Path) -> None:
+    graph, objects = stores(client)
+    now = datetime.now(UTC)
+    yesterday = now - timedelta(days=1)
+    call(client, edition, graph, objects, stale_days=30, now=yesterday)  # stores yesterday's
+    load_csv(client, tmp_path, "people")
+    today = call(client, edition, graph, objects, stale_days=30, now=now)
+    assert today["diff"] == {"since": yesterday.date().isoformat(),
+                             "counts": {**dict.fromkeys(today["counts"], 0),
+                                        "datasets": 2, "versions": 2,
+                                        "storage_bytes": today["counts"]["storage_bytes"],
+                                        "without_description": 1, "without_owner": 2,
+                                        "unowned_pii_columns": 2}}
+    past = health(client, yesterday.date().isoformat())
+    assert past["date"] == yesterday.date().isoformat()
+    assert past["counts"]["datasets"] == 0
+    # stale: with a clock 31 days on, the dataset loaded today is overdue
+    later = call(client, edition, graph, objects, stale_days=30,
+                 now=now + timedelta(days=31), save=False)
+    assert later["counts"]["stale"] == 2
+    assert later["lists"]["stale"] == ["crm/people", "crm/people.raw"]
+
+
+def test_missing_and_malformed_dates_are_clear_errors(client: TestClient) -> None:
+    missing = messages(gql(client, HEALTH, {"date": "2001-01-01"}))
+    assert "no catalog health report was stored for 2001-01-01" in missing[0]
+    assert "is not YYYY-MM-DD" in messages(gql(client, HEALTH, {"date": "yesterday"}))[0]
+
+
+def test_peso_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    for name in list(os.environ):
+        if name.startswith("PESO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PESO_DATA_DIR", str(tmp_path / "data"))
+    csv = write_csv(tmp_path / "c.csv", ["id", "name"], [[1, "x"]])
+    assert main(["load", str(csv), "--dataset", "crm/customers", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["report"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# Catalog health, ")
+    assert "| Datasets | 2 |" in text
+    assert main(["report", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["datasets"] == 2
+    stored = tmp_path / "data" / "objects" / "reports" / "health" / f"{report['date']}.json"
+    assert stored.is_file()
+    assert main(["report", "--date", "1999-01-01"]) == 1
+    assert "no catalog health report was stored for 1999-01-01" in capsys.readouterr().err
