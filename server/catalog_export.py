@@ -21,6 +21,7 @@ Peso is not one and writes the "no agency" codes ``000:00`` and ``000:000``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,8 +97,25 @@ def contact(owners: Sequence[Owner], pii: bool) -> dict[str, str]:
     owner = owners[0]
     personal = owner.kind == OwnerKind.USER
     fn = owner.name if (pii or not personal) else MASK
-    email = f"mailto:{owner.email}" if (pii and owner.email) else MASKED_EMAIL
+    # an address POD's pattern refuses would make the whole file invalid: the placeholder
+    shown = pii and owner.email is not None and _POD_EMAIL.match(owner.email) is not None
+    email = f"mailto:{owner.email}" if shown else MASKED_EMAIL
     return {"@type": "vcard:Contact", "fn": fn, "hasEmail": email}
+
+
+_POD_EMAIL = re.compile(r"^[\w_~!$&'()*+,;=:.-]+@[\w.-]+\.[\w.-]+?\Z")
+_SPDX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}\Z")
+
+
+def license_uri(e: Entry) -> str | None:
+    """The source's license as a URI (POD wants one): a URL as is, an SPDX identifier such
+    as ``CC-BY-4.0`` as its spdx.org page; anything else is left out."""
+    text = (e.source.license or "").strip() if e.source is not None else ""
+    if text.startswith(("https://", "http://")) and " " not in text:
+        return text
+    if _SPDX_ID.match(text):
+        return f"https://spdx.org/licenses/{text}.html"
+    return None
 
 
 def publisher_name(e: Entry) -> str:
@@ -123,8 +141,8 @@ def data_json(items: Sequence[Entry], *, pii: bool, base_url: str) -> dict[str, 
             "programCode": ["000:000"],
             "landingPage": f"{base_url}/catalog/datasets/{d.id}.jsonld",
         }
-        if e.source is not None and e.source.license:
-            record["license"] = e.source.license
+        if (license := license_uri(e)) is not None:
+            record["license"] = license
         datasets.append(record)
     return {"@context": POD_CONTEXT, "@id": f"{base_url}/catalog/data.json",
             "@type": "dcat:Catalog", "conformsTo": POD_SCHEMA,
@@ -157,8 +175,8 @@ def dcat_graph(items: Sequence[Entry], *, pii: bool, base_url: str) -> Graph:
         g.add((node, DCTERMS.publisher, publisher))
         g.add((publisher, RDF.type, FOAF.Organization))
         g.add((publisher, FOAF.name, Literal(publisher_name(e))))
-        if e.source is not None and e.source.license:
-            g.add((node, DCTERMS.license, Literal(e.source.license)))
+        if (license := license_uri(e)) is not None:
+            g.add((node, DCTERMS.license, URIRef(license)))
         vcard = contact(e.owners, pii)
         point = URIRef(f"{base_url}/catalog/datasets/{d.id}#contact")
         g.add((node, DCAT.contactPoint, point))
@@ -182,8 +200,7 @@ def schema_org(e: Entry, *, pii: bool, base_url: str) -> dict[str, Any]:
         "creator": {"@type": "Person" if e.owners and e.owners[0].kind == OwnerKind.USER
                     else "Organization", "name": vcard["fn"],
                     "email": vcard["hasEmail"].removeprefix("mailto:")},
-        **({"license": e.source.license}
-           if e.source is not None and e.source.license else {}),
+        **({"license": license} if (license := license_uri(e)) is not None else {}),
     }
 
 

@@ -46,7 +46,10 @@ def seed(client: TestClient) -> None:
                                   actor="test")
         await graph.upsert_dataset(namespace="ads", name="impressions", source_name="ad-server",
                                    description="Ad impressions per hour", actor="test")
-        await graph.upsert_dataset(namespace="crm", name="contacts", actor="test")
+        await graph.upsert_source(name="crm", kind=SourceKind.OTHER, license="CC-BY-4.0",
+                                  actor="test")
+        await graph.upsert_dataset(namespace="crm", name="contacts", source_name="crm",
+                                   actor="test")
         await graph.add_tag(DatasetKey("ads", "impressions"), "advertising", actor="test")
         await graph.add_tag(DatasetKey("ads", "impressions"), "hourly", actor="test")
         await graph.add_owner(DatasetKey("crm", "contacts"), name="Ada Lovelace",
@@ -69,6 +72,7 @@ def test_data_json_is_valid_pod_and_round_trips(client: TestClient, tmp_path: Pa
     assert by_id["ads.impressions"]["keyword"] == ["advertising", "hourly", "ads"]
     assert by_id["ads.impressions"]["publisher"]["name"] == "ad-server"
     assert by_id["ads.impressions"]["license"].startswith("https://creativecommons.org/")
+    assert by_id["crm.contacts"]["license"] == "https://spdx.org/licenses/CC-BY-4.0.html"
     # the admin fixture token has pii: the real contact
     assert by_id["crm.contacts"]["contactPoint"]["fn"] == "Ada Lovelace"
     assert by_id["crm.contacts"]["contactPoint"]["hasEmail"] == "mailto:ada@example.com"
@@ -76,7 +80,8 @@ def test_data_json_is_valid_pod_and_round_trips(client: TestClient, tmp_path: Pa
 
 @needs_corpus
 def test_a_broken_record_fails_the_pod_schema() -> None:
-    """The validator used above does reject what POD forbids (so the test above can fail)."""
+    """The validator used above does reject what POD forbids (so the test above can fail),
+    formats included."""
     doc = {"conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
            "dataset": [{"title": "t", "description": "d", "keyword": ["k"],
                         "modified": "2024-01-01", "identifier": "x", "accessLevel": "public",
@@ -85,6 +90,10 @@ def test_a_broken_record_fails_the_pod_schema() -> None:
                         "contactPoint": {"fn": "a", "hasEmail": "not-an-email"}}]}
     assert any("hasEmail" in str(list(e.absolute_path)) or "mailto" in e.message
                for e in pod_validator().iter_errors(doc))
+    doc["dataset"][0]["contactPoint"]["hasEmail"] = "mailto:a@b.org"
+    assert list(pod_validator().iter_errors(doc)) == []
+    doc["dataset"][0]["license"] = "CC-BY-4.0"          # not a URI
+    assert [e.message for e in pod_validator().iter_errors(doc)] != []
 
 
 def test_anonymous_callers_get_contact_points_masked(client: TestClient,
@@ -136,3 +145,15 @@ def test_schema_org_per_dataset(client: TestClient, anon_client: TestClient) -> 
     missing = client.get("/catalog/datasets/nope.jsonld")
     assert missing.status_code == 404
     assert "nope" in missing.text
+
+
+def test_an_email_pod_refuses_becomes_the_placeholder() -> None:
+    from server.catalog_export import MASKED_EMAIL, contact
+    from server.models import Owner
+
+    good = Owner(name="Ada", kind=OwnerKind.USER, email="ada@example.com")
+    bad = Owner(name="Ada", kind=OwnerKind.USER, email="ada@localhost")
+    assert contact([good], True)["hasEmail"] == "mailto:ada@example.com"
+    assert contact([bad], True) == {"@type": "vcard:Contact", "fn": "Ada",
+                                    "hasEmail": MASKED_EMAIL}
+    assert contact([good], False)["fn"] == "***"
