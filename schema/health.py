@@ -38,6 +38,9 @@ class CatalogHealth:
     counts: HealthCounts
     datasets_by_layer: JSON
     datasets_by_source: JSON
+    growth_by_week: JSON = strawberry.field(description="Datasets created per ISO week "
+                                                        "(YYYY-Www), this week and the 7 "
+                                                        "before.")
     lists: JSON = strawberry.field(description="Up to 50 names per finding: stale, "
                                                "without_description, without_owner, "
                                                "contract_failures, failed_runs.")
@@ -53,6 +56,7 @@ class CatalogHealth:
                    counts=HealthCounts(**{**c, "storage_bytes": BigInt(c["storage_bytes"])}),
                    datasets_by_layer=cast(JSON, r["datasets_by_layer"]),
                    datasets_by_source=cast(JSON, r["datasets_by_source"]),
+                   growth_by_week=cast(JSON, r.get("growth_by_week", {})),
                    lists=cast(JSON, r["lists"]), diff=cast(JSON, r.get("diff")),
                    markdown=markdown(r))
 

@@ -2,11 +2,11 @@
 per day.
 
 Computed from the graph store's public reads (no store method of its own): datasets by
-layer and source, versions, sources, stored bytes (every version's ``byte_size``), stale
-datasets (no new version within ``PESO_REPORT_STALE_DAYS``), OpenLineage runs that failed or
-aborted within that period, datasets without a description or an owner, PII columns of
-datasets nobody owns (personal data nobody answers for), and datasets whose latest version
-failed its contract.
+layer and source, datasets created per week (the last 8), versions, sources, stored bytes
+(every version's ``byte_size``), stale datasets (no new version within
+``PESO_REPORT_STALE_DAYS``), OpenLineage runs that failed or aborted within that period,
+datasets without a description or an owner, PII columns of datasets nobody owns (personal
+data nobody answers for), and datasets whose latest version failed its contract.
 
 Editions are JSON objects in the object store at ``reports/health/YYYY-MM-DD.json``: each
 run of ``peso report`` or ``catalogHealth`` for today writes today's edition (replacing the
@@ -37,6 +37,14 @@ COUNTS = ("datasets", "versions", "sources", "storage_bytes", "stale", "failed_r
           "without_description", "without_owner", "unowned_pii_columns", "contract_failures")
 
 
+GROWTH_WEEKS = 8  # datasets created per ISO week, this week and the 7 before
+
+
+def _week(at: datetime) -> str:
+    year, week, _ = at.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def parse_date(text: str) -> date:
     if not isinstance(text, str) or not _DATE_RE.match(text):
         raise ValidationError(f"date {str(text)[:40]!r} is not YYYY-MM-DD", field="date")
@@ -60,6 +68,8 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
     counts = dict.fromkeys(COUNTS, 0)
     by_layer: dict[str, int] = {}
     by_source: dict[str, int] = {}
+    weeks = [_week(now - timedelta(weeks=n)) for n in range(GROWTH_WEEKS - 1, -1, -1)]
+    growth = dict.fromkeys(weeks, 0)
     source_names: dict[str, str] = {}
     after: list[Any] | None = None
     while True:
@@ -84,6 +94,8 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
                 counts["versions"] += len(vs)
                 counts["storage_bytes"] += sum(v.byte_size for v in vs)
                 by_layer[d.layer.value] = by_layer.get(d.layer.value, 0) + 1
+                if (week := _week(d.created_at)) in growth:
+                    growth[week] += 1
                 src = source_names.get(d.source_id or "", "(none)")
                 by_source[src] = by_source.get(src, 0) + 1
                 changed = last.created_at if last is not None else d.updated_at
@@ -122,6 +134,7 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
             "stale_days": stale_days, "counts": counts,
             "datasets_by_layer": dict(sorted(by_layer.items())),
             "datasets_by_source": dict(sorted(by_source.items())),
+            "growth_by_week": growth,
             "lists": {**names, "failed_runs": failed}}
 
 
@@ -190,7 +203,8 @@ def markdown(report: dict[str, Any]) -> str:
               "contract_failures": "Latest versions failing their contract"}
     lines += [f"| {labels[k]} | {c[k]}{delta(k)} |" for k in COUNTS]
     for title, table in (("Datasets by layer", report["datasets_by_layer"]),
-                         ("Datasets by source", report["datasets_by_source"])):
+                         ("Datasets by source", report["datasets_by_source"]),
+                         ("Datasets created per week", report.get("growth_by_week", {}))):
         lines += ["", f"## {title}", ""] + [f"- {k}: {v}" for k, v in table.items()]
     for key in ("stale", "without_description", "without_owner", "contract_failures"):
         if report["lists"][key]:

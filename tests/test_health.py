@@ -21,10 +21,12 @@ from tests.conftest import gql
 from tests.helpers import call, messages, q, stores, write_csv
 from tests.lineage_events import new_run_id, run_event
 
+OBJECT_BACKENDS = ("local", "s3")   # editions are objects: on a folder and on S3 (moto)
+
 HEALTH = """
 query($date: String) {
   catalogHealth(date: $date) {
-    date staleDays markdown diff lists datasetsByLayer
+    date staleDays markdown diff lists datasetsByLayer growthByWeek
     counts { datasets versions sources storageBytes stale failedRuns withoutDescription
              withoutOwner unownedPiiColumns contractFailures }
   }
@@ -64,6 +66,8 @@ def test_counts_follow_the_catalog(client: TestClient, tmp_path: Path) -> None:
     assert c["datasets"] == 4                   # each load: a raw and a curated dataset
     assert report["datasetsByLayer"] == {"curated": 2, "raw": 2}
     assert c["versions"] == 4
+    assert list(report["growthByWeek"].values())[-1] == 4   # all created this week
+    assert len(report["growthByWeek"]) == 8
     assert c["storageBytes"] > 0
     assert c["withoutDescription"] == 2
     assert c["withoutOwner"] == 4
