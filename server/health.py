@@ -8,10 +8,10 @@ layer and source, datasets created per week (the last 8), versions, sources, sto
 datasets without a description or an owner, PII columns of datasets nobody owns (personal
 data nobody answers for), and datasets whose latest version failed its contract.
 
-Editions are JSON objects in the object store at ``reports/health/YYYY-MM-DD.json``: each
-run of ``peso report`` or ``catalogHealth`` for today writes today's edition (replacing the
-earlier one of the same day), so any past day can be read back, with its difference from
-the day before.
+Editions are JSON objects in the object store at ``reports/health/YYYY-MM-DD.json`` (UTC
+days): each run of ``peso report`` writes today's edition (replacing the earlier one of the
+same day; ``catalogHealth`` computes today's live without storing, a query never writes), so
+any past day can be read back, with its difference from the day before.
 """
 
 from __future__ import annotations
