@@ -157,3 +157,22 @@ def test_an_email_pod_refuses_becomes_the_placeholder() -> None:
     assert contact([bad], True) == {"@type": "vcard:Contact", "fn": "Ada",
                                     "hasEmail": MASKED_EMAIL}
     assert contact([good], False)["fn"] == "***"
+
+
+def test_exports_follow_peso_auth_required(tmp_path: Path) -> None:
+    from server.app import create_app
+    from tests.conftest import app_client, client_as, make_settings
+
+    settings = make_settings(tmp_path, PESO_AUTH="required")
+    with app_client(create_app(settings), role=None) as anonymous:
+        reader = client_as(anonymous, "reader")
+        seed(anonymous)  # (the stores are called directly, on the running app)
+        for path in ("/catalog/data.json", "/catalog/catalog.ttl", "/catalog/catalog.jsonld"):
+            refused = anonymous.get(path)
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert reader.get(path).status_code == 200, path
+        # a reader without pii sees contact points masked
+        doc = reader.get("/catalog/data.json").json()
+        contacts = {d["identifier"]: d["contactPoint"]["fn"] for d in doc["dataset"]}
+        assert contacts["crm.contacts"] == "***"
