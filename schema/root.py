@@ -142,7 +142,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
     cost = CostModel(max_cost=settings.max_query_cost, caps={
         "first": settings.max_page_size, "last": settings.max_page_size,
-        "limit": settings.max_preview_rows, "maxNodes": settings.max_lineage_nodes})
+        "limit": settings.max_preview_rows, "maxNodes": settings.max_lineage_nodes},
+        omitted={"maxNodes": settings.max_lineage_nodes},
+        scan_cost=settings.preview_scan_cost)
     extensions: list[Any] = [
         OperationMetrics,
         partial(AddValidationRules, limit_rules),

@@ -38,6 +38,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_QUERY_COST", "50000",
                "Largest cost of one GraphQL operation: each field counts 1, multiplied by the "
                "page sizes above it (`first:`, `limit:`, `maxNodes:`)."),
+    SettingDoc("PESO_PREVIEW_SCAN_COST", "5000",
+               "Query-cost price of one `preview(where: …)`: a filtered preview may read "
+               "every row group of the version."),
     SettingDoc("PESO_QUERY_TIMEOUT_SECONDS", "30",
                "Longest a GraphQL query may run (seconds) before it is stopped; mutations "
                "are not timed out."),
@@ -99,6 +102,7 @@ class Settings:
     max_query_tokens: int = 2000
     max_aliases: int = 30
     max_query_cost: int = 50_000
+    preview_scan_cost: int = 5000
     query_timeout_seconds: float = 30.0
     introspection: bool = True
     auth: str = "writes"
@@ -145,6 +149,7 @@ class Settings:
             max_query_tokens=_int(env, "PESO_MAX_QUERY_TOKENS", 2000, 50, 1_000_000),
             max_aliases=_int(env, "PESO_MAX_ALIASES", 30, 1, 10_000),
             max_query_cost=_int(env, "PESO_MAX_QUERY_COST", 50_000, 10, 100_000_000),
+            preview_scan_cost=_int(env, "PESO_PREVIEW_SCAN_COST", 5000, 1, 100_000_000),
             query_timeout_seconds=_float(env, "PESO_QUERY_TIMEOUT_SECONDS", 30.0, 0.01, 3600.0),
             introspection=_bool(env, "PESO_INTROSPECTION", True),
             auth=_choice(env, "PESO_AUTH", "writes", ("writes", "required")),
