@@ -67,6 +67,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "Largest GraphQL request body (bytes) the server reads."),
     SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
                "Largest multipart upload (bytes) `loadFile` accepts."),
+    SettingDoc("PESO_MAX_UPLOAD_SPOOL_BYTES", "2147483648",
+               "Most bytes of multipart uploads received at once, all requests together "
+               "(what may be spooled to temp files); more is refused with 503."),
     SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
                "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
     SettingDoc("PESO_SIGNING_KEY", "<generated>",
@@ -115,6 +118,7 @@ class Settings:
     openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 1 << 30
+    max_upload_spool_bytes: int = 2 << 30
     download_url_seconds: int = 3600
     signing_key: str = ""
     graphiql: bool = True
@@ -162,6 +166,8 @@ class Settings:
             openlineage_url=_http_url(env, "PESO_OPENLINEAGE_URL"),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
+            max_upload_spool_bytes=_int(env, "PESO_MAX_UPLOAD_SPOOL_BYTES", 2 << 30, 1024,
+                                        1 << 42),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
             signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
