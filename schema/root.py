@@ -35,6 +35,7 @@ from schema.lineage import LineageMutation, LineageQuery
 from schema.permissions import protect_root
 from schema.relay import Node
 from schema.search import SearchQuery
+from schema.suggestions import NoSuggestions
 from schema.tokens import TokenMutation, TokenQuery
 from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
 from schema.uploads import UploadMutation
@@ -154,6 +155,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(CostLimiter, cost),          # after ValidationCache: prices valid documents
         partial(RequestIdMaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
+    if not settings.introspection:
+        extensions.insert(0, NoSuggestions)  # first in: its after-hooks run last
     return PesoSchema(query=Query, mutation=Mutation, subscription=Subscription,
                       extensions=extensions,
                       types=[Dataset, DatasetVersion, Source, Entity, Job, Run],
