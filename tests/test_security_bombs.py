@@ -57,3 +57,45 @@ def test_an_honest_dictionary_parquet_still_loads(tmp_path: Path) -> None:
     assert sum(b.num_rows for b in batches) == 100_000
     assert batches[0].schema.field("city").type == pa.string()  # decoded again for the pipeline
     assert batches[0].column(1)[:4].to_pylist() == ["Oslo", "Lima", "Pune", "Kyiv"]
+
+
+# --- nested compression: one allowance across all layers -------------------------------------
+
+def _gzip_layers(path: Path, content: bytes, layers: int) -> Path:
+    import gzip
+
+    for _ in range(layers):
+        content = gzip.compress(content, compresslevel=9)
+    path.write_bytes(content)
+    return path
+
+
+def test_nested_layers_share_the_outermost_allowance(tmp_path: Path) -> None:
+    from loaders.compression import layer_budget, limit_for, materialize
+
+    outer = _gzip_layers(tmp_path / "x.csv.gz.gz", b"id\n" + b"1\n" * 400_000, 2)
+    allowance = limit_for(outer.stat().st_size)
+    left, layers = layer_budget(outer, None, 300_000, "x")
+    assert (left, layers) == (allowance - 300_000, 1)
+    # the next layer inherits what is left, however small the intermediate file is
+    left, layers = layer_budget(outer, (left, layers), 500_000, "x")
+    assert (left, layers) == (allowance - 800_000, 2)
+    inner = materialize(outer, "gzip", tmp_path)
+    with pytest.raises(LoadError, match="decompresses to more than 1,000 bytes"):
+        materialize(inner, "gzip", tmp_path, limit=1000)  # the budget, not limit_for(size)
+    assert len(list(tmp_path.glob("peso-inflated-*"))) == 1  # the refused copy is removed
+
+
+def test_too_many_layers_are_refused(tmp_path: Path) -> None:
+    from loaders.build import build_curated
+    from loaders.options import LoadOptions
+
+    path = _gzip_layers(tmp_path / "deep.gz", b"id,x\n1,2\n", 4)
+    with pytest.raises(LoadError, match="more than 3 layers of compression"):
+        build_curated(path, tmp_path / "out.parquet", tmp_path / "q.parquet",
+                      opts=LoadOptions(), label="deep.gz")
+    three = _gzip_layers(tmp_path / "three.gz", b"id,x\n1,2\n", 3)
+    result = build_curated(three, tmp_path / "ok.parquet", tmp_path / "q2.parquet",
+                           opts=LoadOptions(), label="three.gz")
+    assert result.rows_written == 1
+    assert not list(tmp_path.glob("peso-inflated-*"))
