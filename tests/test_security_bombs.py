@@ -99,3 +99,72 @@ def test_too_many_layers_are_refused(tmp_path: Path) -> None:
                            opts=LoadOptions(), label="three.gz")
     assert result.rows_written == 1
     assert not list(tmp_path.glob("peso-inflated-*"))
+
+
+# --- xlsx: XML that expands without bound, sheets of billions of (empty) cells ---------------
+
+_CT = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+       'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.'
+       'openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+       '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+       'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName='
+       '"/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+       'officedocument.spreadsheetml.worksheet+xml"/></Types>')
+_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+         'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+         'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+         'Target="xl/workbook.xml"/></Relationships>')
+_WB = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
+       'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+       'officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/>'
+       '</sheets></workbook>')
+_WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
+            '"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>')
+
+
+def xlsx_bomb(path: Path, sheet_data: str, padding: int = 0) -> Path:
+    """A workbook written with zipfile: ``sheet_data`` inside <sheetData>, plus ``padding``
+    bytes of XML whitespace (which deflate squeezes ~1000x)."""
+    import zipfile
+
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+             'openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + sheet_data
+             + " " * padding + "</sheetData></worksheet>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS),
+                           ("xl/workbook.xml", _WB), ("xl/_rels/workbook.xml.rels", _WB_RELS),
+                           ("xl/worksheets/sheet1.xml", sheet)):
+            zf.writestr(name, text)
+    return path
+
+
+HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row>'
+
+
+def test_xlsx_xml_that_expands_past_the_allowance_is_refused_unparsed(tmp_path: Path) -> None:
+    from loaders.read_excel import open_xlsx
+
+    path = xlsx_bomb(tmp_path / "bomb.xlsx", HEADER, padding=80 << 20)
+    assert path.stat().st_size < 200_000
+    started = time.monotonic()
+    with pytest.raises(LoadError, match=r"bomb.xlsx: its XML parts expand to more than "
+                                        r"67,108,864 bytes \(at 'xl/worksheets/sheet1.xml'\)"):
+        open_xlsx(path, label="bomb.xlsx")
+    assert time.monotonic() - started < 10
+
+
+def test_xlsx_cells_are_counted_empty_ones_included(tmp_path: Path) -> None:
+    from loaders.read_excel import open_xlsx
+
+    # one far-right cell per row: openpyxl fills every row out to column XFD (16,384 cells)
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="XFD{r}"><v>1</v></c></row>'
+                   for r in range(2, 200))
+    path = xlsx_bomb(tmp_path / "wide.xlsx", HEADER + rows)
+    with pytest.raises(LoadError, match=r"wide.xlsx: sheet 'S': more than 100,000 cells by "
+                                        r"row 8 "):  # 1 + 6 * 16,384 cells fit
+        open_xlsx(path, label="wide.xlsx", max_cells=100_000)
+    ok = open_xlsx(xlsx_bomb(tmp_path / "ok.xlsx", HEADER + '<row r="2"><c r="A2"><v>5</v>'
+                             '</c></row>'), label="ok.xlsx", max_cells=100_000)
+    assert [b.num_rows for b in ok.batches] == [1]
