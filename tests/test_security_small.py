@@ -94,3 +94,53 @@ def test_column_names_kept_as_written_lose_invisible_characters() -> None:
     assert normalize_names(["id", "e\u200bmail", "\u202eamount"], enabled=False) == [
         "id", "email", "amount"]
     assert normalize_names(["e\u200bmail", "email"], enabled=True) == ["email", "email_2"]
+
+
+# --- OpenLineage quality metrics: masked by any version's classification, any case -----------
+
+def test_quality_metric_masking_ignores_case_and_unclassified_columns(
+        client: TestClient, tmp_path: Path) -> None:
+    import uuid
+
+    from server.models import Role
+    from tests.conftest import client_as
+    from tests.helpers import load, write_csv
+
+    load(client, write_csv(tmp_path / "c.csv", ["id", "email", "city"],
+                           [[1, "a@example.com", "Oslo"], [2, "b@example.org", "Lima"]]),
+         "crm", "contacts")
+    columns = {"EMAIL": {"nullCount": 0, "min": 1017.0, "max": 9941.0},
+               "city": {"nullCount": 0, "min": 1.0, "max": 4.0},
+               "phone": {"nullCount": 0, "min": 4471.0, "max": 4479.0}}   # classified nowhere
+    metrics = {"_producer": "https://example.com/etl",
+               "_schemaURL": "https://openlineage.io/spec/facets/1-0-2/"
+                             "DataQualityMetricsInputDatasetFacet.json#/$defs/"
+                             "DataQualityMetricsInputDatasetFacet",
+               "rowCount": 2, "columnMetrics": columns}
+    inputs = [{"namespace": ns, "name": name, "inputFacets": {"dataQualityMetrics": metrics}}
+              for ns, name in (("crm", "contacts"), ("warehouse", "never_loaded"))]
+    event = {"eventType": "COMPLETE", "eventTime": "2025-01-01T00:00:00Z",
+             "producer": "https://example.com/etl",
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+             "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "etl", "name": "q"},
+             "inputs": inputs, "outputs": []}
+    sent = client_as(client, Role.WRITER).post("/api/v1/lineage", json=event)
+    assert sent.status_code in (200, 201), sent.text
+    query = """{ runs(first: 5) { edges { node { inputs { dataset { name }
+      facets dataQualityMetrics } } } } }"""
+    body = client_as(client, Role.READER).post("/graphql", json={"query": query}).json()
+    assert "errors" not in body, body
+    [run] = body["data"]["runs"]["edges"]
+    by_name = {u["dataset"]["name"]: u for u in run["node"]["inputs"]}
+    for name, visible in (("contacts", {"city"}), ("never_loaded", set())):
+        for seen in (by_name[name]["dataQualityMetrics"],
+                     by_name[name]["facets"]["dataQualityMetrics"]):
+            for column, stats in seen["columnMetrics"].items():
+                assert stats["nullCount"] == 0
+                shown = (stats["min"], stats["max"])
+                if column in visible:
+                    assert shown == (1.0, 4.0)
+                else:
+                    assert shown == ("***", "***"), (name, column, stats)
+    assert "1017" not in str(body)
+    assert "4471" not in str(body)
