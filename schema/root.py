@@ -32,7 +32,7 @@ from schema.events import EventSubscription
 from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
 from schema.jobs import Job, JobQuery, Run, load_job, load_run
 from schema.lineage import LineageMutation, LineageQuery
-from schema.permissions import protect_root
+from schema.permissions import principal_of, protect_root
 from schema.relay import Node
 from schema.search import SearchQuery
 from schema.suggestions import NoSuggestions
@@ -67,7 +67,14 @@ class NodeQuery:
             return Dataset.from_model(ds) if ds and ds.deleted_at is None else None
         if type_name == "DatasetVersion":
             v = await loaders.version.load(raw)
-            return DatasetVersion.from_model(v) if v else None
+            if v is None:
+                return None
+            # a soft-deleted dataset's versions are gone with it, as the dataset itself is;
+            # admins still reach them (history kept for audit)
+            owner = await loaders.dataset.load(v.dataset_id)
+            visible = owner is not None and (owner.deleted_at is None
+                                             or principal_of(info).has(Role.ADMIN))
+            return DatasetVersion.from_model(v) if visible else None
         if type_name == "Source":
             s = await loaders.source.load(raw)
             return Source.from_model(s) if s else None

@@ -144,3 +144,35 @@ def test_quality_metric_masking_ignores_case_and_unclassified_columns(
                     assert shown == ("***", "***"), (name, column, stats)
     assert "1017" not in str(body)
     assert "4471" not in str(body)
+
+
+# --- node(id:) of a soft-deleted dataset's version ------------------------------------------
+
+def test_a_deleted_datasets_versions_are_not_reachable_by_node(client: TestClient,
+                                                               tmp_path: Path) -> None:
+    from tests.helpers import load, write_csv
+
+    load(client, write_csv(tmp_path / "t.csv", ["id"], [[1], [2]]), "gone", "soon")
+    find = '{ dataset(namespace: "gone", name: "soon") { id latestVersion { id } } }'
+    got = client.post("/graphql", json={"query": find}).json()["data"]["dataset"]
+    node = "query($id: ID!) { node(id: $id) { id } }"
+
+    from server.models import Role
+    from tests.conftest import client_as
+
+    readers = [client_as(client, Role.READER, pii=True), client_as(client, Role.WRITER),
+               client_as(client, None)]
+
+    def reach(node_id: str, who: TestClient) -> Any:
+        body = who.post("/graphql", json={"query": node, "variables": {"id": node_id}})
+        return body.json()["data"]["node"]
+    version_id = got["latestVersion"]["id"]
+    assert all(reach(version_id, who) == {"id": version_id} for who in readers)
+    deleted = client.post("/graphql", json={"query": 'mutation { deleteDataset(input: '
+                                                     '{namespace: "gone", name: "soon"}) '
+                                                     '{ errors { message } } }'}).json()
+    assert deleted["data"]["deleteDataset"]["errors"] == []
+    for who in readers:
+        assert reach(got["id"], who) is None
+        assert reach(version_id, who) is None
+    assert reach(version_id, client) == {"id": version_id}  # admins keep the history
