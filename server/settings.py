@@ -72,6 +72,10 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "(what may be spooled to temp files); more is refused with 503."),
     SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
                "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
+    SettingDoc("PESO_PUBLIC_URL", "",
+               "The server's public base URL (e.g. `https://peso.example.com`): local-store "
+               "download URLs start with it, never with the request's `Host` header (empty: "
+               "`http://PESO_HOST:PESO_PORT`)."),
     SettingDoc("PESO_SIGNING_KEY", "<generated>",
                "Secret that signs local-store download URLs; by default a random key kept in "
                "`<data dir>/signing.key`. Set the same value on every replica."),
@@ -120,6 +124,7 @@ class Settings:
     max_upload_bytes: int = 1 << 30
     max_upload_spool_bytes: int = 2 << 30
     download_url_seconds: int = 3600
+    public_url: str = ""
     signing_key: str = ""
     graphiql: bool = True
     log_level: str = "info"
@@ -169,6 +174,7 @@ class Settings:
             max_upload_spool_bytes=_int(env, "PESO_MAX_UPLOAD_SPOOL_BYTES", 2 << 30, 1024,
                                         1 << 42),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
+            public_url=_http_url(env, "PESO_PUBLIC_URL"),
             signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
@@ -269,6 +275,15 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float,
     if not low <= value <= high:  # also refuses nan
         raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
     return value
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where clients reach this server: PESO_PUBLIC_URL, else http://PESO_HOST:PESO_PORT.
+    Never the request's Host header, which any client may forge."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def _http_url(env: Mapping[str, str], name: str) -> str:

@@ -176,3 +176,22 @@ def test_a_deleted_datasets_versions_are_not_reachable_by_node(client: TestClien
         assert reach(got["id"], who) is None
         assert reach(version_id, who) is None
     assert reach(version_id, client) == {"id": version_id}  # admins keep the history
+
+
+# --- download URLs from the configured public URL, not the Host header ----------------------
+
+def test_download_urls_ignore_a_forged_host_header(tmp_path: Path) -> None:
+    from tests.helpers import load, write_csv
+
+    query = '{ dataset(namespace: "d", name: "t") { latestVersion { downloadUrl } } }'
+    for env, base in (({}, "http://127.0.0.1:8000/"),
+                      ({"PESO_PUBLIC_URL": "https://peso.example.com/"},
+                       "https://peso.example.com/")):
+        with app_client(create_app(make_settings(tmp_path / str(len(env)), **env))) as c:
+            load(c, write_csv(tmp_path / "t.csv", ["id"], [[1]]), "d", "t")
+            body = c.post("/graphql", json={"query": query},
+                          headers={"Host": "evil.example.net"}).json()
+            url = body["data"]["dataset"]["latestVersion"]["downloadUrl"]
+            assert url.startswith(base + "objects/"), url
+            assert "evil" not in url
+            assert c.get(url.removeprefix(base.rstrip("/"))).status_code == 200

@@ -24,6 +24,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_MAX_ALIASES": ("max_aliases", "3", 3),
     "PESO_MAX_QUERY_COST": ("max_query_cost", "1234", 1234),
     "PESO_PREVIEW_SCAN_COST": ("preview_scan_cost", "777", 777),
+    "PESO_PUBLIC_URL": ("public_url", "https://peso.example.com", "https://peso.example.com"),
     "PESO_MAX_UPLOAD_SPOOL_BYTES": ("max_upload_spool_bytes", "4096", 4096),
     "PESO_QUERY_TIMEOUT_SECONDS": ("query_timeout_seconds", "2.5", 2.5),
     "PESO_INTROSPECTION": ("introspection", "false", False),
