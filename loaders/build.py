@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.compression import detect_compression, materialize
+from loaders.compression import detect_compression, layer_budget, materialize
 from loaders.convert import CleanStats, ConversionError, clean_text, convert
 from loaders.infer import EMPTY, STRING, ColumnPlan, infer_column, widen
 from loaders.names import normalize_names
@@ -50,18 +50,22 @@ class BuildResult:
 
 def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
                   contract: Any = None, label: str | None = None,
-                  progress: Progress | None = None) -> BuildResult:
-    """Write ``out`` (and ``quarantine`` when rows are refused); return what happened."""
+                  progress: Progress | None = None,
+                  _budget: tuple[int, int] | None = None) -> BuildResult:
+    """Write ``out`` (and ``quarantine`` when rows are refused); return what happened.
+    (``_budget``: for a compressed layer inside another, the bytes and layers left.)"""
     shown = label or str(path)
     with path.open("rb") as fh:
         head = fh.read(64)
     compression = detect_compression(head, path)
     if compression is not None:  # gzip/zip: unpack to a temp file (bounded, bomb-guarded)
-        inflated = materialize(path, compression, out.parent)
+        left = None if _budget is None else _budget[0]
+        inflated = materialize(path, compression, out.parent, left)
         try:
+            budget = layer_budget(path, _budget, inflated.stat().st_size, shown)
             result = build_curated(inflated, out, quarantine, opts=opts, contract=contract,
                                    label=f"{shown} ({compression}: {inflated.suffix or 'file'})",
-                                   progress=progress)
+                                   progress=progress, _budget=budget)
         finally:
             inflated.unlink(missing_ok=True)
         result.format = f"{result.format}+{compression}"

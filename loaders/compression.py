@@ -4,6 +4,8 @@ Limits (a defence against gzip/zip bombs, applied while streaming, so a lying he
 help): the decompressed size may not exceed ``MAX_RATIO`` (100) times the compressed file's
 size — with ``MIN_ALLOWANCE`` (64 MiB) allowed whatever the ratio, since small files of
 repetitive text legitimately compress very well — nor ``MAX_TOTAL`` (20 GiB) in any case.
+Nested layers share one allowance, the outermost file's, counted across all of them
+(``layer_budget``), and there are at most ``MAX_LAYERS``.
 
 Zip archives must hold exactly one file (directories and macOS metadata, ``__MACOSX/…`` and
 ``.DS_Store``, are ignored). An archive with any member named by an absolute path or with a
@@ -66,29 +68,33 @@ def is_xlsx(path: Path) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
-def open_decompressed(path: Path, compression: str) -> tuple[BinaryIO, str]:
+def open_decompressed(path: Path, compression: str, limit: int | None = None
+                      ) -> tuple[BinaryIO, str]:
     """Open ``path`` for streaming reads of its decompressed content.
 
     Returns ``(stream, inner_name)``: ``inner_name`` is the zip member's base name, or for
     gzip the original name stored in the header (else the file name without ``.gz``).
     Reading past the size limits, or a truncated/corrupt stream, raises LoadError naming the
-    file and the compressed byte offset reached. The caller closes the stream.
+    file and the compressed byte offset reached. The caller closes the stream. ``limit``
+    replaces ``limit_for(size)``: for a layer inside another, what is left of the outermost
+    file's allowance (``layer_budget``).
     """
     if compression == "gzip":
-        return _open_gzip(path)
+        return _open_gzip(path, limit)
     if compression == "zip":
-        return _open_zip(path)
+        return _open_zip(path, limit)
     raise LoadError(f"{path}: unsupported compression {compression!r}; expected gzip or zip")
 
 
-def materialize(path: Path, compression: str, tmp_dir: Path | None = None) -> Path:
+def materialize(path: Path, compression: str, tmp_dir: Path | None = None,
+                limit: int | None = None) -> Path:
     """Decompress ``path`` into a new temporary file in ``tmp_dir`` and return its path.
 
     Streams in ``COPY_CHUNK`` pieces (memory stays bounded); the temp file keeps the inner
     file's extension (``.csv``, ``.xlsx``...) and is the caller's to delete. On any error the
     partial file is removed and LoadError raised.
     """
-    stream, inner = open_decompressed(path, compression)
+    stream, inner = open_decompressed(path, compression, limit)
     with stream:
         suffix = PurePosixPath(inner).suffix
         fd, name = tempfile.mkstemp(prefix="peso-inflated-", dir=tmp_dir,
@@ -113,6 +119,23 @@ def _read(path: Path, stream: BinaryIO) -> bytes:
         return stream.read(COPY_CHUNK)
     except OSError as exc:
         raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+
+
+MAX_LAYERS = 3
+
+
+def layer_budget(path: Path, outer: tuple[int, int] | None, layer_out: int, shown: str
+                 ) -> tuple[int, int]:
+    """``(bytes left, layers seen)`` after a layer that produced ``layer_out`` bytes. Nested
+    compression (a .gz in a .gz in a .zip…) shares ONE allowance, ``limit_for`` the outermost
+    file's size, across all layers — each layer's own ratio may be under the limit while the
+    product is not (19 KB -> 608 MB in three gzip layers) — and at most MAX_LAYERS layers."""
+    left, layers = outer if outer is not None else (limit_for(_size(path)), 0)
+    layers += 1
+    if layers > MAX_LAYERS:
+        raise LoadError(f"{shown}: more than {MAX_LAYERS} layers of compression; refusing a "
+                        "possible zip bomb (decompress it yourself first)")
+    return left - layer_out, layers
 
 
 def limit_for(compressed_size: int) -> int:
@@ -166,7 +189,7 @@ class _Guarded(io.RawIOBase):
         super().close()
 
 
-def _open_gzip(path: Path) -> tuple[BinaryIO, str]:
+def _open_gzip(path: Path, limit: int | None = None) -> tuple[BinaryIO, str]:
     size = _size(path)
     raw = path.open("rb")
     try:
@@ -177,11 +200,12 @@ def _open_gzip(path: Path) -> tuple[BinaryIO, str]:
     except BaseException:
         raw.close()
         raise
-    guarded = _Guarded(path, "gzip", inner, raw, limit_for(size), size)
+    guarded = _Guarded(path, "gzip", inner, raw, limit_for(size) if limit is None else limit,
+                       size)
     return io.BufferedReader(guarded, COPY_CHUNK), inner_name
 
 
-def _open_zip(path: Path) -> tuple[BinaryIO, str]:
+def _open_zip(path: Path, outer: int | None = None) -> tuple[BinaryIO, str]:
     size = _size(path)
     try:
         zf = zipfile.ZipFile(path)
@@ -201,7 +225,7 @@ def _open_zip(path: Path) -> tuple[BinaryIO, str]:
             raise LoadError(f"{path}: expected a zip archive holding exactly one file, "
                             f"found {found}")
         [info] = files
-        limit = limit_for(size)
+        limit = limit_for(size) if outer is None else outer
         if info.flag_bits & 0x1:
             raise LoadError(f"{path}: zip member {info.filename!r} is password-protected; "
                             "upload it unencrypted")

@@ -1,5 +1,6 @@
 """Column-name normalisation: trimmed, snake_case, ASCII, unique. The original name is kept
-in the field's metadata (``original_name``) so nothing the file said is lost."""
+in the field's metadata (``original_name``) so nothing the file said is lost. Kept as written
+(normalisation off), a name still loses its invisible and bidi control characters."""
 
 from __future__ import annotations
 
@@ -24,13 +25,19 @@ def snake_case(name: str) -> str:
     return text
 
 
+def visible(name: str) -> str:
+    """``name`` without Unicode format characters (category Cf: bidi controls, zero-width
+    spaces and joiners, BOMs), which would make columns look alike or read backwards."""
+    return "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+
+
 def normalize_names(names: list[str], *, enabled: bool = True) -> list[str]:
     """Normalise (when enabled) and de-duplicate: a blank name becomes ``column_<n>``, a repeat
     gets ``_2``, ``_3``… The result always has one unique, non-empty name per column."""
     out: list[str] = []
     seen: set[str] = set()
     for i, raw in enumerate(names):
-        base = snake_case(raw) if enabled else (raw.strip() or "")
+        base = snake_case(raw) if enabled else (visible(raw).strip() or "")
         base = base or f"column_{i + 1}"
         candidate, n = base, 2
         while candidate in seen:

@@ -34,6 +34,7 @@ from openpyxl.styles.numbers import is_datetime
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from loaders.compression import MAX_RATIO, MIN_ALLOWANCE, limit_for
 from loaders.streams import StringStream, string_batch, string_schema
 from server.errors import LoadError
 
@@ -44,9 +45,16 @@ _BROKEN = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, Attr
 
 Row = list[str | None]
 
+# Bomb guards: a workbook's XML parts may expand to at most limit_for(file size) bytes in all
+# (the gzip/zip rule: 100x, at least 64 MiB), checked by decompressing them before openpyxl
+# parses any (the sizes the zip declares are the file's own word); and a sheet may yield at
+# most MAX_CELLS cells, the empty ones openpyxl fills in included (``<c r="XFD1048576"/>``
+# alone makes a sheet of 17 billion).
+MAX_CELLS = 50_000_000
+
 
 def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
-              label: str | None = None) -> StringStream:
+              label: str | None = None, max_cells: int = MAX_CELLS) -> StringStream:
     """Open worksheet ``sheet`` (default: the first) of the workbook at ``path``.
 
     Returns a StringStream (format ``"xlsx"``) whose batches hold at most ``batch_rows``
@@ -60,6 +68,7 @@ def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
         raise ValueError("batch_rows must be at least 1")
     name = label or str(path)
     _refuse_ole(path, name)
+    _check_xml_size(path, name)
     try:
         fh: BinaryIO = path.open("rb")
     except OSError as exc:
@@ -74,7 +83,7 @@ def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
         ws.reset_dimensions()          # stale <dimension> tags would pad or truncate the rows
         rows = ws.iter_rows()
         where = f"{name}: sheet {ws.title!r}"
-        numbered = _numbered_rows(where, rows)
+        numbered = _numbered_rows(where, rows, max_cells)
         header = next((r for r in numbered if r[1]), None)
         if header is None:
             raise LoadError(f"{where} is empty; expected a header row and data")
@@ -147,14 +156,20 @@ def _date_only(number_format: str | None) -> bool:
     return number_format is not None and is_datetime(number_format) == "date"
 
 
-def _numbered_rows(where: str, rows: Iterator[tuple[Any, ...]]
+def _numbered_rows(where: str, rows: Iterator[tuple[Any, ...]], max_cells: int = MAX_CELLS
                    ) -> Generator[tuple[int, Row], None, None]:
     """(sheet row number, cells as text with trailing empties cut), trailing empty rows
     dropped; openpyxl fills rows missing from the XML, so numbering follows the sheet."""
     pending = 0                      # empty rows seen since the last non-empty one
     rownum = 0
+    seen = 0
     try:
         for rownum, cells in enumerate(rows, 1):
+            seen += max(len(cells), 1)
+            if seen > max_cells:
+                raise LoadError(f"{where}: more than {max_cells:,} cells by row {rownum:,} "
+                                "(empty cells up to the last used column included); refusing "
+                                "a sheet this large (a possible decompression bomb)")
             row = [cell_text(c.value, c.number_format if isinstance(c.value, dt.datetime)
                              else None) for c in cells]
             while row and row[-1] is None:
@@ -197,6 +212,29 @@ def _pick_sheet(name: str, wb: Any, sheet: str | None) -> Any:
     if ws not in wb.worksheets:
         raise LoadError(f"{name}: sheet {sheet!r} is a chart sheet, not a table")
     return ws
+
+
+def _check_xml_size(path: Path, name: str) -> None:
+    """Decompress every part of the workbook, counting, before openpyxl reads any."""
+    try:
+        size = path.stat().st_size
+        limit = limit_for(size)
+        total = 0
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as part:
+                    while chunk := part.read(1 << 20):
+                        total += len(chunk)
+                        if total > limit:
+                            raise LoadError(
+                                f"{name}: its XML parts expand to more than {limit:,} bytes "
+                                f"(at {info.filename!r}) from a {size:,}-byte workbook (the "
+                                f"limit is {MAX_RATIO}x, at least {MIN_ALLOWANCE >> 20} "
+                                "MiB); refusing a possible decompression bomb")
+    except LoadError:
+        raise
+    except (*_BROKEN, NotImplementedError, RuntimeError) as exc:
+        raise LoadError(f"{name}: not an Excel .xlsx workbook ({exc})") from exc
 
 
 def _refuse_ole(path: Path, name: str) -> None:

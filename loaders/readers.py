@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from loaders.compression import MAX_RATIO, MIN_ALLOWANCE, limit_for
+from loaders.compression import MAX_RATIO, MAX_TOTAL, MIN_ALLOWANCE, limit_for
 from loaders.options import ReadOptions
 from loaders.sniff import HEAD_BYTES, FileFormat, Sniffed
 from loaders.streams import StringStream
@@ -223,12 +224,20 @@ def _locate(path: Path, encoding: str, row_text: str) -> str:
 
 
 def open_parquet(path: Path, shown: str) -> TypedStream:
+    """Stream a Parquet file's rows in batches. Two bomb guards: the column chunks' declared
+    ``total_uncompressed_size`` (the gzip/zip rule), and — since the file writes that number
+    itself, and dictionary/RLE pages expand far beyond it — the bytes actually decoded:
+    text and binary columns are read dictionary-encoded, their decoded size (the lengths of
+    the values the indices pick) is added up batch by batch against
+    ``decoded_limit_for(file size)``, and only then are they decoded."""
     try:
-        pf = pq.ParquetFile(str(path))
-        schema = pf.schema_arrow
-        meta = pf.metadata
+        probe = pq.ParquetFile(str(path))
+        schema = probe.schema_arrow
+        meta = probe.metadata
         inflated = sum(meta.row_group(i).column(j).total_uncompressed_size
                        for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+        texts = _dictionary_text_columns(schema, meta)
+        pf = pq.ParquetFile(str(path), read_dictionary=texts) if texts else probe
     except (pa.ArrowException, OSError) as exc:
         raise LoadError(describe_arrow_error(shown, exc) + " (expected a valid Parquet file)"
                         ) from exc
@@ -238,10 +247,20 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
                         f"{size:,}-byte file, over the limit of {limit_for(size):,} "
                         f"({MAX_RATIO}x, at least {MIN_ALLOWANCE >> 20} MiB); refusing a "
                         "possible decompression bomb")
+    budget = decoded_limit_for(size)
 
     def batches() -> Iterator[pa.RecordBatch]:
+        decoded = 0
         try:
-            yield from pf.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+            for number, batch in enumerate(pf.iter_batches(batch_size=PARQUET_BATCH_ROWS)):
+                decoded += decoded_size(batch)
+                if decoded > budget:
+                    raise LoadError(
+                        f"{shown}: decodes to more than {budget:,} bytes by batch {number + 1} "
+                        f"(row {number * PARQUET_BATCH_ROWS + 1:,} on) from a {size:,}-byte "
+                        f"file (the limit is {DECODED_RATIO}x the file, at least "
+                        f"{MIN_DECODED >> 20} MiB); refusing a possible decompression bomb")
+                yield _decode_dictionaries(batch, schema)
         except pa.ArrowNotImplementedError as exc:
             raise LoadError(describe_arrow_error(shown, exc) + " (a Parquet layout pyarrow "
                             "cannot read; rewrite the file with another writer)") from exc
@@ -250,4 +269,56 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
                             ) from exc
 
     return TypedStream(schema, batches())
+
+
+# What a Parquet file may decode to: a columnar file of repetitive values legitimately
+# decodes to far more than its size, so the rule is looser than the gzip/zip one
+DECODED_RATIO = 1000
+MIN_DECODED = 1 << 30
+
+
+def _dictionary_text_columns(schema: pa.Schema, meta: pq.FileMetaData) -> list[str]:
+    """Top-level text/binary columns dictionary-encoded in every row group: read as Arrow
+    dictionaries so their decoded size is known before decoding. (Other encodings are
+    counted once decoded, one batch at a time; pyarrow cannot read some, such as
+    DELTA_BYTE_ARRAY, as dictionaries.)"""
+    leaf = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    out = []
+    for f in schema:
+        if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)):
+            continue
+        j = leaf.get(f.name)
+        if j is not None and meta.num_row_groups and all(
+                meta.row_group(i).column(j).has_dictionary_page
+                for i in range(meta.num_row_groups)):
+            out.append(f.name)
+    return out
+
+
+def decoded_limit_for(size: int) -> int:
+    return min(MAX_TOTAL, max(MIN_DECODED, DECODED_RATIO * size))
+
+
+def decoded_size(batch: pa.RecordBatch) -> int:
+    """The bytes ``batch`` takes once every dictionary column is decoded, computed without
+    decoding: per dictionary column, the lengths of the values its indices pick, plus
+    offsets; other columns as they are."""
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary)
+            picked = pc.sum(pc.take(lengths, column.indices)).as_py() if len(column) else 0
+            total += int(picked or 0) + 8 * len(column)
+        else:
+            total += column.nbytes
+    return total
+
+
+def _decode_dictionaries(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if not any(pa.types.is_dictionary(c.type) for c in batch.columns):
+        return batch
+    columns = [c.cast(schema.field(i).type) if pa.types.is_dictionary(c.type) else c
+               for i, c in enumerate(batch.columns)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 

@@ -52,9 +52,14 @@ MULTIPLIER_ARGS = ("first", "last", "limit", "maxNodes")
 class CostModel:
     """How one document is priced: caps per multiplier argument, the default page size."""
 
-    def __init__(self, *, max_cost: int, caps: Mapping[str, int], default_page: int = 20
-                 ) -> None:
+    def __init__(self, *, max_cost: int, caps: Mapping[str, int], default_page: int = 20,
+                 omitted: Mapping[str, int] | None = None, scan_cost: int = 1) -> None:
         self.max_cost, self.caps, self.default_page = max_cost, dict(caps), default_page
+        # what the resolver really uses when an argument is omitted and its schema default is
+        # null (``maxNodes`` -> PESO_MAX_LINEAGE_NODES): priced as that, not as a page
+        self.omitted = dict(omitted or {})
+        # ``preview(where: …)`` may read every row group of a version: its price
+        self.scan_cost = scan_cost
 
     def message(self, cost: int, name: str | None) -> str:
         shown = f"'{name}'" if name else "the operation"
@@ -105,6 +110,9 @@ class _Pricer:
         if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             definition = parent.fields.get(node.name.value)
         multiplier = self.multiplier(node, definition)
+        if definition is not None and "where" in definition.args and node.name.value == \
+                "preview" and any(a.name.value == "where" for a in node.arguments or ()):
+            multiplier = max(multiplier, self.model.scan_cost)
         if node.selection_set is None:
             return multiplier
         child = get_named_type(definition.type) if definition is not None else None
@@ -119,8 +127,10 @@ class _Pricer:
             value = self.value(given.get(name))
             if value is None:
                 default = definition.args[name].default_value
-                value = default if isinstance(default, int) and not isinstance(
-                    default, bool) else self.model.default_page
+                if isinstance(default, int) and not isinstance(default, bool):
+                    value = default
+                else:
+                    value = self.model.omitted.get(name, self.model.default_page)
             cap = self.model.caps.get(name, self.model.default_page)
             best = max(best, min(max(value, 1), cap))
         return best
@@ -134,9 +144,20 @@ class _Pricer:
         if isinstance(node, VariableNode):
             name = node.name.value
             found = self.variables.get(name, self.defaults.get(name))
-            if isinstance(found, int) and not isinstance(found, bool):
-                return found
+            return _as_int(found)
         return None
+
+
+def _as_int(found: Any) -> int | None:
+    """The value graphql-core's Int coercion will pass to the resolver: ints, and floats
+    with no fractional part (``100.0`` runs as 100, so it is priced as 100)."""
+    if isinstance(found, bool):
+        return None
+    if isinstance(found, int):
+        return found
+    if isinstance(found, float) and found.is_integer():
+        return int(found)
+    return None
 
 
 def _defaults(op: OperationDefinitionNode) -> dict[str, Any]:

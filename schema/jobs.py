@@ -12,12 +12,14 @@ from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.enums import OwnerKind
+from schema.permissions import may_see_pii
 from schema.pii import masked_facets
 from schema.relay import Node, check_first, decode_after, global_id, tagged_cursor
 from schema.types import Connection, Dataset, Owner, connection
 from server import models
 from server.errors import NotFoundError
 from server.ids import check_lineage_name, check_lineage_namespace
+from server.public_text import public_error_facet, public_message
 
 
 @strawberry.enum(description="Where a run is: START, RUNNING, then COMPLETE, FAIL or ABORT "
@@ -84,11 +86,9 @@ class Run(Node):
     state: RunState
     started_at: datetime | None
     ended_at: datetime | None
-    error_message: str | None
     nominal_start_time: datetime | None
     nominal_end_time: datetime | None
     parent_run_id: str | None
-    facets: JSON = strawberry.field(description="The latest of each run facet received.")
     created_at: datetime = strawberry.field(description="When Peso first heard of the run.")
     updated_at: datetime
     model: strawberry.Private[models.Run]
@@ -96,10 +96,22 @@ class Run(Node):
     @classmethod
     def from_model(cls, m: models.Run) -> Run:
         return cls(id=global_id("Run", m.id), run_id=m.id, state=RunState(m.state.value),
-                   started_at=m.started_at, ended_at=m.ended_at, error_message=m.error_message,
+                   started_at=m.started_at, ended_at=m.ended_at,
                    nominal_start_time=m.nominal_start, nominal_end_time=m.nominal_end,
-                   parent_run_id=m.parent_run_id, facets=cast(JSON, m.facets),
+                   parent_run_id=m.parent_run_id,
                    created_at=m.created_at, updated_at=m.updated_at, model=m)
+
+    @strawberry.field(description=(
+        "Why the run failed. Never a server path; quoted values and row/line samples are "
+        "masked ('***') unless the caller's token has the pii permission (the full detail "
+        "is in the rejected/quarantine files)."))
+    def error_message(self, info: Info) -> str | None:
+        return public_message(self.model.error_message, pii=may_see_pii(info))
+
+    @strawberry.field(description="The latest of each run facet received (the errorMessage "
+                                  "facet masked as errorMessage is).")
+    def facets(self, info: Info) -> JSON:
+        return cast(JSON, public_error_facet(self.model.facets, pii=may_see_pii(info)))
 
     @strawberry.field
     async def job(self, info: Info) -> Job:

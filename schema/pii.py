@@ -11,7 +11,8 @@ Masked, wherever the catalog serves values:
   inside ``quality.raw``);
 - OpenLineage facets (``Dataset.lineageFacets``, ``RunDataset.facets`` and
   ``dataQualityMetrics``): the ``min``, ``max`` and ``quantiles`` of
-  ``dataQualityMetrics.columnMetrics`` for a PII column of the dataset's latest version;
+  ``dataQualityMetrics.columnMetrics`` for a column flagged PII in any version of the
+  dataset, or classified in none (names compared without regard to case);
 - ``downloadUrl`` (the whole file) is refused for a version holding any PII column.
 
 Counts, lengths, means and the schema itself stay visible: they describe the data without
@@ -87,17 +88,28 @@ async def masked_preview(info: Info, version_id: str, block: dict[str, Any]
     return mask_preview(block, await pii_columns(info, version_id))
 
 
-def mask_facets(facets: dict[str, Any], pii: Collection[str]) -> dict[str, Any]:
+def mask_facets(facets: dict[str, Any], pii: Collection[str],
+                known: Collection[str] | None = None) -> dict[str, Any]:
     """OpenLineage facets with the sample values of PII columns masked: the min, max and
-    quantiles of ``dataQualityMetrics.columnMetrics`` (counts stay)."""
+    quantiles of ``dataQualityMetrics.columnMetrics`` (counts stay). Names match without
+    regard to case (a producer may write ``EMAIL`` for the column ``email``); with
+    ``known`` (the dataset's classified columns), a column not among them is masked too:
+    nothing says its values are not personal."""
     metrics = facets.get("dataQualityMetrics")
     columns = metrics.get("columnMetrics") if isinstance(metrics, dict) else None
-    if not isinstance(columns, dict) or not pii \
-            or not any(c in pii for c in columns):
+    if not isinstance(columns, dict):
+        return facets
+    hidden = {c.casefold() for c in pii}
+    classified = None if known is None else {c.casefold() for c in known}
+
+    def masked(name: str) -> bool:
+        folded = name.casefold()
+        return folded in hidden or (classified is not None and folded not in classified)
+    if not any(masked(c) for c in columns):
         return facets
     out = copy.deepcopy(facets)
     for name, column in out["dataQualityMetrics"]["columnMetrics"].items():
-        if name in pii and isinstance(column, dict):
+        if masked(name) and isinstance(column, dict):
             for key in ("min", "max"):
                 if key in column:
                     column[key] = mask_value(column[key])
@@ -108,13 +120,20 @@ def mask_facets(facets: dict[str, Any], pii: Collection[str]) -> dict[str, Any]:
 
 async def masked_facets(info: Info, dataset_id: str, facets: dict[str, Any]
                         ) -> dict[str, Any]:
-    """Facets of a dataset as this caller may see them (PII: its latest version's fields)."""
+    """Facets of a dataset as this caller may see them. PII: a column flagged in ANY of the
+    dataset's versions, or classified in none (a dataset known only from OpenLineage, a
+    column of an older schema): its sample values are masked."""
     if may_see_pii(info) or "dataQualityMetrics" not in facets:
         return facets
-    latest = await info.context.loaders.latest_version.load(dataset_id)
-    if latest is None:
-        return facets
-    return mask_facets(facets, await pii_columns(info, latest.id))
+    [versions] = await info.context.graph.list_versions([dataset_id])
+    pii: set[str] = set()
+    known: set[str] = set()
+    for fields in await info.context.loaders.fields.load_many([v.id for v in versions]):
+        for f in fields:
+            known.add(f.name)
+            if f.pii:
+                pii.add(f.name)
+    return mask_facets(facets, pii, known)
 
 
 async def check_download(info: Info, version_id: str) -> None:

@@ -33,9 +33,10 @@ from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_w
 from schema.health import HealthQuery
 from schema.jobs import Job, JobQuery, Run, load_job, load_run
 from schema.lineage import LineageMutation, LineageQuery
-from schema.permissions import protect_root
+from schema.permissions import principal_of, protect_root
 from schema.relay import Node
 from schema.search import SearchQuery
+from schema.suggestions import NoSuggestions
 from schema.tokens import TokenMutation, TokenQuery
 from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
 from schema.uploads import UploadMutation
@@ -67,7 +68,14 @@ class NodeQuery:
             return Dataset.from_model(ds) if ds and ds.deleted_at is None else None
         if type_name == "DatasetVersion":
             v = await loaders.version.load(raw)
-            return DatasetVersion.from_model(v) if v else None
+            if v is None:
+                return None
+            # a soft-deleted dataset's versions are gone with it, as the dataset itself is;
+            # admins still reach them (history kept for audit)
+            owner = await loaders.dataset.load(v.dataset_id)
+            visible = owner is not None and (owner.deleted_at is None
+                                             or principal_of(info).has(Role.ADMIN))
+            return DatasetVersion.from_model(v) if visible else None
         if type_name == "Source":
             s = await loaders.source.load(raw)
             return Source.from_model(s) if s else None
@@ -143,7 +151,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
     cost = CostModel(max_cost=settings.max_query_cost, caps={
         "first": settings.max_page_size, "last": settings.max_page_size,
-        "limit": settings.max_preview_rows, "maxNodes": settings.max_lineage_nodes})
+        "limit": settings.max_preview_rows, "maxNodes": settings.max_lineage_nodes},
+        omitted={"maxNodes": settings.max_lineage_nodes},
+        scan_cost=settings.preview_scan_cost)
     extensions: list[Any] = [
         OperationMetrics,
         partial(AddValidationRules, limit_rules),
@@ -153,6 +163,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(CostLimiter, cost),          # after ValidationCache: prices valid documents
         partial(RequestIdMaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
+    if not settings.introspection:
+        extensions.insert(0, NoSuggestions)  # first in: its after-hooks run last
     return PesoSchema(query=Query, mutation=Mutation, subscription=Subscription,
                       extensions=extensions,
                       types=[Dataset, DatasetVersion, Source, Entity, Job, Run],

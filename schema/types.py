@@ -37,6 +37,7 @@ from server import models
 from server.downloads import download_url
 from server.errors import NotFoundError, ValidationError
 from server.preview import read_preview
+from server.settings import public_base_url
 
 if TYPE_CHECKING:
     from schema.jobs import Job, Run
@@ -330,7 +331,7 @@ async def _download(info: Info, key: str | None, expires_in: int | None) -> str 
     if key is None:
         return None
     ctx = info.context
-    base = str(ctx.request.base_url) if ctx.request is not None else ""
+    base = public_base_url(ctx.settings)   # not the Host header: a client may forge it
     return await asyncio.to_thread(download_url, ctx.objects, ctx.settings, key,
                                    base_url=base, expires_in=expires_in)
 

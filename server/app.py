@@ -32,8 +32,12 @@ log = logging.getLogger("peso.app")
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413 before the GraphQL layer reads them."""
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int,
+                 spool_limit: int | None = None) -> None:
         self.app, self.limit, self.upload_limit = app, limit, upload_limit
+        # bytes of multipart bodies being received right now, all requests together: what
+        # Starlette's form parser may have spooled to disk (PESO_MAX_UPLOAD_SPOOL_BYTES)
+        self.spool_limit, self.spooling = spool_limit, 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,30 +52,47 @@ class BodyLimit:
             await self._refuse(send, limit, setting)
             return
         seen = 0
+        spool = self.spool_limit if multipart else None
 
         async def counted() -> Message:
             nonlocal seen
             message = await receive()
-            seen += len(message.get("body", b""))
+            size = len(message.get("body", b""))
+            seen += size
             if seen > limit:
                 raise _TooLarge
+            if spool is not None:
+                self.spooling += size
+                if self.spooling > spool:
+                    raise _SpoolFull
             return message
 
         try:
             await self.app(scope, counted, send)
         except _TooLarge:
             await self._refuse(send, limit, setting)
+        except _SpoolFull:
+            await self._refuse(send, spool or 0, "PESO_MAX_UPLOAD_SPOOL_BYTES", status=503,
+                               what="uploads being received together exceed")
+        finally:
+            if spool is not None:
+                self.spooling -= seen
 
-    async def _refuse(self, send: Send, limit: int, setting: str) -> None:
-        body = json.dumps({"errors": [{"message": f"request body exceeds {limit} bytes "
+    async def _refuse(self, send: Send, limit: int, setting: str, *, status: int = 413,
+                      what: str = "request body exceeds") -> None:
+        body = json.dumps({"errors": [{"message": f"{what} {limit} bytes "
                                                   f"({setting})"}]}).encode()
-        await send({"type": "http.response.start", "status": 413,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _SpoolFull(Exception):
     pass
 
 
@@ -130,7 +151,8 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
-                       upload_limit=settings.max_upload_bytes)
+                       upload_limit=settings.max_upload_bytes,
+                       spool_limit=settings.max_upload_spool_bytes)
     app.add_middleware(RequestContext)  # outermost: request ids, metrics, access log
     return app
 

@@ -3,7 +3,9 @@ bare Strawberry leaves out — answering ``application/graphql-response+json`` w
 accepts it (with 4xx for request errors), and a typed per-request Context — plus the caller:
 a bad or revoked token is refused with 401 before any GraphQL runs, as is an anonymous caller
 when PESO_AUTH=required (the GraphiQL page itself excepted); roles are then checked per field
-(``schema.permissions``). Websockets authenticate with the same header on the handshake or
+(``schema.permissions``). A multipart upload is refused
+unread unless the caller holds the writer role: its body is never spooled for anyone
+else. Websockets authenticate with the same header on the handshake or
 ``{"Authorization": "Bearer …"}`` in the ``connection_init`` payload."""
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
-from server.auth import ANONYMOUS, AuthError, authenticate, may_read
+from server.auth import ANONYMOUS, AuthError, ForbiddenError, authenticate, may_read, require
 from server.guard import principal_of, refusal
+from server.models import Role
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
@@ -123,6 +126,13 @@ class PesoGraphQL(GraphQL[Context, None]):
                     "send `Authorization: Bearer <token>`"))
             if _is_multipart(request) and not any(h in request.headers for h in CSRF_HEADERS):
                 return _csrf_refusal()
+            if _is_multipart(request):
+                # the only multipart operation is loadFile (a writer's): refuse everyone else
+                # before Starlette parses the form, which spools every file part to disk
+                try:
+                    require(principal, Role.WRITER, "a multipart upload (loadFile)")
+                except (AuthError, ForbiddenError) as exc:
+                    return refusal(exc)
             if request.method == "POST" and not _is_multipart(request) \
                     and not _is_utf8(await request.body()):  # bounded by PESO_MAX_BODY_BYTES
                 return _plain_refusal("the request body is not valid UTF-8")

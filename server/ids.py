@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -108,11 +109,24 @@ def check_lineage_name(value: str, *, field: str = "name") -> str:
     if _LINEAGE_CONTROL_RE.search(value):
         raise ValidationError(f"{field} {value[:80]!r} contains control characters",
                               field=field)
+    check_visible(value, field)
     if value != value.strip():
         raise ValidationError(f"{field} {value[:80]!r} has leading or trailing whitespace",
                               field=field)
     _check_lineage_segments(value, field)
     return value
+
+
+def check_visible(value: str, field: str) -> None:
+    """Refuse Unicode format characters (category Cf): bidi controls (U+202A-U+202E,
+    U+2066-U+2069, U+200E/U+200F, U+061C) and zero-width ones (U+200B-U+200D, U+2060,
+    U+FEFF). They make two different names look alike, or one name read backwards
+    ("Trojan Source"), in every listing and log that shows it."""
+    for ch in value:
+        if unicodedata.category(ch) == "Cf":
+            raise ValidationError(
+                f"{field} {value[:80]!r} contains an invisible or bidirectional control "
+                f"character (U+{ord(ch):04X}): remove it", field=field)
 
 
 def _check_lineage_length(value: str, field: str) -> None:
@@ -160,6 +174,7 @@ def check_label(value: str, *, field: str, limit: int = MAX_NAME_LENGTH) -> str:
                               field=field)
     if _CONTROL_RE.search(text):
         raise ValidationError(f"{field} contains control characters", field=field)
+    check_visible(text, field)
     return text
 
 

@@ -38,6 +38,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_QUERY_COST", "50000",
                "Largest cost of one GraphQL operation: each field counts 1, multiplied by the "
                "page sizes above it (`first:`, `limit:`, `maxNodes:`)."),
+    SettingDoc("PESO_PREVIEW_SCAN_COST", "5000",
+               "Query-cost price of one `preview(where: …)`: a filtered preview may read "
+               "every row group of the version."),
     SettingDoc("PESO_QUERY_TIMEOUT_SECONDS", "30",
                "Longest a GraphQL query may run (seconds) before it is stopped; mutations "
                "are not timed out."),
@@ -67,8 +70,15 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_REPORT_STALE_DAYS", "30",
                "`peso report` / `catalogHealth`: a dataset with no new version for this many "
                "days is stale; failed runs are counted over the same period."),
+    SettingDoc("PESO_MAX_UPLOAD_SPOOL_BYTES", "2147483648",
+               "Most bytes of multipart uploads received at once, all requests together "
+               "(what may be spooled to temp files); more is refused with 503."),
     SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
                "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
+    SettingDoc("PESO_PUBLIC_URL", "",
+               "The server's public base URL (e.g. `https://peso.example.com`): local-store "
+               "download URLs start with it, never with the request's `Host` header (empty: "
+               "`http://PESO_HOST:PESO_PORT`)."),
     SettingDoc("PESO_SIGNING_KEY", "<generated>",
                "Secret that signs local-store download URLs; by default a random key kept in "
                "`<data dir>/signing.key`. Set the same value on every replica."),
@@ -102,6 +112,7 @@ class Settings:
     max_query_tokens: int = 2000
     max_aliases: int = 30
     max_query_cost: int = 50_000
+    preview_scan_cost: int = 5000
     query_timeout_seconds: float = 30.0
     introspection: bool = True
     auth: str = "writes"
@@ -114,8 +125,10 @@ class Settings:
     openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 1 << 30
+    max_upload_spool_bytes: int = 2 << 30
     download_url_seconds: int = 3600
     report_stale_days: int = 30
+    public_url: str = ""
     signing_key: str = ""
     graphiql: bool = True
     log_level: str = "info"
@@ -149,6 +162,7 @@ class Settings:
             max_query_tokens=_int(env, "PESO_MAX_QUERY_TOKENS", 2000, 50, 1_000_000),
             max_aliases=_int(env, "PESO_MAX_ALIASES", 30, 1, 10_000),
             max_query_cost=_int(env, "PESO_MAX_QUERY_COST", 50_000, 10, 100_000_000),
+            preview_scan_cost=_int(env, "PESO_PREVIEW_SCAN_COST", 5000, 1, 100_000_000),
             query_timeout_seconds=_float(env, "PESO_QUERY_TIMEOUT_SECONDS", 30.0, 0.01, 3600.0),
             introspection=_bool(env, "PESO_INTROSPECTION", True),
             auth=_choice(env, "PESO_AUTH", "writes", ("writes", "required")),
@@ -161,8 +175,11 @@ class Settings:
             openlineage_url=_http_url(env, "PESO_OPENLINEAGE_URL"),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
+            max_upload_spool_bytes=_int(env, "PESO_MAX_UPLOAD_SPOOL_BYTES", 2 << 30, 1024,
+                                        1 << 42),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
             report_stale_days=_int(env, "PESO_REPORT_STALE_DAYS", 30, 1, 3650),
+            public_url=_http_url(env, "PESO_PUBLIC_URL"),
             signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
@@ -263,6 +280,15 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float,
     if not low <= value <= high:  # also refuses nan
         raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
     return value
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where clients reach this server: PESO_PUBLIC_URL, else http://PESO_HOST:PESO_PORT.
+    Never the request's Host header, which any client may forge."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def _http_url(env: Mapping[str, str], name: str) -> str:

@@ -24,6 +24,7 @@ from server import __version__
 from server.errors import PesoError
 from server.openlineage.consumer import ingest
 from server.openlineage.validate import SPEC_2_0_2, facet_id
+from server.public_text import strip_paths
 from server.storage.graph import GraphStore
 
 log = logging.getLogger("peso.openlineage")
@@ -161,6 +162,9 @@ class ProducedRun:
                                                                f"{error}")
         stack = "" if isinstance(error, str) else "".join(
             traceback.format_exception(type(error), error, error.__traceback__))[-20_000:]
+        # stored and sent: never a server path (server.public_text; samples are masked
+        # when a reader without the pii permission reads the run)
+        message, stack = strip_paths(message), strip_paths(stack)
         facet = _facet("ErrorMessageRunFacet", message=message[:10_000],
                        programmingLanguage="PYTHON", **({"stackTrace": stack} if stack else {}))
         await self.emitter.emit(self.event("FAIL", inputs=inputs, outputs=outputs,
