@@ -62,6 +62,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "`peso migrate`) to this consumer, e.g. `http://marquez:5000/api/v1/lineage`."),
     SettingDoc("PESO_MAX_BODY_BYTES", "1048576",
                "Largest GraphQL request body (bytes) the server reads."),
+    SettingDoc("PESO_MAX_JSON_DEPTH", "64",
+               "Deepest nesting of arrays/objects a JSON request body (GraphQL or OpenLineage) "
+               "may have; deeper is refused with HTTP 400."),
     SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
                "Largest multipart upload (bytes) `loadFile` accepts."),
     SettingDoc("PESO_REPORT_STALE_DAYS", "30",
@@ -113,6 +116,7 @@ class Settings:
     max_lineage_nodes: int = 1000
     openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
+    max_json_depth: int = 64
     max_upload_bytes: int = 1 << 30
     download_url_seconds: int = 3600
     report_stale_days: int = 30
@@ -160,6 +164,7 @@ class Settings:
             max_lineage_nodes=_int(env, "PESO_MAX_LINEAGE_NODES", 1000, 1, 100_000),
             openlineage_url=_http_url(env, "PESO_OPENLINEAGE_URL"),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            max_json_depth=_int(env, "PESO_MAX_JSON_DEPTH", 64, 4, 500),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
             report_stale_days=_int(env, "PESO_REPORT_STALE_DAYS", 30, 1, 3650),
