@@ -24,6 +24,8 @@ from schema.context import Context
 from server.auth import ANONYMOUS, AuthError, ForbiddenError, authenticate, may_read, require
 from server.guard import principal_of, refusal
 from server.models import Role
+from server.json_body import BadJson
+from server.json_body import load as load_json
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
@@ -56,6 +58,28 @@ def _is_utf8(body: bytes) -> bool:
 def _plain_refusal(message: str) -> Response:
     return Response(json.dumps({"errors": [{"message": message}]}), status_code=400,
                     media_type="application/json")
+
+
+async def _shape_refusal(request: Request, max_depth: int) -> Response | None:
+    """A 400 for a JSON body (or GET ``variables`` / ``extensions``) that is not JSON, nests
+    past PESO_MAX_JSON_DEPTH, or is not a GraphQL request object (``null``, a string, a
+    number…), which Strawberry would otherwise answer with a 500."""
+    try:
+        if request.method == "POST" and "json" in request.headers.get("content-type", ""):
+            payload = load_json(await request.body(), max_depth=max_depth)
+            if not isinstance(payload, dict):
+                kind = "null" if payload is None else type(payload).__name__
+                return _plain_refusal("a GraphQL request body is a JSON object "
+                                      f'{{"query": …, "variables": {{…}}}}, not {kind}')
+        for key in ("variables", "extensions"):
+            if key in request.query_params:
+                value = load_json(request.query_params[key], max_depth=max_depth,
+                                  what=f"the `{key}` parameter")
+                if value is not None and not isinstance(value, dict):
+                    return _plain_refusal(f"the `{key}` parameter is a JSON object")
+    except BadJson as exc:
+        return _plain_refusal(str(exc))
+    return None
 
 
 def _wants_ide(request: Request) -> bool:
@@ -136,6 +160,9 @@ class PesoGraphQL(GraphQL[Context, None]):
             if request.method == "POST" and not _is_multipart(request) \
                     and not _is_utf8(await request.body()):  # bounded by PESO_MAX_BODY_BYTES
                 return _plain_refusal("the request body is not valid UTF-8")
+            shape = await _shape_refusal(request, self.settings.max_json_depth)
+            if shape is not None:
+                return shape
         try:
             response = await super().run(request, context, root_value)
         finally:

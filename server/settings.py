@@ -65,6 +65,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "`peso migrate`) to this consumer, e.g. `http://marquez:5000/api/v1/lineage`."),
     SettingDoc("PESO_MAX_BODY_BYTES", "1048576",
                "Largest GraphQL request body (bytes) the server reads."),
+    SettingDoc("PESO_MAX_JSON_DEPTH", "64",
+               "Deepest nesting of arrays/objects a JSON request body (GraphQL or OpenLineage) "
+               "may have; deeper is refused with HTTP 400."),
     SettingDoc("PESO_MAX_UPLOAD_BYTES", "1073741824",
                "Largest multipart upload (bytes) `loadFile` accepts."),
     SettingDoc("PESO_REPORT_STALE_DAYS", "30",
@@ -124,6 +127,7 @@ class Settings:
     max_lineage_nodes: int = 1000
     openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
+    max_json_depth: int = 64
     max_upload_bytes: int = 1 << 30
     max_upload_spool_bytes: int = 2 << 30
     download_url_seconds: int = 3600
@@ -174,6 +178,7 @@ class Settings:
             max_lineage_nodes=_int(env, "PESO_MAX_LINEAGE_NODES", 1000, 1, 100_000),
             openlineage_url=_http_url(env, "PESO_OPENLINEAGE_URL"),
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            max_json_depth=_int(env, "PESO_MAX_JSON_DEPTH", 64, 4, 500),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
             max_upload_spool_bytes=_int(env, "PESO_MAX_UPLOAD_SPOOL_BYTES", 2 << 30, 1024,
                                         1 << 42),

@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import PesoError, ValidationError
 from server.guard import guarded
+from server.json_body import BadJson
+from server.json_body import load as load_json
 from server.lineage_event import IngestResult, LineageEvent
 from server.models import Role
 from server.openlineage.facets import to_lineage_event
@@ -82,7 +84,7 @@ async def ingest(graph: GraphStore, raw: Any, *, actor: str) -> Outcome:
     return Outcome(result, ready.checked.defaulted)
 
 
-def _body_json(body: bytes, encoding: str, limit: int) -> Any:
+def _body_json(body: bytes, encoding: str, limit: int, max_depth: int) -> Any:
     if encoding in ("gzip", "x-gzip"):
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -96,9 +98,9 @@ def _body_json(body: bytes, encoding: str, limit: int) -> Any:
         raise EventRefused([Problem("(body)", f"Content-Encoding {encoding!r} is not "
                                               "supported (use gzip or none)")])
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise EventRefused([Problem("(body)", f"not JSON: {exc}")]) from exc
+        return load_json(body, max_depth=max_depth)
+    except (BadJson, UnicodeDecodeError) as exc:
+        raise EventRefused([Problem("(body)", str(exc))]) from exc
 
 
 def _refusal(problems: list[Problem], index: int | None = None, status: int = 400,
@@ -117,7 +119,8 @@ async def lineage_endpoint(request: Request) -> Response:
     limit = request.app.state.settings.max_body_bytes
     try:
         payload = _body_json(await request.body(),
-                             request.headers.get("content-encoding", "").strip().lower(), limit)
+                             request.headers.get("content-encoding", "").strip().lower(), limit,
+                             request.app.state.settings.max_json_depth)
     except EventRefused as exc:
         return _refusal(exc.problems)
     batch = isinstance(payload, list)

@@ -149,6 +149,16 @@ def parse_time(text: str) -> datetime | None:
         return None
 
 
+def _in_range(stamp: datetime) -> bool:
+    """False for a time at the edges of the date range whose UTC form overflows (year 1
+    at +23:59, 9999-12-31 at -23:59), which would otherwise be a 500 further on."""
+    try:
+        (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def check(raw: Any) -> Checked:
     """Apply the defaults, then validate; ``problems`` empty means the event is good."""
     if not isinstance(raw, dict):
@@ -169,6 +179,9 @@ def check(raw: Any) -> Checked:
         if parsed is None:
             out.problems.append(Problem("eventTime", f"{stamp[:80]!r} is not an ISO-8601 "
                                                      "date-time"))
+        elif not _in_range(parsed):
+            out.problems.append(Problem("eventTime", f"{stamp[:80]!r} is outside the dates "
+                                                     "Peso stores (years 1 to 9999 in UTC)"))
         elif parsed.tzinfo is None:
             event["eventTime"] = parsed.replace(tzinfo=UTC).isoformat()
             out.defaulted.append("eventTime timezone (UTC)")
