@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Run the GraphQL server on PESO_HOST:PESO_PORT.")
     serve.add_argument("--host", help="bind address (default: PESO_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PESO_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes (default 1; more need PESO_GRAPH_URL "
+                            "on Neo4j, the embedded SQLite catalog keeps one writer)")
     serve.add_argument("--demo", action="store_true",
                        help="load the demo catalog first (a no-op when already loaded)")
     serve.set_defaults(func=cmd_serve)
@@ -184,12 +187,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.workers import refusal
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    refused = refusal(settings, args.workers)
+    if refused:
+        print(f"peso serve: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     if args.demo:
         cmd_demo(args, settings)
-    app = create_app(settings)
+    app = create_app(settings) if args.workers == 1 else None
     shown = f"[{host}]" if ":" in host else host
     print(f"Peso {__version__} serving the catalog at http://{shown}:{port}/graphql "
           "(open it in a browser for GraphiQL)", flush=True)
@@ -204,6 +212,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     gc.collect()
     gc.freeze()
     set_request_id(None)  # each request gets its own (server/observe.py)
+    if app is None:  # several processes: each builds its app (server/workers.py)
+        uvicorn.run("server.workers:app", factory=True, workers=args.workers, host=host,
+                    port=port, log_level=settings.log_level, access_log=False, log_config=None)
+        return EXIT_OK
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False,
                 log_config=None)  # keep Peso's log setup (server/logs.py)
     return EXIT_OK

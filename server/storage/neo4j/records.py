@@ -25,6 +25,10 @@ from server.models import (
 )
 
 MAX_SEARCH_TOKENS = 16
+# Lucene's standard tokenizer cuts terms at 255 characters, and a prefix query on a longer word
+# builds an automaton above Lucene's 1,000-state limit (the server rejects the query): such a
+# word cannot be a prefix of any indexed term, so it is searched as an exact term instead.
+MAX_PREFIX_WORD_CHARS = 255
 _WORD_RE = re.compile(r"[^\W_]+")              # letters and digits (any script)
 _SPLIT_RE = re.compile(r"[\W_]+")
 # every character Lucene's classic query parser treats as syntax (the backslash first)
@@ -148,8 +152,8 @@ def lucene_query(text: str) -> str | None:
         return None
     clauses = []
     for word in words:
-        term = lucene_escape(word)
-        clauses.append("+(" + " OR ".join(f"{prop}:{term}*^{boost}" for prop, boost in _BOOSTS)
+        term = lucene_escape(word) + ("*" if len(word) <= MAX_PREFIX_WORD_CHARS else "")
+        clauses.append("+(" + " OR ".join(f"{prop}:{term}^{boost}" for prop, boost in _BOOSTS)
                        + ")")
     return " ".join(clauses)
 

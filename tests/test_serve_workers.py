@@ -1,0 +1,83 @@
+"""Several Peso processes on one Neo4j catalog: ``peso serve --workers 2`` and a second
+``peso serve`` (real uvicorn subprocesses) on the live Neo4j of PESO_TEST_NEO4J_*, answering
+for writes made elsewhere, and concurrent ``peso load`` writers of one dataset ending with a
+gapless, duplicate-free version sequence. On SQLite, ``--workers 2`` is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.storage.neo4j.store import Neo4jGraphStore
+from tests.contract.conftest import wipe_neo4j
+from tests.serverproc import REPO, peso_command, peso_env, run_peso, running_server
+
+VERSIONS = """query { dataset(namespace: "scale", name: "shared") {
+  versions(first: 50) { totalCount edges { node { version rowCount } } } } }"""
+
+
+def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
+    done = run_peso("serve", "--workers", "2", data_dir=tmp_path, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "single writer" in lines[0]
+    assert "PESO_GRAPH_URL=neo4j://" in lines[0]
+
+
+def _neo4j_env() -> dict[str, str]:
+    uri = os.environ.get("PESO_TEST_NEO4J_URI")
+    if not uri:
+        pytest.skip("needs a live Neo4j: PESO_TEST_NEO4J_URI (tools/neo4j/neo4j-local start)")
+    return {"PESO_GRAPH_URL": uri,
+            "PESO_NEO4J_USER": os.environ.get("PESO_TEST_NEO4J_USER", "neo4j"),
+            "PESO_NEO4J_PASSWORD": os.environ.get("PESO_TEST_NEO4J_PASSWORD", "neo4j")}
+
+
+async def _wipe(env: dict[str, str]) -> None:
+    store = Neo4jGraphStore(env["PESO_GRAPH_URL"], user=env["PESO_NEO4J_USER"],
+                            password=env["PESO_NEO4J_PASSWORD"], database="neo4j")
+    await store.open()
+    try:
+        await wipe_neo4j(store)
+    finally:
+        await store.close()
+
+
+def _csv(path: Path, rows: int) -> Path:
+    path.write_text("id,spend\n" + "".join(f"{i},{i * 1.5}\n" for i in range(rows)))
+    return path
+
+
+def _versions(answer: Any) -> list[int]:
+    body = answer.json()
+    assert "errors" not in body, body
+    return sorted(e["node"]["version"] for e in body["data"]["dataset"]["versions"]["edges"])
+
+
+def test_two_servers_on_one_neo4j_are_one_catalog(tmp_path: Path) -> None:
+    neo = _neo4j_env()
+    asyncio.run(_wipe(neo))
+    data = tmp_path / "data"  # one objects folder, as one S3 bucket would be
+    env = peso_env(data, **neo)
+    first = run_peso("load", str(_csv(tmp_path / "v1.csv", 3)), "--dataset", "scale/shared",
+                     data_dir=data, env=env)
+    assert first.returncode == 0, first.stderr
+    with running_server(data, "--workers", "2", **neo) as a, running_server(data, **neo) as b:
+        assert _versions(a.graphql(VERSIONS)) == [1]
+        assert _versions(b.graphql(VERSIONS)) == [1]
+        # four writers of the same dataset at once, each with different content
+        procs = [subprocess.Popen(
+            peso_command("load", str(_csv(tmp_path / f"w{n}.csv", 10 + n)), "--dataset",
+                         "scale/shared"), env=env, cwd=REPO, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True) for n in range(4)]
+        outcomes = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, outcomes
+        for server in (a, b, a):  # a twice: its two workers may answer in turn
+            assert _versions(server.graphql(VERSIONS)) == [1, 2, 3, 4, 5]
+    asyncio.run(_wipe(neo))
