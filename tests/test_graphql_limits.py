@@ -104,7 +104,7 @@ def test_a_variable_of_the_wrong_type(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("kwargs", "status", "text"), [
     ({"content": b"{not json", "headers": {"content-type": JSON}}, 400,
-     "Unable to parse request body as JSON"),
+     "the request body is not JSON"),
     ({"json": {"variables": {}}}, 400, "No GraphQL query found in the request"),
 ])
 def test_requests_that_are_not_graphql(client: TestClient, kwargs: dict[str, Any],
