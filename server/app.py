@@ -19,6 +19,8 @@ from server import __version__, catalog_export, downloads, metrics
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
+from server.mcp_server import build_mcp
+from server.mcp_server import http_routes as mcp_routes
 from server.observe import RequestContext
 from server.openlineage import consumer as openlineage
 from server.settings import Settings
@@ -104,13 +106,15 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
     objects = objects or factory.object_store(settings)
     schema = build_schema(settings)
     graphql = PesoGraphQL(schema, settings=settings, graph=graph, objects=objects)
+    mcp = build_mcp(schema, settings, graph, objects)  # MCP over streamable HTTP at /mcp
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await graph.open()
         objects.open()
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
             objects.close()
             await graph.close()
@@ -148,6 +152,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route(downloads.ROUTE, downloads.serve_object, methods=["GET"]),
         *(Route(path, endpoint, methods=["GET"]) for path, endpoint in catalog_export.ROUTES),
+        *mcp_routes(mcp, graph, settings),
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,

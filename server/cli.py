@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the load report(s) as JSON (for scripts)")
     load.set_defaults(func=cmd_load)
 
+    mcp = sub.add_parser("mcp", help="serve the catalog to AI tools over MCP (stdio)")
+    mcp.add_argument("--token", default=None,
+                     help="API token to act as (default: PESO_MCP_TOKEN; none: anonymous)")
+    mcp.set_defaults(func=cmd_mcp)
     demo = sub.add_parser("demo", help="load the demo marketing catalog",
                           description="Load a small demo catalog: sources, datasets with "
                                       "versions, human and non-human entities, a lineage chain. "
@@ -219,6 +223,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False,
                 log_config=None)  # keep Peso's log setup (server/logs.py)
     return EXIT_OK
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from server.mcp_stdio import serve_stdio
+
+    return asyncio.run(serve_stdio(settings, args.token or settings.mcp_token or None))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from strawberry.types.unset import UNSET, UnsetType
 from schema.context import Context
 from server.auth import ANONYMOUS, AuthError, ForbiddenError, authenticate, may_read, require
 from server.guard import principal_of, refusal
-from server.models import Role
 from server.json_body import BadJson
 from server.json_body import load as load_json
+from server.models import Role
 from server.settings import Settings
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore

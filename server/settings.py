@@ -29,6 +29,10 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "Graph store: `sqlite:///path` or `neo4j://host:7687` / `neo4j+s://…`."),
     SettingDoc("PESO_OBJECTS_URL", "file://<data dir>/objects",
                "Object store: `file:///path` or `s3://bucket/prefix`."),
+    SettingDoc("PESO_MCP_WRITES", "false",
+               "Offer MCP write tools (add_tag, set_description, link_entity) to writer tokens."),
+    SettingDoc("PESO_MCP_TOKEN", "",
+               "API token `peso mcp` (stdio) acts as; empty means anonymous."),
     SettingDoc("PESO_HOST", "127.0.0.1", "Address `peso serve` binds to."),
     SettingDoc("PESO_PORT", "8000", "Port `peso serve` listens on."),
     SettingDoc("PESO_MAX_PAGE_SIZE", "100", "Largest `first:` a connection accepts."),
@@ -143,6 +147,8 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_access_key: str = ""
     s3_secret_key: str = ""
+    mcp_writes: bool = False
+    mcp_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +193,8 @@ class Settings:
             public_url=_http_url(env, "PESO_PUBLIC_URL"),
             signing_key=env.get("PESO_SIGNING_KEY") or "",
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
+            mcp_writes=_bool(env, "PESO_MCP_WRITES", False),
+            mcp_token=env.get("PESO_MCP_TOKEN", ""),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

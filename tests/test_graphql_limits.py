@@ -110,7 +110,8 @@ def test_a_variable_of_the_wrong_type(client: TestClient) -> None:
 def test_requests_that_are_not_graphql(client: TestClient, kwargs: dict[str, Any],
                                        status: int, text: str) -> None:
     response = client.post("/graphql", **kwargs)
-    assert (response.status_code, response.text) == (status, text)
+    assert response.status_code == status
+    assert text in response.text
 
 
 def test_get_runs_queries_but_not_mutations(client: TestClient) -> None:
