@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator
+from collections import Counter
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
 
@@ -22,6 +24,7 @@ from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.types import Dataset
+from server.errors import PesoError
 from server.models import AuditEvent
 
 POLL_SECONDS = 0.5   # how often the event log is read while nothing new has come
@@ -70,6 +73,31 @@ class CatalogEvent:
         return Dataset.from_model(found) if found else None
 
 
+class TooManySubscriptionsError(PesoError):
+    """A token already holds PESO_MAX_SUBSCRIPTIONS_PER_TOKEN open subscriptions."""
+
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+_OPEN: Counter[str] = Counter()  # open subscriptions per token id, in this process
+
+
+@contextmanager
+def _slot(holder: str, limit: int) -> Iterator[None]:
+    """Hold one of ``holder``'s subscription slots while the subscription runs."""
+    if _OPEN[holder] >= limit:
+        raise TooManySubscriptionsError(
+            f"this token already has {_OPEN[holder]} open subscriptions, the most allowed "
+            f"(PESO_MAX_SUBSCRIPTIONS_PER_TOKEN={limit}); close one first")
+    _OPEN[holder] += 1
+    try:
+        yield
+    finally:
+        _OPEN[holder] -= 1
+        if _OPEN[holder] <= 0:
+            del _OPEN[holder]
+
+
 @strawberry.type
 class EventSubscription:
     @strawberry.subscription(description="Catalog changes as they are committed (by any "
@@ -81,15 +109,17 @@ class EventSubscription:
                              after_id: int | None = None
                              ) -> AsyncGenerator[CatalogEvent, None]:
         graph = info.context.graph
-        wanted = {k.value for k in (kinds or list(CatalogEventKind))}
-        if after_id is None:
-            newest = await graph.list_audit(limit=1)
-            after_id = newest[0].id if newest else 0
-        while True:
-            batch = await graph.list_audit(limit=BATCH, after_id=after_id)
-            for event in batch:
-                after_id = event.id
-                if event.action in wanted:
-                    yield CatalogEvent.from_audit(event)
-            if len(batch) < BATCH:
-                await asyncio.sleep(POLL_SECONDS)
+        holder = info.context.principal.token_id or "anonymous"
+        with _slot(holder, info.context.settings.max_subscriptions_per_token):
+            wanted = {k.value for k in (kinds or list(CatalogEventKind))}
+            if after_id is None:
+                newest = await graph.list_audit(limit=1)
+                after_id = newest[0].id if newest else 0
+            while True:
+                batch = await graph.list_audit(limit=BATCH, after_id=after_id)
+                for event in batch:
+                    after_id = event.id
+                    if event.action in wanted:
+                        yield CatalogEvent.from_audit(event)
+                if len(batch) < BATCH:
+                    await asyncio.sleep(POLL_SECONDS)

@@ -93,3 +93,36 @@ def test_a_load_in_another_process_shows_up(client: TestClient, tmp_path: Path) 
                                                                                  "COMPLETE")
         assert all(e["actor"] == "cli" for e in got)
         ws.send_json({"id": "1", "type": "complete"})
+
+
+def test_a_token_holds_at_most_the_configured_subscriptions(tmp_path: Path) -> None:
+    from server.app import create_app
+    from tests.conftest import app_client, make_settings
+
+    settings = make_settings(tmp_path, PESO_MAX_SUBSCRIPTIONS_PER_TOKEN="2")
+    with app_client(create_app(settings)) as client:
+        bare, token = client_as(client, None), mint(client, Role.READER)
+        other = mint(client, Role.READER)
+        with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            _subscribe(ws, token)
+            ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+            ws.send_json({"id": "3", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+            refused = ws.receive_json()  # the first two are open and silent; the third is not
+            assert (refused["id"], refused["type"]) == ("3", "next"), refused
+            [error] = refused["payload"]["errors"]
+            assert "PESO_MAX_SUBSCRIPTIONS_PER_TOKEN=2" in error["message"]
+            with bare.websocket_connect("/graphql",
+                                        subprotocols=["graphql-transport-ws"]) as ws2:
+                _subscribe(ws2, other)  # another token has its own slots
+                register(client, "crm", "export")
+                assert _next(ws2)["kind"] == "DATASET_REGISTERED"
+            ws.send_json({"id": "2", "type": "complete"})  # closing one frees its slot
+            ws.send_json({"id": "4", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+            register(client, "crm", "export2")
+            got: set[str] = set()
+            while len(got) < 2:
+                message = ws.receive_json()
+                if message["type"] == "next":  # ("complete" for the refused one comes too)
+                    assert "errors" not in message["payload"], message
+                    got.add(message["id"])
+            assert got == {"1", "4"}
