@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -35,8 +36,11 @@ class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413 before the GraphQL layer reads them."""
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int,
-                 spool_limit: int | None = None) -> None:
+                 spool_limit: int | None = None, body_timeout: float | None = None) -> None:
         self.app, self.limit, self.upload_limit = app, limit, upload_limit
+        # longest wait for the next chunk of a body still arriving (PESO_BODY_TIMEOUT_SECONDS):
+        # a client that trickles or stalls its body is answered 408 instead of holding a slot
+        self.body_timeout = body_timeout
         # bytes of multipart bodies being received right now, all requests together: what
         # Starlette's form parser may have spooled to disk (PESO_MAX_UPLOAD_SPOOL_BYTES)
         self.spool_limit, self.spooling = spool_limit, 0
@@ -53,12 +57,20 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit, setting)
             return
-        seen = 0
+        seen, complete = 0, False
         spool = self.spool_limit if multipart else None
 
         async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete or self.body_timeout is None:  # e.g. waiting for http.disconnect
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.body_timeout)
+                except TimeoutError:
+                    raise _TooSlow from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
             size = len(message.get("body", b""))
             seen += size
             if seen > limit:
@@ -73,6 +85,15 @@ class BodyLimit:
             await self.app(scope, counted, send)
         except _TooLarge:
             await self._refuse(send, limit, setting)
+        except _TooSlow:
+            body = json.dumps({"errors": [{"message": (
+                f"the request body stalled: no bytes for {self.body_timeout:g} s "
+                "(PESO_BODY_TIMEOUT_SECONDS)")}]}).encode()
+            await send({"type": "http.response.start", "status": 408,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
         except _SpoolFull:
             await self._refuse(send, spool or 0, "PESO_MAX_UPLOAD_SPOOL_BYTES", status=503,
                                what="uploads being received together exceed")
@@ -95,6 +116,10 @@ class _TooLarge(Exception):
 
 
 class _SpoolFull(Exception):
+    pass
+
+
+class _TooSlow(Exception):
     pass
 
 
@@ -157,7 +182,8 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        upload_limit=settings.max_upload_bytes,
-                       spool_limit=settings.max_upload_spool_bytes)
+                       spool_limit=settings.max_upload_spool_bytes,
+                       body_timeout=settings.body_timeout_seconds)
     app.add_middleware(RequestContext)  # outermost: request ids, metrics, access log
     return app
 
