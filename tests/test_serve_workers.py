@@ -6,6 +6,7 @@ gapless, duplicate-free version sequence. On SQLite, ``--workers 2`` is refused.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -15,7 +16,14 @@ import pytest
 
 from server.storage.neo4j.store import Neo4jGraphStore
 from tests.contract.conftest import wipe_neo4j
-from tests.serverproc import REPO, peso_command, peso_env, run_peso, running_server
+from tests.serverproc import (
+    REPO,
+    create_token,
+    peso_command,
+    peso_env,
+    run_peso,
+    running_server,
+)
 
 VERSIONS = """query { dataset(namespace: "scale", name: "shared") {
   versions(first: 50) { totalCount edges { node { version rowCount } } } } }"""
@@ -80,4 +88,42 @@ def test_two_servers_on_one_neo4j_are_one_catalog(tmp_path: Path) -> None:
         assert [p.returncode for p in procs] == [0] * 4, outcomes
         for server in (a, b, a):  # a twice: its two workers may answer in turn
             assert _versions(server.graphql(VERSIONS)) == [1, 2, 3, 4, 5]
+    asyncio.run(_wipe(neo))
+
+
+def test_catalog_events_reach_subscribers_of_another_server(tmp_path: Path) -> None:
+    """A dataset registered through server B arrives on a `catalogEvents` subscription held on
+    server A: events come from the catalog's audit log in the shared Neo4j, not process memory."""
+    websockets = pytest.importorskip("websockets.asyncio.client")
+    neo = _neo4j_env()
+    asyncio.run(_wipe(neo))
+    data = tmp_path / "data"
+    token = create_token(data, "events", "writer", env=peso_env(data, **neo))
+    subscribe = {"id": "1", "type": "subscribe", "payload": {"query": (
+        "subscription { catalogEvents(kinds: [DATASET_REGISTERED]) "
+        "{ kind dataset { namespace name } } }")}}
+
+    async def watch(a_port: int, register: Any) -> dict[str, Any]:
+        async with websockets.connect(f"ws://127.0.0.1:{a_port}/graphql",
+                                      subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"Authorization": f"Bearer {token}"}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps(subscribe))
+            await asyncio.sleep(1.0)  # the subscription has read the log's head by now
+            await asyncio.to_thread(register)
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            return message
+
+    with running_server(data, **neo) as a, running_server(data, **neo) as b:
+        def register() -> None:
+            answer = b.graphql('mutation { registerDataset(input: {namespace: "scale", '
+                               'name: "elsewhere"}) { errors { message } } }',
+                               Authorization=f"Bearer {token}").json()
+            assert answer["data"]["registerDataset"]["errors"] == [], answer
+
+        message = asyncio.run(watch(a.port, register))
+    assert message["type"] == "next", message
+    assert message["payload"]["data"]["catalogEvents"] == {
+        "kind": "DATASET_REGISTERED", "dataset": {"namespace": "scale", "name": "elsewhere"}}
     asyncio.run(_wipe(neo))
