@@ -191,11 +191,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.port_check import listen_problem
     from server.workers import refusal
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    refused = refusal(settings, args.workers)
+    refused = refusal(settings, args.workers) or listen_problem(host, port)
     if refused:
         print(f"peso serve: {refused}", file=sys.stderr)
         return EXIT_USAGE

@@ -112,7 +112,9 @@ def validator(ref: str) -> Draft202012Validator:
 
 
 def kind_of(event: dict[str, Any]) -> str:
-    if "run" in event or "eventType" in event:
+    """By shape: a RunEvent has a ``run``; a JobEvent a ``job`` and no ``run`` (an
+    ``eventType`` key does not make it a RunEvent: producers send one on JobEvents too)."""
+    if "run" in event:
         return "RunEvent"
     if "dataset" in event:
         return "DatasetEvent"
