@@ -11,6 +11,8 @@ export const SIZE = {
 };
 const LABEL_MAX = 26;
 const FAR = 0.45;
+const READABLE = 0.35;
+const READABLE_ZOOM = 0.75;
 
 export interface Handlers {
   select(id: string): void;
@@ -130,14 +132,21 @@ export class GraphCanvas {
     this.apply();
   }
 
+  /** The whole graph if it stays readable that small, else `id` at a readable zoom
+   * (a 1,000-box graph fitted whole is a smear; its start is where a reader begins). */
+  fitOrCenter(id: string): void {
+    this.fit();
+    if (this.t.k < READABLE && this.boxes.has(id)) this.center(id, READABLE_ZOOM);
+  }
+
   /** Bring box `id` to the middle at a readable zoom. */
-  center(id: string): void {
+  center(id: string, zoom?: number): void {
     const g = this.boxes.get(id);
     if (!g) return;
     const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute("transform") ?? "");
     if (!m) return;
     const rect = this.svg.getBoundingClientRect();
-    const k = Math.max(this.t.k, 0.8);
+    const k = zoom ?? Math.max(this.t.k, 0.8);
     const cx = Number(m[1]) + SIZE.dataset.width / 2;
     const cy = Number(m[2]) + SIZE.dataset.height / 2;
     this.t = { k, x: rect.width / 2 - cx * k, y: rect.height / 2 - cy * k };

@@ -151,7 +151,7 @@ export async function renderLineage(ctx: PageContext): Promise<void> {
     refresh();
     const target = pendingCenter ?? (first ? null : focusBox());
     if (target && canvas.boxOf(target)) canvas.center(target);
-    else canvas.fit();
+    else canvas.fitOrCenter(`d:${start}`);
     pendingCenter = null;
     const folded = view.nodes.filter((n) => n.kind === "group").length;
     status.textContent = `${lin.nodesReturned.toLocaleString()} datasets and ${model.edges.length.toLocaleString()} edges` +
