@@ -201,8 +201,8 @@ export async function renderLineage(ctx: PageContext): Promise<void> {
   function onSelect(id: string): void {
     if (id.startsWith("g:")) {
       state.open.add(id.slice(2));
-      pendingCenter = id;
-      state.focus = state.focus ?? null;
+      const first = view.nodes.find((n) => n.id === id)?.members[0];
+      pendingCenter = first ? `d:${first}` : null; // the group's first dataset, once drawn
       setOpen(state.open);
     } else {
       focusDataset(id.slice(2));
