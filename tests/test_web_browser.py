@@ -3,11 +3,13 @@
 ``peso serve --demo`` subprocess holding a generated 1,000-dataset lineage posted through the
 OpenLineage endpoint. Screenshots of every page go to test-artifacts/web/ (gitignored).
 
-Skipped when /usr/bin/chromium is absent (.ci/run installs it)."""
+Skipped when /usr/bin/chromium is absent, except under PESO_TEST_BROWSER=required, which
+.ci/run sets after installing it: there a missing browser fails instead of skipping."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,9 @@ from tests.serverproc import ServerProcess, create_token, running_server
 from tests.web_lineage_graph import START_NAME, START_NS, post_lineage
 
 CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists() and os.environ.get("PESO_TEST_BROWSER") == "required":
+    pytest.fail("PESO_TEST_BROWSER=required (.ci/run) but /usr/bin/chromium is missing",
+                pytrace=False)
 if not CHROMIUM.exists():
     pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
                 allow_module_level=True)
