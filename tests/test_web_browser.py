@@ -334,3 +334,22 @@ def test_landmarks_labels_and_keyboard(page: Any, site: Site) -> None:
     assert unlabelled == []
     page.keyboard.press("Tab")  # the first stop is the skip link
     assert page.evaluate("() => document.activeElement.className") == "skip-link"
+
+
+def test_a_server_that_needs_a_token_asks_for_one(page: Any,
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = tmp_path_factory.mktemp("web-required") / "data"
+    data.mkdir()
+    reader = create_token(data, "ui-required-reader", "reader")
+    with running_server(data, PESO_AUTH="required") as server:
+        page.goto(server.base_url + "/")
+        page.wait_for_selector("#notices .notice.error")
+        text = page.text_content("#notices") or ""
+        assert "needs an API token" in text
+        assert page.locator("#notices a[href='#/signin']").count() == 1
+        shot(page, "home-token-required")
+        sign_in(page, Site(server, {}), reader)
+        assert "Signed in" in (page.text_content("#signin-status") or "")
+        page.goto(server.base_url + "/#/")
+        page.wait_for_selector("#results-count")
+        assert page.locator("#notices .notice.error").count() == 0

@@ -14,6 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server import web_ui
+from server.app import create_app
+from tests.conftest import app_client, make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 WEB = REPO / "web"
@@ -140,3 +142,14 @@ def test_without_the_build_the_server_says_how_to_make_it(
     assert "graphiql.html" in page.text
     # the API itself does not need the UI
     assert anon_client.post("/graphql", json={"query": "{ __typename }"}).status_code == 200
+
+
+def test_under_required_auth_the_pages_load_and_the_data_needs_a_token(tmp_path: Path) -> None:
+    """The pages hold no data (like the GraphiQL page): they load for anyone, and then every
+    read they make is refused without a token, which the UI turns into a sign-in prompt."""
+    with app_client(create_app(make_settings(tmp_path, PESO_AUTH="required")), role=None) as c:
+        assert c.get("/").status_code == 200
+        assert c.get("/assets/index.js").status_code == 200
+        assert c.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
+        refused = c.post("/graphql", json={"query": "{ datasets { totalCount } }"})
+        assert refused.status_code == 401
