@@ -8,6 +8,7 @@ Skipped when /usr/bin/chromium is absent, except under PESO_TEST_BROWSER=require
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -65,9 +66,9 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
         finally:
             chromium.close()
     shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nweb UI screenshots ({len(shots)}): {ARTIFACTS}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print(f"\nweb UI screenshots ({len(shots)}): {ARTIFACTS}", flush=True)
 
 
 @pytest.fixture
