@@ -11,12 +11,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.root import build_schema
-from server import __version__, catalog_export, downloads, metrics
+from server import __version__, catalog_export, downloads, metrics, web_ui
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
@@ -160,15 +160,13 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
                             status_code=200 if ready else 503)
 
-    async def root(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     @guarded(None)  # follows the read policy (PESO_AUTH)
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     app = Starlette(routes=[
-        Route("/", root),
+        Route("/", web_ui.index, methods=["GET"]),  # the web UI (server/web_ui.py)
+        Mount(web_ui.ASSETS_ROUTE, web_ui.Assets()),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),

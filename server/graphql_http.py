@@ -21,6 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
+from server import web_ui
 from server.auth import ANONYMOUS, AuthError, ForbiddenError, authenticate, may_read, require
 from server.guard import principal_of, refusal
 from server.json_body import BadJson
@@ -111,6 +112,10 @@ class PesoGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None,
                          multipart_uploads_enabled=True)
         self.settings, self.graph, self.objects = settings, graph, objects
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's own build (server/web_static), not a CDN."""
+        return web_ui.graphiql_page()
 
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
