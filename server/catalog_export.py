@@ -220,22 +220,22 @@ async def data_json_endpoint(request: Request) -> Response:
     return JSONResponse(data_json(items, pii=caller.pii, base_url=_base(request)))
 
 
-async def turtle_endpoint(request: Request) -> Response:
+async def _rdf(request: Request, rdf_format: str, media_type: str) -> Response:
+    """The whole catalog as one DCAT graph, serialized as ``rdf_format``."""
     caller = await _caller(request)
     if isinstance(caller, Response):
         return caller
     items = await entries(request.app.state.graph)
     g = dcat_graph(items, pii=caller.pii, base_url=_base(request))
-    return Response(g.serialize(format="turtle"), media_type="text/turtle")
+    return Response(g.serialize(format=rdf_format), media_type=media_type)
+
+
+async def turtle_endpoint(request: Request) -> Response:
+    return await _rdf(request, "turtle", "text/turtle")
 
 
 async def jsonld_endpoint(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, Response):
-        return caller
-    items = await entries(request.app.state.graph)
-    g = dcat_graph(items, pii=caller.pii, base_url=_base(request))
-    return Response(g.serialize(format="json-ld"), media_type="application/ld+json")
+    return await _rdf(request, "json-ld", "application/ld+json")
 
 
 async def dataset_jsonld_endpoint(request: Request) -> Response:
