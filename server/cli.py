@@ -28,12 +28,20 @@ log = logging.getLogger("peso.cli")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+DATA_DIR_ARGS = ("--data-dir",)
+DATA_DIR_OPTIONS: dict[str, Any] = {
+    "metavar": "DIR", "default": argparse.SUPPRESS,
+    "help": "folder of the embedded catalog (default: PESO_DATA_DIR, else the per-user "
+            "data folder); every command names its catalog on its first line of stderr"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peso", description="Peso: a GraphQL metadata catalog for marketing datasets.",
         epilog="Settings come from PESO_* environment variables: "
                + ", ".join(s.env for s in SETTINGS) + ". See README.md.")
     parser.add_argument("--version", action="version", version=f"peso {__version__}")
+    parser.add_argument(*DATA_DIR_ARGS, **DATA_DIR_OPTIONS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser("serve", help="run the GraphQL server (GraphiQL at /graphql)",
@@ -126,11 +134,36 @@ def add_migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     migrate.set_defaults(func=cmd_migrate)
 
 
+def accept_data_dir_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` works before or after the command name (``peso load --data-dir …``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                if "--data-dir" not in command._option_string_actions:
+                    command.add_argument(*DATA_DIR_ARGS, **DATA_DIR_OPTIONS)
+                accept_data_dir_everywhere(command)
+
+
+def say_where(settings: Settings) -> None:
+    """First line of every command: which catalog; a warning if it looks like the wrong one."""
+    from server.data_location import describe, legacy_warning
+
+    print(describe(settings), file=sys.stderr, flush=True)
+    warning = legacy_warning(settings, Path.cwd())
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    accept_data_dir_everywhere(parser)
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        env = dict(os.environ)
+        if getattr(args, "data_dir", None) is not None:
+            env["PESO_DATA_DIR"] = args.data_dir
+        settings = Settings.from_env(env)
+        say_where(settings)
         logs.setup(settings.log_level, settings.log_format)
         # test-only: die like kill -9 at a named point (see server/crashpoints.py)
         crashpoints.arm(os.environ.get("PESO_TEST_CRASH_AT"))
@@ -218,6 +251,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     gc.freeze()
     set_request_id(None)  # each request gets its own (server/observe.py)
     if app is None:  # several processes: each builds its app (server/workers.py)
+        os.environ["PESO_DATA_DIR"] = str(settings.data_dir)  # as --data-dir said, if it did
         uvicorn.run("server.workers:app", factory=True, workers=args.workers, host=host,
                     port=port, log_level=settings.log_level, access_log=False, log_config=None)
         return EXIT_OK

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+import platformdirs
+
 from server.errors import ConfigError
 
 
@@ -24,7 +26,9 @@ class SettingDoc:
 
 
 SETTINGS: tuple[SettingDoc, ...] = (
-    SettingDoc("PESO_DATA_DIR", "./peso-data", "Folder for the embedded catalog and objects."),
+    SettingDoc("PESO_DATA_DIR", "<user data dir>",
+               "Folder for the embedded catalog and objects; default: the platform's per-user "
+               "data folder (`~/.local/share/peso` on Linux, honouring `XDG_DATA_HOME`)."),
     SettingDoc("PESO_GRAPH_URL", "sqlite:///<data dir>/catalog.db",
                "Graph store: `sqlite:///path` or `neo4j://host:7687` / `neo4j+s://…`."),
     SettingDoc("PESO_OBJECTS_URL", "file://<data dir>/objects",
@@ -162,7 +166,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``env`` (``os.environ`` by default); raise ConfigError."""
         env = os.environ if env is None else env
-        raw_dir = env.get("PESO_DATA_DIR") or "./peso-data"
+        raw_dir = env.get("PESO_DATA_DIR") or str(default_data_dir())
         if "\x00" in raw_dir:
             raise ConfigError("PESO_DATA_DIR contains a NUL character")
         data_dir = Path(raw_dir).expanduser().resolve()
@@ -220,6 +224,11 @@ class Settings:
         return settings
 
 
+def default_data_dir() -> Path:
+    """The per-user data folder for the embedded catalog (not created here)."""
+    return platformdirs.user_data_path("peso", appauthor=False)
+
+
 def parse_graph_url(url: str) -> tuple[str, str]:
     """Return ``(scheme, location)``: a file path for sqlite, the URL itself for Neo4j."""
     scheme, rest = _split_scheme(url, "PESO_GRAPH_URL", GRAPH_SCHEMES)
@@ -230,6 +239,9 @@ def parse_graph_url(url: str) -> tuple[str, str]:
                               "(e.g. sqlite:///var/peso/catalog.db)")
         return scheme, path
     parts = urlsplit(url)
+    if "@" in parts.netloc:  # the driver would quote the URL, password and all, in its errors
+        raise ConfigError("PESO_GRAPH_URL must not carry a user name or password; set "
+                          "PESO_NEO4J_USER and PESO_NEO4J_PASSWORD instead")
     if not parts.hostname:
         raise ConfigError(f"PESO_GRAPH_URL {url!r} has no host (e.g. neo4j://127.0.0.1:7687)")
     try:

@@ -150,3 +150,14 @@ def add_lineage(client: TestClient, downstream: str, upstream: str, *,
 def keys(edges: list[dict[str, Any]]) -> list[str]:
     """``namespace/name`` of each edge's node, in order."""
     return [f"{e['node']['namespace']}/{e['node']['name']}" for e in edges]
+
+
+def after_location(err: str, *, required: bool = True) -> str:
+    """A command's stderr without its first line, which names the catalog (checked here).
+
+    ``required=False`` for errors raised before the catalog is known (bad settings)."""
+    first, _, rest = err.partition("\n")
+    if first.startswith("peso: catalog "):
+        return rest
+    assert not required, err
+    return err

@@ -21,7 +21,7 @@ from server.app import create_app
 from server.cli import main
 from server.settings import Settings
 from tests.conftest import app_client
-from tests.helpers import q, write_csv
+from tests.helpers import after_location, q, write_csv
 from tests.serverproc import REPO, peso_command, peso_env
 
 
@@ -84,7 +84,7 @@ def test_peso_load_on_a_terminal_shows_progress(data_dir: Path, tmp_path: Path,
     monkeypatch.setattr(batch, "_REFRESH", 0.0)
     monkeypatch.setattr(sys, "stderr", FakeTerminal())
     assert main(["load", str(path), "--dataset", "web/visits"]) == 0
-    drawn = sys.stderr.getvalue()  # type: ignore[attr-defined]
+    drawn = after_location(sys.stderr.getvalue())  # type: ignore[attr-defined]
     assert drawn.startswith("\rweb/visits: rows 5,000 · 0.")
     assert drawn.endswith(" MB/s \r\x1b[K")
     assert capsys.readouterr().out.startswith(f"loaded {path} into web/visits as version 1")
@@ -123,7 +123,7 @@ def test_json_report(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     path = write_csv(tmp_path / "c.csv", ["id", "city"], [[1, " Köln "], [2, "NA"]])
     assert main(["load", str(path), "--dataset", "crm/c", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert err == ""
+    assert after_location(err) == ""
     report = json.loads(out)
     assert (report["rows_read"], report["rows_written"], report["created"]) == (2, 2, True)
     assert report["cleaning"]["trimmed_values"] == 1
@@ -153,7 +153,7 @@ def test_folder_load(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert reports[1]["error"].startswith(f"[read+clean+validate+profile] {folder}/broken.csv: "
                                           "this is an HTML page")
     assert [r.get("rows_written") for r in reports] == [1, None, 1]
-    assert err.splitlines() == [f"peso: error: {reports[1]['error']}"]
+    assert after_location(err).splitlines() == [f"peso: error: {reports[1]['error']}"]
     assert fields(data_dir, "exports", "orders") == [("order", "int64"), ("total", "double")]
 
 
@@ -232,6 +232,6 @@ def test_a_bad_contract_file_is_one_error_line(data_dir: Path, tmp_path: Path,
     contract.write_text("on_violation: maybe\ncolumns: {}\n")
     path = write_csv(tmp_path / "a.csv", ["x"], [[1]])
     assert main(["load", str(path), "--dataset", "a/b", "--contract", str(contract)]) == 1
-    err = capsys.readouterr().err
+    err = after_location(capsys.readouterr().err)
     assert err.startswith(f"peso: error: {contract}: on_violation: ")
     assert len(err.splitlines()) == 1

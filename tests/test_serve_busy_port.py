@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from tests.helpers import after_location
 from tests.serverproc import peso_env, run_peso
 
 
@@ -21,7 +22,7 @@ def test_a_busy_port_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     for done in (by_flag, by_env):
         assert done.returncode == 2, done.stderr
         assert done.stdout == ""                      # no banner
-        lines = done.stderr.strip().splitlines()
+        lines = after_location(done.stderr).strip().splitlines()
         assert len(lines) == 1, done.stderr
         assert f"port {port}" in lines[0]
         assert "already in use" in lines[0]

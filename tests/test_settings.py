@@ -96,8 +96,9 @@ def test_every_documented_setting_is_covered_here() -> None:
 
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     s = Settings.from_env({})
-    data = tmp_path.resolve() / "peso-data"
+    data = tmp_path.resolve() / "xdg" / "peso"  # one per user, not per working directory
     assert s.data_dir == data
     assert parse_graph_url(s.graph_url) == ("sqlite", str(data / "catalog.db"))
     assert parse_objects_url(s.objects_url) == ("file", str(data / "objects"), "")
