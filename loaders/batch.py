@@ -83,7 +83,8 @@ async def load_paths(args: argparse.Namespace, settings: Settings, graph: GraphS
                             normalize_names=not args.no_normalize_names,
                             trim_whitespace=not args.no_trim,
                             infer_types=not args.no_infer_types,
-                            drop_duplicates=args.drop_duplicates)
+                            drop_duplicates=args.drop_duplicates,
+                            allow_empty=args.allow_empty)
     contract = _contract(args.contract)
     tmp = settings.data_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)

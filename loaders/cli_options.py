@@ -23,7 +23,7 @@ def build_options(*, fmt: str | None = None, delimiter: str | None = None,
                   date_order: str | None = None, null_tokens: list[str] | None = None,
                   sentinels: list[str] | None = None, normalize_names: bool = True,
                   trim_whitespace: bool = True, infer_types: bool = True,
-                  drop_duplicates: bool = False) -> LoadOptions:
+                  drop_duplicates: bool = False, allow_empty: bool = False) -> LoadOptions:
     if fmt is not None:
         try:
             fmt_enum: FileFormat | None = FileFormat(fmt.lower())
@@ -57,4 +57,5 @@ def build_options(*, fmt: str | None = None, delimiter: str | None = None,
             normalize_names=normalize_names, trim_whitespace=trim_whitespace,
             null_tokens=tuple(null_tokens) if null_tokens is not None else DEFAULT_NULL_TOKENS,
             sentinels=tuple(sentinels or ()), infer_types=infer_types,
-            date_order=cast(DateOrder, order), drop_duplicates=drop_duplicates))
+            date_order=cast(DateOrder, order), drop_duplicates=drop_duplicates),
+        allow_empty=allow_empty)

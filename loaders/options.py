@@ -39,3 +39,4 @@ class CleaningOptions:
 class LoadOptions:
     read: ReadOptions = field(default_factory=ReadOptions)
     clean: CleaningOptions = field(default_factory=CleaningOptions)
+    allow_empty: bool = False          # register a file with no data rows (a header only)

@@ -147,6 +147,10 @@ async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStor
                     await asyncio.to_thread(objects.put_file, kept, str(req.path))
                     raise LoadError(f"{exc.message} (the upload is kept at {kept})") from exc
                 raise
+            if built.rows_read == 0 and not req.options.allow_empty:
+                raise LoadError(f"{shown}: the file holds no data rows (a header at most); "
+                                "nothing was registered. Pass --allow-empty (GraphQL: "
+                                "allowEmpty: true) to register an empty version on purpose")
             step.detail = (f"{built.format}: {built.rows_read} rows read, {built.rows_written} "
                            f"written, {built.rows_skipped} duplicates dropped, "
                            f"{built.rows_quarantined} quarantined")

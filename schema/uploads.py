@@ -43,6 +43,8 @@ class LoadFileInput:
     trim_whitespace: bool = True
     infer_types: bool = True
     drop_duplicates: bool = False
+    allow_empty: bool = strawberry.field(
+        default=False, description="Register a file with no data rows (refused by default).")
     contract: JSON | None = strawberry.field(
         default=None, description="A validation contract (stored with the dataset).")
 
@@ -65,7 +67,7 @@ def load_options(inp: LoadFileInput) -> Any:
                          null_tokens=inp.null_tokens, sentinels=inp.sentinels,
                          normalize_names=inp.normalize_names,
                          trim_whitespace=inp.trim_whitespace, infer_types=inp.infer_types,
-                         drop_duplicates=inp.drop_duplicates)
+                         drop_duplicates=inp.drop_duplicates, allow_empty=inp.allow_empty)
 
 
 def _spool(upload: Any, folder: Path) -> Path:

@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a dataset-specific missing marker such as unknown, -1, 999 "
                            "(repeatable)")
     load.add_argument("--drop-duplicates", action="store_true", help="drop exact duplicate rows")
+    load.add_argument("--allow-empty", action="store_true",
+                      help="register a file with no data rows (by default it is refused)")
     load.add_argument("--no-normalize-names", action="store_true",
                       help="keep column names as in the file")
     load.add_argument("--no-trim", action="store_true", help="keep surrounding whitespace")

@@ -294,3 +294,16 @@ def test_as_a_subprocess(tmp_path: Path, customers: Path) -> None:
     scheme = run_peso("demo", env={"PESO_DATA_DIR": data, "PESO_GRAPH_URL": "mysql://x/y"})
     assert scheme.returncode == 1
     assert "unknown scheme 'mysql'" in one_error_line(scheme.stderr)
+
+
+def test_load_of_a_header_only_csv_needs_allow_empty(data_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,email\n")
+    assert main(["load", str(empty), "--dataset", "crm/empty"]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{empty}: the file holds no data rows" in line
+    assert "--allow-empty" in line
+    assert objects_on_disk(data_dir) == []
+    assert main(["load", str(empty), "--dataset", "crm/empty", "--allow-empty"]) == 0
+    assert "as version 1: 0 rows in " in capsys.readouterr().out

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from loaders.names import normalize_names
+from loaders.options import LoadOptions
 from server.errors import LoadError
 from tests.conftest import CORPUS, needs_corpus
 from tests.loaders_support import Stores, open_stores
@@ -75,7 +76,11 @@ async def test_parquet_file_loads_or_is_refused_cleanly(stores: Stores, name: st
         return
 
     original = pq.read_table(path)
-    result = await stores.load(path, "parquet", "ok")
+    if original.num_rows == 0:  # a schema and no rows: refused unless asked for (issue 10)
+        with pytest.raises(LoadError, match="holds no data rows"):
+            await stores.load(path, "parquet", "empty")
+        await stores.assert_nothing_left()
+    result = await stores.load(path, "parquet", "ok", options=LoadOptions(allow_empty=True))
     version = result.curated.version
     assert (version.format, version.row_count) == ("parquet", original.num_rows)
     assert version.curated_key is not None

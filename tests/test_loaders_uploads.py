@@ -201,3 +201,19 @@ def test_upload_a_corpus_csv(client: TestClient) -> None:
     assert result["version"]["rowCount"] == 4521
     types = {f["name"]: f["arrowType"] for f in result["version"]["fields"]}
     assert (types["age"], types["balance"], types["y"]) == ("int64", "int64", "string")
+
+
+def test_a_header_only_csv_is_refused_unless_allowed(client: TestClient) -> None:
+    """Issue 10: a header and no rows used to become a 0-row version without a word."""
+    before = stored(client)
+    refused = payload(upload(client, "empty.csv", b"campaign,day,spend\n"))
+    assert refused["version"] is None
+    [error] = refused["errors"]
+    assert "empty.csv: the file holds no data rows" in error["message"]
+    assert "allowEmpty: true" in error["message"]
+    assert stored(client) == before                       # nothing registered, nothing kept
+    assert q(client, '{ dataset(namespace: "web", name: "upload") { id } }')["dataset"] is None
+    allowed = payload(upload(client, "empty.csv", b"campaign,day,spend\n", allowEmpty=True))
+    assert allowed["errors"] == []
+    assert allowed["version"]["rowCount"] == 0
+    assert [f["name"] for f in allowed["version"]["fields"]] == ["campaign", "day", "spend"]
