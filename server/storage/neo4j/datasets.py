@@ -165,7 +165,7 @@ class DatasetsMixin(Neo4jBase):
         async def work(tx: Tx) -> tuple[list[SearchHit], int]:
             hits = [SearchHit(records.dataset(r["d"]), float(r["score"])) for r in
                     await rows(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first,
-                                    raw_weight=RAW_SEARCH_WEIGHT)]
+                                    raw_layer=DatasetLayer.RAW.value, raw_weight=RAW_SEARCH_WEIGHT)]
             total = await one(tx, cypher.SEARCH_COUNT, query=lucene)
             return hits, int(total["n"]) if total else 0
         return await self._read(work)
