@@ -36,6 +36,7 @@ from schema.relay import (
 from server import models
 from server.downloads import download_url
 from server.errors import NotFoundError, ValidationError
+from server.openlineage.field_types import SOURCE_TYPE_KEY
 from server.preview import read_preview
 from server.settings import public_base_url
 
@@ -131,6 +132,10 @@ class Field:
     metadata: JSON
     original_name: str | None = strawberry.field(
         description="The column's name in the uploaded file, when normalisation changed it.")
+    source_type: str | None = strawberry.field(
+        description="The type as its producer declared it (an OpenLineage schema facet's "
+                    "`varchar`, `NUMBER(38,0)`…); arrowType is its Arrow meaning, empty when "
+                    "that is not clear.")
     semantic_type: str | None = strawberry.field(
         description="email, phone, url, country, currency, postal_code, date, id, …")
     pii: bool = strawberry.field(description="The column holds personal data.")
@@ -141,6 +146,7 @@ class Field:
         return cls(name=m.name, position=m.position, arrow_type=m.arrow_type,
                    nullable=m.nullable, description=m.description,
                    metadata=cast(JSON, m.metadata), original_name=m.metadata.get("original_name"),
+                   source_type=m.metadata.get(SOURCE_TYPE_KEY),
                    semantic_type=m.semantic_type, pii=m.pii, model=m)
 
     @strawberry.field(description="The column's statistics. For a PII column, min, max and "
