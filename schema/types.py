@@ -370,6 +370,14 @@ class LineageEdge:
 
         return await load_job(info, self.job_id)
 
+    @strawberry.field(description="The namespace of `job` when it is an OpenLineage job "
+                                  "(`job` is its name); null for a label set by `addLineage`.")
+    async def job_namespace(self, info: Info) -> str | None:
+        from schema.jobs import load_job
+
+        found = await load_job(info, self.job_id)
+        return found.namespace if found is not None else None
+
     @strawberry.field(description="The latest run of that job that did.")
     async def via_run(self, info: Info) -> Annotated[Run, strawberry.lazy("schema.jobs")] | None:
         from schema.jobs import load_run
