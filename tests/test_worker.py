@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -228,3 +229,24 @@ def test_serve_runs_the_jobs_unless_told_not_to(tmp_path: Path) -> None:
         [run] = _sqlite_runs(busy)
     assert run.state is RunState.COMPLETE
     assert (busy / "objects" / edition_key(datetime.now(UTC).date())).is_file()
+
+
+def test_worker_loop_runs_due_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = peso_env(data, PESO_WORKER_POLL_SECONDS="0.1", PESO_HEALTH_REPORT_EVERY_SECONDS="1")
+    proc = subprocess.Popen(peso_command("worker"), env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while len(_sqlite_runs(data)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)   # due again every second: a second run proves it loops
+        assert len(_sqlite_runs(data)) >= 2
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, err
+    assert "peso worker: running background jobs" in err
+    assert all(r.state is RunState.COMPLETE for r in _sqlite_runs(data))
