@@ -126,7 +126,11 @@ class Scheduler:
         ctx = self.context()
         found: list[Job] = []
         for source in self.sources:
-            found += await source(ctx)
+            try:
+                found += await source(ctx)
+            except Exception:  # one broken source must not stop the others' jobs: logged
+                log.exception("background job source %s failed; its jobs are skipped this "
+                              "tick", getattr(source, "__name__", source))
         return found
 
     async def tick(self) -> list[Outcome]:
@@ -188,6 +192,9 @@ class Scheduler:
             except (PesoError, OSError) as exc:
                 log.warning("worker tick failed (next try in %ss): %s",
                             self.settings.worker_poll_seconds, exc)
+            except Exception:  # a bug in one tick must not end the loop: logged in full
+                log.exception("worker tick failed unexpectedly (next try in %ss)",
+                              self.settings.worker_poll_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.worker_poll_seconds)
 

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
+from server.errors import PesoError
 from server.scheduler import Scheduler
 from server.settings import Settings
 from server.stale_runs import close_stale_runs
@@ -69,7 +70,12 @@ class EmbeddedWorker:
 
     async def _start(self) -> None:
         graph, objects = self.graph, self.objects
-        closed = await start_up(graph, self.settings, actor="peso-serve")
+        try:
+            closed = await start_up(graph, self.settings, actor="peso-serve")
+        except PesoError as exc:  # the API serves anyway; /readyz tells whether the store is up
+            log.warning("could not close the runs of dead processes at start-up: %s",
+                        exc.message)
+            closed = []
         if closed:
             log.warning("closed %d runs whose process is gone as ABORT", len(closed))
         if self.run_jobs:

@@ -250,3 +250,23 @@ def test_worker_loop_runs_due_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "peso worker: running background jobs" in err
     assert all(r.state is RunState.COMPLETE for r in _sqlite_runs(data))
+
+
+async def test_a_broken_job_source_does_not_stop_the_others(
+        tmp_path: Path, stores: tuple[GraphStore, LocalObjectStore],
+        caplog: pytest.LogCaptureFixture) -> None:
+    graph, objects = stores
+    settings = Settings.from_env({"PESO_DATA_DIR": str(tmp_path)})
+
+    async def broken_source(ctx: JobContext) -> Sequence[Job]:
+        raise KeyError("harvest table missing")
+
+    async def fine(ctx: JobContext) -> str:
+        return "ok"
+
+    async def source(ctx: JobContext) -> Sequence[Job]:
+        return [Job("fine", fine, "works", every=60)]
+
+    outcomes = await Scheduler(graph, objects, settings, [broken_source, source]).tick()
+    assert [(o.job, o.status) for o in outcomes] == [("fine", "ran")]
+    assert "broken_source failed" in caplog.text
