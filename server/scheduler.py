@@ -155,10 +155,21 @@ class Scheduler:
         run = Emitter(self.graph, forward_url=self.settings.openlineage_url,
                       actor="peso-worker").run(job.lineage_job, job.description)
         await run.start()
+        work = asyncio.ensure_future(job.run(ctx))
         renewer = asyncio.create_task(self._renew(lease, ttl))
         try:
-            summary = await job.run(ctx)
+            await asyncio.wait({work, renewer}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # the lease was lost: another worker may start the job now
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                reason = (f"stopped: its lease {lease} was taken over by another worker "
+                          "(it ran longer than PESO_WORKER_LEASE_SECONDS without a renewal)")
+                await run.fail(reason)
+                return Outcome(job.name, "failed", reason, run.run_id)
+            summary = work.result()
         except asyncio.CancelledError:
+            work.cancel()
             await asyncio.shield(run.fail("stopped: the worker shut down while it ran"))
             raise
         except Exception as exc:  # a job's failure is recorded as its run's FAIL, then logged
@@ -174,6 +185,7 @@ class Scheduler:
         return Outcome(job.name, "ran", summary, run.run_id)
 
     async def _renew(self, lease: str, ttl: float) -> None:
+        """Renew at a third of the ttl; return (ending the job) once the lease is lost."""
         while True:
             await asyncio.sleep(ttl / 3)
             if not await self.graph.renew_lease(lease, self.holder, ttl):

@@ -270,3 +270,35 @@ async def test_a_broken_job_source_does_not_stop_the_others(
     outcomes = await Scheduler(graph, objects, settings, [broken_source, source]).tick()
     assert [(o.job, o.status) for o in outcomes] == [("fine", "ran")]
     assert "broken_source failed" in caplog.text
+
+
+async def test_a_job_that_loses_its_lease_is_stopped(
+        tmp_path: Path, stores: tuple[GraphStore, LocalObjectStore]) -> None:
+    graph, objects = stores
+    settings = Settings.from_env({"PESO_DATA_DIR": str(tmp_path),
+                                  "PESO_WORKER_LEASE_SECONDS": "1"})
+    stopped = asyncio.Event()
+
+    async def slow(ctx: JobContext) -> str:
+        # another worker takes the lease over (as after a long pause of this one)
+        await graph.release_lease("job:slow", "me")
+        assert await graph.acquire_lease("job:slow", "thief", 60)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+        return "never"
+
+    async def source(ctx: JobContext) -> Sequence[Job]:
+        return [Job("slow", slow, "slow", every=60)]
+
+    [outcome] = await Scheduler(graph, objects, settings, [source], holder="me").tick()
+    assert outcome.status == "failed"
+    assert "taken over" in outcome.summary
+    assert stopped.is_set()
+    [run] = await _runs(graph, "peso.worker.slow")
+    assert run.state is RunState.FAIL
+    lease = await graph.get_lease("job:slow")
+    assert lease is not None
+    assert lease.holder == "thief"   # ours was not released over theirs
