@@ -1,4 +1,4 @@
-"""Leases on SQLite (table ``leases``, migration 0006), mixed into ``SQLiteGraphStore``.
+"""Leases on SQLite (table ``leases``, migration 0008), mixed into ``SQLiteGraphStore``.
 
 Each call is one ``BEGIN IMMEDIATE`` write transaction, so acquirers in several processes are
 serialized by SQLite's write lock; acquiring is one upsert whose ``WHERE`` lets it through
