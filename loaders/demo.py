@@ -2,7 +2,8 @@
 
 Sources (CRM, ad platforms, a public portal, a vendor), datasets loaded through the real
 pipeline (so they have versions, fields and curated Parquet), human and non-human entities,
-tags, owners and a lineage chain raw → curated → audience → campaign performance.
+tags, owners, load runs, and the lineage of two scheduler jobs (loaders/demo_lineage.py):
+raw → curated → audience → campaign performance, with column lineage.
 Loading it twice changes nothing: identical content is a no-op and upserts are idempotent.
 """
 
@@ -15,8 +16,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from loaders.demo_lineage import JOBS, record_demo_lineage
 from loaders.pipeline import LoadRequest, load_file
 from server.models import DatasetKey, EntityKind, OwnerKind, SourceKind
+from server.openlineage.peso_jobs import LoadLineage
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
@@ -148,14 +151,6 @@ DATASETS: list[tuple[str, str, str, str, Table, list[str], str,
      "analytics-team", []),
 ]
 
-LINEAGE = [
-    (("marketing", "audience_segments"), ("crm", "customers"), "RFM scoring"),
-    (("marketing", "audience_segments"), ("web", "sessions"), "engagement features"),
-    (("marketing", "campaign_performance"), ("ads", "meta_campaign_daily"), "daily rollup"),
-    (("marketing", "campaign_performance"), ("ads", "google_campaign_daily"), "daily rollup"),
-    (("marketing", "campaign_performance"), ("marketing", "audience_segments"),
-     "audience attribution"),
-]
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -183,7 +178,8 @@ async def load_demo(graph: GraphStore, objects: ObjectStore, *, tmp_dir: Path) -
             _write_csv(path, header, rows)
             result = await load_file(LoadRequest(path=path, namespace=ns, name=name,
                                                  source=source, description=desc),
-                                     graph=graph, objects=objects, actor=ACTOR, tmp_dir=tmp_dir)
+                                     graph=graph, objects=objects, actor=ACTOR, tmp_dir=tmp_dir,
+                                     lineage=LoadLineage(graph, None, actor=ACTOR))
             created += result.curated.created
             key = DatasetKey(ns, name)
             for tag in tags:
@@ -193,8 +189,7 @@ async def load_demo(graph: GraphStore, objects: ObjectStore, *, tmp_dir: Path) -
             for kind, entity_name, role in links:
                 await graph.link_entity(key, entity_ids[(kind, entity_name)], role=role,
                                         actor=ACTOR)
-    for (dns, dname), (uns, uname), transformation in LINEAGE:
-        await graph.put_lineage(DatasetKey(dns, dname), DatasetKey(uns, uname),
-                                transformation=transformation, job="demo.pipeline", actor=ACTOR)
+    await record_demo_lineage(graph, actor=ACTOR)
+    edges = sum(len(inputs) for _, _, inputs, _, _ in JOBS)
     return (f"{len(SOURCES)} sources, {len(ENTITIES)} entities, {len(DATASETS)} datasets "
-            f"({created} new versions), {len(LINEAGE)} lineage edges")
+            f"({created} new versions), {edges} lineage edges from {len(JOBS)} jobs")

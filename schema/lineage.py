@@ -114,7 +114,27 @@ class LineageQuery:
         graph = await info.context.graph.walk_column_lineage(
             found.id, check_label(field, field="field", limit=1000),
             direction=models.Direction(direction.value), depth=depth, max_nodes=nodes)
+        if not graph.edges:
+            await _known_field(info, found, field)
         return ColumnLineageGraph.from_model(graph)
+
+
+MAX_FIELDS_NAMED = 20  # how many of a dataset's fields an unknown-field error lists
+
+
+async def _known_field(info: Info, dataset: models.Dataset, field: str) -> None:
+    """An answer without edges for a field the dataset's schema lacks is a typo, not an empty
+    lineage (issue 10): say so, with the fields it has. A dataset without a schema (known only
+    from lineage events) can't be checked."""
+    latest = await info.context.loaders.latest_version.load(dataset.id)
+    if latest is None:
+        return
+    names = [f.name for f in await info.context.loaders.fields.load(latest.id)]
+    if names and field not in names:
+        shown = ", ".join(names[:MAX_FIELDS_NAMED]) + (", …" if len(names) > MAX_FIELDS_NAMED
+                                                        else "")
+        raise ValidationError(f"dataset {dataset.namespace}/{dataset.name} has no field "
+                              f"{field!r} (its fields: {shown})", field="field")
 
 
 @strawberry.type

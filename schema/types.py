@@ -36,6 +36,7 @@ from schema.relay import (
 from server import models
 from server.downloads import download_url
 from server.errors import NotFoundError, ValidationError
+from server.openlineage.field_types import SOURCE_TYPE_KEY
 from server.preview import read_preview
 from server.settings import public_base_url
 
@@ -131,6 +132,10 @@ class Field:
     metadata: JSON
     original_name: str | None = strawberry.field(
         description="The column's name in the uploaded file, when normalisation changed it.")
+    source_type: str | None = strawberry.field(
+        description="The type as its producer declared it (an OpenLineage schema facet's "
+                    "`varchar`, `NUMBER(38,0)`…); arrowType is its Arrow meaning, empty when "
+                    "that is not clear.")
     semantic_type: str | None = strawberry.field(
         description="email, phone, url, country, currency, postal_code, date, id, …")
     pii: bool = strawberry.field(description="The column holds personal data.")
@@ -141,6 +146,7 @@ class Field:
         return cls(name=m.name, position=m.position, arrow_type=m.arrow_type,
                    nullable=m.nullable, description=m.description,
                    metadata=cast(JSON, m.metadata), original_name=m.metadata.get("original_name"),
+                   source_type=m.metadata.get(SOURCE_TYPE_KEY),
                    semantic_type=m.semantic_type, pii=m.pii, model=m)
 
     @strawberry.field(description="The column's statistics. For a PII column, min, max and "
@@ -363,6 +369,14 @@ class LineageEdge:
         from schema.jobs import load_job
 
         return await load_job(info, self.job_id)
+
+    @strawberry.field(description="The namespace of `job` when it is an OpenLineage job "
+                                  "(`job` is its name); null for a label set by `addLineage`.")
+    async def job_namespace(self, info: Info) -> str | None:
+        from schema.jobs import load_job
+
+        found = await load_job(info, self.job_id)
+        return found.namespace if found is not None else None
 
     @strawberry.field(description="The latest run of that job that did.")
     async def via_run(self, info: Info) -> Annotated[Run, strawberry.lazy("schema.jobs")] | None:

@@ -231,6 +231,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.header_timeout import HeaderTimeoutProtocol, configure
     from server.port_check import listen_problem
     from server.workers import refusal
 
@@ -262,15 +263,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     gc.collect()
     gc.freeze()
     set_request_id(None)  # each request gets its own (server/observe.py)
+    configure(settings.header_timeout_seconds)  # workers read PESO_HEADER_TIMEOUT_SECONDS
     if app is None:  # several processes: each builds its app (server/workers.py)
         os.environ["PESO_DATA_DIR"] = str(settings.data_dir)  # as --data-dir said, if it did
         if not run_jobs:
             os.environ["PESO_WORKER_IN_SERVE"] = "false"
         uvicorn.run("server.workers:app", factory=True, workers=args.workers, host=host,
-                    port=port, log_level=settings.log_level, access_log=False, log_config=None)
+                    port=port, log_level=settings.log_level, access_log=False, log_config=None,
+                    http=HeaderTimeoutProtocol)
         return EXIT_OK
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False,
-                log_config=None)  # keep Peso's log setup (server/logs.py)
+                log_config=None,  # keep Peso's log setup (server/logs.py)
+                http=HeaderTimeoutProtocol)  # slow headers get 408 (server/header_timeout.py)
     return EXIT_OK
 
 

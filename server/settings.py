@@ -96,6 +96,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_SUBSCRIPTIONS_PER_TOKEN", "8",
                "Most `catalogEvents` subscriptions one token (or all anonymous callers "
                "together) may hold open at once, per server process; one more is refused."),
+    SettingDoc("PESO_HEADER_TIMEOUT_SECONDS", "10",
+               "Longest time (seconds) a request's complete header block may take to arrive "
+               "(slowloris); a slower client gets 408 and its connection is closed."),
     SettingDoc("PESO_BODY_TIMEOUT_SECONDS", "30",
                "Longest wait (seconds) for the next chunk of a request body still arriving; a "
                "stalled or trickling body is answered 408."),
@@ -158,6 +161,7 @@ class Settings:
     max_lineage_nodes: int = 1000
     max_subscriptions_per_token: int = 8
     body_timeout_seconds: float = 30.0
+    header_timeout_seconds: float = 10.0
     openlineage_url: str = ""
     max_body_bytes: int = 1_048_576
     max_json_depth: int = 64
@@ -221,6 +225,8 @@ class Settings:
             max_body_bytes=_int(env, "PESO_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_json_depth=_int(env, "PESO_MAX_JSON_DEPTH", 64, 4, 500),
             body_timeout_seconds=_float(env, "PESO_BODY_TIMEOUT_SECONDS", 30.0, 0.1, 3600.0),
+            header_timeout_seconds=_float(env, "PESO_HEADER_TIMEOUT_SECONDS", 10.0, 0.1,
+                                          3600.0),
             max_subscriptions_per_token=_int(env, "PESO_MAX_SUBSCRIPTIONS_PER_TOKEN", 8, 1,
                                              10_000),
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),

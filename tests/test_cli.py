@@ -227,7 +227,7 @@ def test_demo_twice_creates_no_new_versions(data_dir: Path,
     assert main(["demo"]) == 0
     first = capsys.readouterr().out
     assert first == ("demo catalog ready: 6 sources, 12 entities, 7 datasets (7 new versions), "
-                     "5 lineage edges\n")
+                     "5 lineage edges from 2 jobs\n")
     stored = objects_on_disk(data_dir)
     assert len(stored) == 14
 
@@ -237,8 +237,15 @@ def test_demo_twice_creates_no_new_versions(data_dir: Path,
     with catalog(data_dir) as client:
         listed = q(client, """{ datasets(first: 100) { totalCount edges { node {
             versions { totalCount } } } } }""")["datasets"]
+        runs = q(client, """{ jobs(first: 10) { edges { node { namespace name
+            runs(first: 50) { totalCount } } } } }""")["jobs"]["edges"]
     assert listed["totalCount"] == 14
     assert {e["node"]["versions"]["totalCount"] for e in listed["edges"]} == {1}
+    # the demo's lineage is replayed, not repeated: one run per scheduler job
+    counts = {(e["node"]["namespace"], e["node"]["name"]): e["node"]["runs"]["totalCount"]
+              for e in runs}
+    assert counts[("acme.airflow", "marketing.build_audience_segments")] == 1
+    assert counts[("acme.airflow", "marketing.build_campaign_performance")] == 1
 
 
 # --- settings errors --------------------------------------------------------------------------

@@ -142,8 +142,8 @@ def test_what_the_facets_of_the_full_events_become(client: TestClient) -> None:
     assert {"additionalProp1", "additionalProp2", "additionalProp3"} <= set(facets)  # kept
     [[version]] = call(client, graph.list_versions, [table.id])
     [fields] = call(client, graph.get_fields, [version.id])
-    assert [(f.name, f.arrow_type, f.description) for f in fields] == [
-        ("column1", "VARCHAR", "string")]
+    assert [(f.name, f.arrow_type, f.description, f.metadata) for f in fields] == [
+        ("column1", "string", "string", {"source_type": "VARCHAR"})]  # mapped, declared kept
     [run] = call(client, graph.get_runs, ["ea041791-68bc-4ae1-bd89-4c8106a157e4"])
     assert run.parent_run_id == "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
     assert run.nominal_start is not None

@@ -29,6 +29,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_MAX_JSON_DEPTH": ("max_json_depth", "12", 12),
     "PESO_MAX_SUBSCRIPTIONS_PER_TOKEN": ("max_subscriptions_per_token", "3", 3),
     "PESO_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", "2.5", 2.5),
+    "PESO_HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", "4.5", 4.5),
     "PESO_REPORT_STALE_DAYS": ("report_stale_days", "7", 7),
     "PESO_MCP_WRITES": ("mcp_writes", "true", True),
     "PESO_MCP_TOKEN": ("mcp_token", "peso_abc", "peso_abc"),

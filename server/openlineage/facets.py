@@ -39,6 +39,7 @@ from server.lineage_event import (
     SourceSpec,
 )
 from server.models import DatasetKey, FieldSpec, Owner, OwnerKind, RunState
+from server.openlineage.field_types import MAX_TYPE_LENGTH, SOURCE_TYPE_KEY, arrow_type_of
 from server.openlineage.validate import Checked, parse_time
 
 MAX_FIELD_NAME = 1000
@@ -88,9 +89,15 @@ def schema_fields(facet: dict[str, Any], where: str) -> tuple[FieldSpec, ...]:
         for f in fields:
             f = _dict(f)
             name = prefix + _field_name(f.get("name"), f"{where}.schema.fields")
-            out.append(FieldSpec(name=name, arrow_type=_str(f.get("type")) or "",
+            declared = _str(f.get("type"))
+            if declared is not None and len(declared) > MAX_TYPE_LENGTH:
+                raise ValidationError(f"{where}.schema.fields: the type of field {name!r} is "
+                                      f"longer than {MAX_TYPE_LENGTH} characters",
+                                      field=f"{where}.schema")
+            out.append(FieldSpec(name=name, arrow_type=arrow_type_of(declared or "") or "",
                                  description=check_text(_str(f.get("description")),
-                                                        field=f"{where}.schema")))
+                                                        field=f"{where}.schema"),
+                                 metadata={SOURCE_TYPE_KEY: declared} if declared else {}))
             walk(_list(f.get("fields")), name + ".")
 
     walk(_list(facet.get("fields")), "")

@@ -60,9 +60,11 @@ def _field(f: SchemaField) -> Field:
 class LoadLineage:
     """Handed to ``loaders.pipeline.load_file`` by ``peso load`` and ``loadFile``."""
 
-    def __init__(self, graph: GraphStore, settings: Settings, *, actor: str) -> None:
+    def __init__(self, graph: GraphStore, settings: Settings | None, *, actor: str) -> None:
+        """``settings`` None: record in the catalog only, forward nowhere (``peso demo``)."""
         self.graph = graph
-        self.emitter = Emitter(graph, forward_url=settings.openlineage_url, actor=actor)
+        self.emitter = Emitter(graph, forward_url=settings.openlineage_url if settings else "",
+                               actor=actor)
 
     async def started(self, namespace: str, name: str, file: str) -> LoadRun:
         run = self.emitter.run(LOAD_JOB, "Load a file into the catalog: keep the raw upload, "

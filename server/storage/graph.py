@@ -57,6 +57,9 @@ from server.models_lease import Lease
 
 # The deepest a search can page (offset + first), and the most matches a backend must rank.
 SEARCH_WINDOW = 5000
+# A raw dataset's text repeats its curated dataset's, so search scales a raw match's relevance
+# by this factor on every backend: the curated dataset people should use ranks first.
+RAW_SEARCH_WEIGHT = 0.5
 
 
 class GraphStore(Protocol):

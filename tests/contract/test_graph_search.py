@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import FieldSpec
+from server.models import DatasetLayer, FieldSpec
 from server.storage.graph import GraphStore
 from tests.contract.helpers import ACTOR, dataset, key, new_version
 
@@ -104,3 +104,17 @@ async def test_hostile_queries_return_normally(catalog: GraphStore, query: str) 
 
 async def test_search_empty_catalog(graph: GraphStore) -> None:
     assert await graph.search("anything", first=10) == ([], 0)
+
+
+async def test_a_raw_dataset_ranks_below_its_curated_one(graph: GraphStore) -> None:
+    """Issue 10: the raw copy, whose text repeats the curated one's (and here says more about
+    the query), used to rank first."""
+    await dataset(graph, "crm", "customers", description="Customers")
+    await dataset(graph, "crm", "customers.raw", layer=DatasetLayer.RAW,
+                  description="Customers: customers as uploaded, customers file")
+    hits, total = await graph.search("customers", first=10)
+    assert total == 2
+    assert [str(h.dataset.key) for h in hits] == ["crm/customers", "crm/customers.raw"]
+    assert hits[0].score > hits[1].score
+    page, _ = await graph.search("customers", first=1, offset=1)  # the cut-off sees it too
+    assert [str(h.dataset.key) for h in page] == ["crm/customers.raw"]

@@ -85,7 +85,8 @@ DATASETS_BY_TEXT = (
 SEARCH = """
 CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node, score
 WHERE node.deleted_at IS NULL
-WITH node AS d, score ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
+WITH node AS d, score * CASE node.layer WHEN $raw_layer THEN $raw_weight ELSE 1.0 END AS score
+ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
 OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
 RETURN d {.*, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
 """

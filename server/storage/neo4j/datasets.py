@@ -19,6 +19,7 @@ from server.models import (
     PageRequest,
     SearchHit,
 )
+from server.storage.graph import RAW_SEARCH_WEIGHT
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j.base import (
     Neo4jBase,
@@ -163,7 +164,8 @@ class DatasetsMixin(Neo4jBase):
 
         async def work(tx: Tx) -> tuple[list[SearchHit], int]:
             hits = [SearchHit(records.dataset(r["d"]), float(r["score"])) for r in
-                    await rows(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first)]
+                    await rows(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first,
+                                    raw_layer=DatasetLayer.RAW.value, raw_weight=RAW_SEARCH_WEIGHT)]
             total = await one(tx, cypher.SEARCH_COUNT, query=lucene)
             return hits, int(total["n"]) if total else 0
         return await self._read(work)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.models import DatasetFilter, DatasetSort
+from server.storage.graph import RAW_SEARCH_WEIGHT
 
 DATASET_COLS = ("d.id, d.namespace, d.name, d.layer, d.description, d.source_id, "
                 "d.created_at, d.updated_at, d.deleted_at, d.contract")
@@ -231,8 +232,12 @@ FTS_INSERT = ("INSERT INTO dataset_fts (rowid, namespace, name, description, tag
 # (?2 + ?3 - 1, in score order) becomes a cut-off, and only rows scoring at or better than it
 # are joined and sorted. Same rows, same order; ~25% faster for a term matching a third of a
 # 100k catalog (bench/catalog_100k.py).
+# bm25 is negative (lower is better): a raw dataset's score is scaled towards 0 by
+# RAW_SEARCH_WEIGHT, inside `hits` so that the cut-off below sees the final scores.
 SEARCH = f"""WITH hits AS (
-    SELECT rowid AS rid, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) AS score
+    SELECT rowid AS rid, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) * (
+        CASE (SELECT l.layer FROM datasets l WHERE l.rid = dataset_fts.rowid)
+        WHEN 'raw' THEN {RAW_SEARCH_WEIGHT} ELSE 1.0 END) AS score
     FROM dataset_fts WHERE dataset_fts MATCH ?1 AND rowid >= ?4
 )
 SELECT {DATASET_COLS}, hits.score AS score FROM hits JOIN datasets d ON d.rid = hits.rid
