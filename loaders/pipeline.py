@@ -26,7 +26,14 @@ from loaders.report import LoadReport
 from server import crashpoints
 from server.errors import LoadError, PesoError
 from server.ids import check_name, check_namespace, new_id, object_key, safe_filename
-from server.models import DatasetKey, DatasetLayer, NewVersion, RegisteredVersion
+from server.models import (
+    Dataset,
+    DatasetKey,
+    DatasetLayer,
+    DatasetVersion,
+    NewVersion,
+    RegisteredVersion,
+)
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
@@ -72,25 +79,48 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
                     progress: Progress | None = None,
                     lineage: LoadLineage | None = None) -> LoadResult:
     """Load one file. With ``lineage`` (``peso load``, ``loadFile``) the load is reported as
-    an OpenLineage run of job peso.load: START, then COMPLETE or FAIL."""
+    an OpenLineage run of job peso.load: START, then COMPLETE or FAIL. A reload of identical
+    content is a no-op and records no run at all (it is found before the run would start); a
+    concurrent load of the same content that registers first makes this run COMPLETE without
+    outputs, marked ``pesoLoad.unchanged``."""
     if lineage is None:
         return await _load_file(req, graph=graph, objects=objects, actor=actor,
                                 tmp_dir=tmp_dir, progress=progress)
+    prepared = await _prepare(req, graph)
+    if prepared.noop is not None:
+        return prepared.noop
     run = await lineage.started(req.namespace, req.name, req.original_name or str(req.path))
     try:
         result = await _load_file(req, graph=graph, objects=objects, actor=actor,
-                                  tmp_dir=tmp_dir, progress=progress)
+                                  tmp_dir=tmp_dir, progress=progress, prepared=prepared)
     except Exception as exc:
         await run.failed(exc)
         raise
-    await run.completed(result.curated.dataset.namespace, result.curated.dataset.name,
-                        result.curated.dataset.name + RAW_SUFFIX, result.curated.version)
+    if result.curated.created:
+        await run.completed(result.curated.dataset.namespace, result.curated.dataset.name,
+                            result.curated.dataset.name + RAW_SUFFIX, result.curated.version)
+    else:
+        await run.unchanged(result.curated.version)
     return result
 
 
-async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore,
-                     actor: str, tmp_dir: Path | None = None,
-                     progress: Progress | None = None) -> LoadResult:
+@dataclass
+class _Prepared:
+    """What a load knows before it reads the file: its hash, and the dataset's latest
+    version (``noop`` is the finished result when the content is the same)."""
+
+    namespace: str
+    name: str
+    shown: str
+    report: LoadReport
+    content_hash: str
+    size: int
+    existing: Dataset | None
+    previous: DatasetVersion | None
+    noop: LoadResult | None
+
+
+async def _prepare(req: LoadRequest, graph: GraphStore) -> _Prepared:
     namespace, name = check_namespace(req.namespace), check_name(req.name)
     shown = req.original_name or str(req.path)
     report = LoadReport(file=shown, dataset=f"{namespace}/{name}")
@@ -103,6 +133,7 @@ async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStor
 
     existing = await graph.get_dataset(namespace, name)
     previous = None
+    noop = None
     with report.step("check-unchanged") as step:
         if existing is not None:
             [previous] = await graph.get_latest_versions([existing.id])
@@ -111,7 +142,20 @@ async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStor
                 report.version, report.version_id = previous.version, previous.id
                 report.rows_read = previous.row_count
                 report.raw_key, report.curated_key = previous.raw_key, previous.curated_key
-                return LoadResult(report, RegisteredVersion(existing, previous, created=False))
+                noop = LoadResult(report, RegisteredVersion(existing, previous, created=False))
+    return _Prepared(namespace, name, shown, report, content_hash, size, existing, previous,
+                     noop)
+
+
+async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore,
+                     actor: str, tmp_dir: Path | None = None,
+                     progress: Progress | None = None,
+                     prepared: _Prepared | None = None) -> LoadResult:
+    p = prepared or await _prepare(req, graph)
+    if p.noop is not None:
+        return p.noop
+    namespace, name, shown, report = p.namespace, p.name, p.shown, p.report
+    content_hash, size, existing, previous = p.content_hash, p.size, p.existing, p.previous
 
     contract_doc = req.contract if req.contract is not None else (
         existing.contract if existing is not None else None)

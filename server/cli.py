@@ -23,6 +23,7 @@ from server.health_cli import add_report_parser
 from server.openlineage.ingest_cli import add_lineage_parser
 from server.requestctx import new_request_id, request_id, set_request_id
 from server.settings import SETTINGS, Settings
+from server.worker_cli import add_worker_parser
 
 log = logging.getLogger("peso.cli")
 
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "on Neo4j, the embedded SQLite catalog keeps one writer)")
     serve.add_argument("--demo", action="store_true",
                        help="load the demo catalog first (a no-op when already loaded)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not run the background jobs in this server (as "
+                            "PESO_WORKER_IN_SERVE=false; leave them to `peso worker`)")
     serve.set_defaults(func=cmd_serve)
 
     load = sub.add_parser(
@@ -110,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub)
     add_lineage_parser(sub)
     add_report_parser(sub)
+    add_worker_parser(sub)
     return parser
 
 
@@ -240,7 +245,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     if args.demo:
         cmd_demo(args, settings)
-    app = create_app(settings) if args.workers == 1 else None
+    from server.worker import EmbeddedWorker
+
+    run_jobs = settings.worker_in_serve and not args.no_worker
+    # the background jobs' loop runs beside the app (server/worker.py), after its start-up
+    app = (EmbeddedWorker(create_app(settings), settings, run_jobs=run_jobs)
+           if args.workers == 1 else None)
     shown = f"[{host}]" if ":" in host else host
     print(f"Peso {__version__} serving the catalog at http://{shown}:{port}/graphql "
           "(open it in a browser for GraphiQL)", flush=True)
@@ -258,6 +268,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure(settings.header_timeout_seconds)  # workers read PESO_HEADER_TIMEOUT_SECONDS
     if app is None:  # several processes: each builds its app (server/workers.py)
         os.environ["PESO_DATA_DIR"] = str(settings.data_dir)  # as --data-dir said, if it did
+        if not run_jobs:
+            os.environ["PESO_WORKER_IN_SERVE"] = "false"
         uvicorn.run("server.workers:app", factory=True, workers=args.workers, host=host,
                     port=port, log_level=settings.log_level, access_log=False, log_config=None,
                     http=HeaderTimeoutProtocol)

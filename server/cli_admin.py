@@ -47,9 +47,10 @@ def add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     gc = sub.add_parser(
         "gc", help="find objects no version refers to (left by interrupted loads)",
         description="List objects under raw/, curated/ and quarantine/ that no version "
-                    "refers to and that are older than the grace period. A dry run unless "
-                    "--delete; refuses to delete more than PESO_GC_MAX_SHARE of the objects "
-                    "unless --force.")
+                    "refers to and that are older than the grace period, refused uploads under "
+                    "rejected/ older than PESO_REJECTED_RETENTION_DAYS, and open runs whose "
+                    "process is gone (closed as ABORT). A dry run unless --delete; refuses to "
+                    "delete more than PESO_GC_MAX_SHARE of the objects unless --force.")
     gc.add_argument("--delete", action="store_true", help="delete the orphans found")
     gc.add_argument("--force", action="store_true",
                     help="delete even when they exceed PESO_GC_MAX_SHARE of all objects")
@@ -124,12 +125,17 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_gc(args: argparse.Namespace, settings: Settings) -> int:
     from server.gc import collect_garbage
+    from server.stale_runs import close_stale_runs
 
     async def work(graph: GraphStore, objects: ObjectStore) -> int:
         grace = settings.gc_grace_seconds if args.grace is None else max(args.grace, 0)
         report = await collect_garbage(graph, objects, grace_seconds=grace,
                                        max_share=settings.gc_max_share, delete=args.delete,
-                                       force=args.force, scratch=settings.data_dir / "tmp")
+                                       force=args.force, scratch=settings.data_dir / "tmp",
+                                       rejected_days=settings.rejected_retention_days)
+        report.stale_runs = [a.as_dict() for a in await close_stale_runs(
+            graph, max_age_seconds=settings.stale_run_seconds, actor="cli",
+            dry_run=not args.delete)]
         if args.json:
             print(json.dumps(report.as_dict(), indent=2))
         else:

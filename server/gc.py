@@ -13,10 +13,11 @@ to. This module finds them:
 Nothing is deleted unless ``delete`` is set (``peso gc --delete``); and not even then when
 the orphans are more than PESO_GC_MAX_SHARE of the objects considered, unless ``force``: a
 catalog pointed at the wrong object store would otherwise lose everything in one command.
-``rejected/`` (refused uploads, kept on purpose) is never touched. Also removed, when older
-than the grace period: temporary files of object writes killed half-way (``.peso-tmp-*``, the
-local folder store) and the scratch files of killed loads and uploads (``peso-load-*``,
-``peso-upload-*`` in the data folder's ``tmp``).
+``rejected/`` (refused uploads, kept on purpose for writers to inspect) is kept for
+PESO_REJECTED_RETENTION_DAYS (``rejected_days``; 0: forever), then removed too. Also
+removed, when older than the grace period: temporary files of object writes killed half-way
+(``.peso-tmp-*``, the local folder store) and the scratch files of killed loads and uploads
+(``peso-load-*``, ``peso-upload-*`` in the data folder's ``tmp``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from server.storage.local import LocalObjectStore
 from server.storage.objects import ObjectInfo, ObjectStore
 
 PREFIXES = ("raw/", "curated/", "quarantine/")
+REJECTED = "rejected/"
 VERSION_KEYS = ("raw_key", "curated_key", "quarantine_key")
 _SHOWN = 20
 
@@ -53,6 +55,9 @@ class GcReport:
     refused: bool = False           # --delete was refused for that reason
     scratch: list[str] = field(default_factory=list)
     grace_seconds: int = 0
+    rejected: list[ObjectInfo] = field(default_factory=list)   # past their retention
+    rejected_days: int = 0
+    stale_runs: list[dict[str, Any]] = field(default_factory=list)  # closed (or to close)
 
     @property
     def orphan_bytes(self) -> int:
@@ -69,7 +74,10 @@ class GcReport:
                 "scratch": self.scratch, "deleted": self.deleted,
                 "deleted_bytes": self.deleted_bytes, "dry_run": self.dry_run,
                 "over_share": self.over_share, "refused": self.refused,
-                "grace_seconds": self.grace_seconds}
+                "grace_seconds": self.grace_seconds,
+                "rejected_expired": [o.key for o in self.rejected],
+                "rejected_retention_days": self.rejected_days,
+                "stale_runs": self.stale_runs}
 
     def lines(self) -> list[str]:
         out = [f"objects under {', '.join(PREFIXES)}: {self.considered}; referenced by "
@@ -83,9 +91,18 @@ class GcReport:
                 for o in self.orphans[:_SHOWN]]
         if len(self.orphans) > _SHOWN:
             out.append(f"  … and {len(self.orphans) - _SHOWN} more")
+        if self.rejected_days:
+            out.append(f"{verb} {len(self.rejected)} refused uploads under rejected/ older "
+                       f"than {self.rejected_days} days (PESO_REJECTED_RETENTION_DAYS)")
+        else:
+            out.append("refused uploads under rejected/ are kept forever "
+                       "(PESO_REJECTED_RETENTION_DAYS=0)")
+        closing = "would close" if self.dry_run else "closed"
+        out.append(f"{closing} {len(self.stale_runs)} runs whose process is gone as ABORT")
+        out += [f"  {r['job']} run {r['run_id']}: {r['reason']}" for r in self.stale_runs[:_SHOWN]]
         if self.refused:
             out.append(f"refused, nothing was deleted: {self.over_share}")
-        elif self.dry_run and (self.orphans or extra):
+        elif self.dry_run and (self.orphans or extra or self.rejected or self.stale_runs):
             needs = " --force" if self.over_share else ""
             out.append(f"dry run: nothing was deleted; run `peso gc --delete{needs}` to "
                        "delete them" + (f" ({self.over_share})" if self.over_share else ""))
@@ -138,11 +155,13 @@ def _stale_temp_files(objects: ObjectStore, cutoff: float) -> list[Path]:
 
 async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seconds: int,
                           max_share: float, delete: bool = False, force: bool = False,
-                          scratch: Path | None = None,
+                          scratch: Path | None = None, rejected_days: int = 0,
                           now: datetime | None = None) -> GcReport:
     """Find orphaned objects (and stale scratch files under ``scratch``, the data folder's
-    ``tmp``); delete them when ``delete`` (and the share allows, or ``force``)."""
-    report = GcReport(dry_run=not delete, grace_seconds=grace_seconds)
+    ``tmp``, and refused uploads older than ``rejected_days``); delete them when ``delete``
+    (and the share allows, or ``force``)."""
+    report = GcReport(dry_run=not delete, grace_seconds=grace_seconds,
+                      rejected_days=rejected_days)
     moment = now or datetime.now(UTC)
     cutoff = moment - timedelta(seconds=grace_seconds)
     listed = await asyncio.to_thread(_list, objects)      # first the objects …
@@ -155,6 +174,10 @@ async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seco
             report.orphans.append(info)
         else:
             report.young += 1
+    if rejected_days:
+        kept_until = moment - timedelta(days=rejected_days)
+        report.rejected = [info for info in await asyncio.to_thread(
+            lambda: list(objects.list(REJECTED))) if info.modified <= kept_until]
     cutoff_ts = time.time() - grace_seconds
     temps = await asyncio.to_thread(_stale_temp_files, objects, cutoff_ts)
     work = await asyncio.to_thread(_stale_scratch, scratch, cutoff_ts)
@@ -171,6 +194,10 @@ async def collect_garbage(graph: GraphStore, objects: ObjectStore, *, grace_seco
         report.refused = True
         return report
     for info in report.orphans:
+        if await asyncio.to_thread(objects.delete, info.key):
+            report.deleted += 1
+            report.deleted_bytes += info.size
+    for info in report.rejected:
         if await asyncio.to_thread(objects.delete, info.key):
             report.deleted += 1
             report.deleted_bytes += info.size

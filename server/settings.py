@@ -61,6 +61,23 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "`peso gc` leaves objects younger than this alone (loads in flight)."),
     SettingDoc("PESO_GC_MAX_SHARE", "0.5",
                "Largest share of all objects `peso gc` deletes without `--force`."),
+    SettingDoc("PESO_REJECTED_RETENTION_DAYS", "30",
+               "`peso gc --delete` removes refused uploads kept under `rejected/` once they "
+               "are older than this many days; `0` keeps them forever."),
+    SettingDoc("PESO_STALE_RUN_SECONDS", "86400",
+               "A run of Peso's own jobs still open (START) after this many seconds, started "
+               "on another host, is closed as ABORT (on this host: as soon as its process is "
+               "gone) by `peso serve`, `peso worker` and `peso gc`."),
+    SettingDoc("PESO_WORKER_IN_SERVE", "true",
+               "`peso serve` also runs the background jobs of `peso worker` (as `--no-worker` "
+               "does, `false` leaves them to a separate `peso worker`)."),
+    SettingDoc("PESO_WORKER_POLL_SECONDS", "30",
+               "How often the worker looks for due background jobs (seconds)."),
+    SettingDoc("PESO_WORKER_LEASE_SECONDS", "300",
+               "A running job's lease in the graph store lasts this long and is renewed at a "
+               "third of it; a worker that dies loses the job to another after it."),
+    SettingDoc("PESO_HEALTH_REPORT_EVERY_SECONDS", "86400",
+               "How often the worker stores a new catalog health report edition."),
     SettingDoc("PESO_LOG_FORMAT", "auto",
                "Log lines: `json`, `text`, or `auto` (JSON unless stderr is a terminal)."),
     SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
@@ -183,6 +200,12 @@ class Settings:
     s3_secret_key: str = ""
     mcp_writes: bool = False
     mcp_token: str = ""
+    rejected_retention_days: int = 30
+    stale_run_seconds: int = 86400
+    worker_in_serve: bool = True
+    worker_poll_seconds: float = 30.0
+    worker_lease_seconds: float = 300.0
+    health_report_every_seconds: int = 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -241,6 +264,14 @@ class Settings:
             graphiql=_bool(env, "PESO_GRAPHIQL", True),
             mcp_writes=_bool(env, "PESO_MCP_WRITES", False),
             mcp_token=env.get("PESO_MCP_TOKEN", ""),
+            rejected_retention_days=_int(env, "PESO_REJECTED_RETENTION_DAYS", 30, 0, 36500),
+            stale_run_seconds=_int(env, "PESO_STALE_RUN_SECONDS", 86400, 1, 365 * 86400),
+            worker_in_serve=_bool(env, "PESO_WORKER_IN_SERVE", True),
+            worker_poll_seconds=_float(env, "PESO_WORKER_POLL_SECONDS", 30.0, 0.05, 86400.0),
+            worker_lease_seconds=_float(env, "PESO_WORKER_LEASE_SECONDS", 300.0, 1.0,
+                                        86400.0),
+            health_report_every_seconds=_int(env, "PESO_HEALTH_REPORT_EVERY_SECONDS", 86400,
+                                             1, 365 * 86400),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

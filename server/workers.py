@@ -3,7 +3,7 @@ rule that only the scale backends (Neo4j) may be served by several processes."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from server import logs
 from server.settings import Settings, parse_graph_url
@@ -21,10 +21,13 @@ def refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
-def app() -> Starlette:
+def app() -> ASGIApp:
     """Build one worker's app from the environment (uvicorn calls it in every worker)."""
     from server.app import create_app
+    from server.worker import EmbeddedWorker
 
     settings = Settings.from_env()
     logs.setup(settings.log_level, settings.log_format)
-    return create_app(settings)
+    # every process runs the background jobs' loop; their leases make each job run once
+    return EmbeddedWorker(create_app(settings), settings,
+                          run_jobs=settings.worker_in_serve)

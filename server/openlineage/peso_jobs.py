@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit
 
 from server.models import DatasetVersion, SchemaField
-from server.openlineage.producer import DatasetRef, Emitter, Field, ProducedRun
+from server.openlineage.producer import DatasetRef, Emitter, Field, ProducedRun, _custom
 from server.settings import Settings
 from server.storage.graph import GraphStore
 
@@ -41,6 +41,13 @@ class LoadRun:
                              size=version.byte_size,
                              derived=[(f.name, raw, f.name) for f in fields])
         await self.run.complete(inputs=[raw], outputs=[curated])
+
+    async def unchanged(self, version: DatasetVersion) -> None:
+        """A concurrent load of the same content registered it first: this run wrote
+        nothing. COMPLETE without outputs, marked, so it cannot pass for a new load."""
+        await self.run.complete(run_facets={"pesoLoad": _custom(
+            unchanged=True, version=version.version,
+            note="identical content was already registered; nothing was written")})
 
     async def failed(self, error: BaseException) -> None:
         await self.run.fail(error)

@@ -11,6 +11,8 @@ most). Reporting never fails the work it reports on: a refused or failed event i
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -41,6 +43,15 @@ def _facet(name: str, **body: Any) -> dict[str, Any]:
 
 def _custom(**body: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{SPEC_2_0_2}#/$defs/BaseFacet", **body}
+
+
+# the run facet naming the process a Peso run runs in: how `server/stale_runs.py` tells a run
+# whose process is gone (killed mid-load) from one still at work
+PROCESS_FACET = "pesoProcess"
+
+
+def process_facet() -> dict[str, Any]:
+    return _custom(host=socket.gethostname(), pid=os.getpid())
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +141,15 @@ class ProducedRun:
 
     def event(self, event_type: str, *, inputs: Sequence[DatasetRef] = (),
               outputs: Sequence[DatasetRef] = (),
-              run_facets: dict[str, Any] | None = None) -> dict[str, Any]:
+              run_facets: dict[str, Any] | None = None,
+              process: bool = True) -> dict[str, Any]:
+        """One event; ``process``: name this process in it (not when closing another's run)."""
         return {
             "eventType": event_type,
             "eventTime": datetime.now(UTC).isoformat(timespec="microseconds"),
             "run": {"runId": self.run_id, "facets": {
                 "processing_engine": _custom(name="peso", version=__version__),
+                **({PROCESS_FACET: process_facet()} if process else {}),
                 **(run_facets or {})}},
             "job": {"namespace": NAMESPACE, "name": self.job, "facets": {
                 "documentation": _facet("DocumentationJobFacet", description=self.description),
@@ -152,8 +166,17 @@ class ProducedRun:
         await self.emitter.emit(self.event("START", inputs=inputs, outputs=outputs))
 
     async def complete(self, inputs: Sequence[DatasetRef] = (),
-                       outputs: Sequence[DatasetRef] = ()) -> None:
-        await self.emitter.emit(self.event("COMPLETE", inputs=inputs, outputs=outputs))
+                       outputs: Sequence[DatasetRef] = (),
+                       run_facets: dict[str, Any] | None = None) -> None:
+        await self.emitter.emit(self.event("COMPLETE", inputs=inputs, outputs=outputs,
+                                           run_facets=run_facets))
+
+    async def abort(self, reason: str) -> None:
+        """Close the run as ABORT, saying why (``errorMessage``): its process is gone."""
+        facet = _facet("ErrorMessageRunFacet", message=strip_paths(reason)[:10_000],
+                       programmingLanguage="PYTHON")
+        await self.emitter.emit(self.event("ABORT", run_facets={"errorMessage": facet},
+                                           process=False))
 
     async def fail(self, error: BaseException | str, inputs: Sequence[DatasetRef] = (),
                    outputs: Sequence[DatasetRef] = ()) -> None:

@@ -53,6 +53,7 @@ from server.models import (
     SourceKind,
     Tag,
 )
+from server.models_lease import Lease
 
 # The deepest a search can page (offset + first), and the most matches a backend must rank.
 SEARCH_WINDOW = 5000
@@ -229,3 +230,17 @@ class GraphStore(Protocol):
         The one mutation without an ``actor`` and its own audit event: it restores the
         source's audit log verbatim, and an extra event would make the copy differ from it.
         Raises ConflictError when a record clashes with a different one in the store."""
+
+    # --- leases (server/scheduler.py): one process at a time runs a named job ---------------
+    # Not catalog content: no actor, no audit event, not exported, not counted by is_empty.
+    async def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take ``name`` for ``holder`` until ``ttl_seconds`` from now, atomically: True when
+        it was free, expired or already ``holder``'s (then its expiry moves on); False while
+        another holder's lease runs. Of concurrent acquirers of a free lease exactly one wins."""
+    async def renew_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Extend ``holder``'s lease to ``ttl_seconds`` from now; False when another holder
+        took it over (or it was released)."""
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up; False when ``holder`` did not hold it (nothing changes)."""
+    async def get_lease(self, name: str) -> Lease | None:
+        """The lease's current record (possibly expired), or None."""

@@ -80,6 +80,10 @@ from server.storage.neo4j.cypher_datasets import SEARCH_COUNT as SEARCH_COUNT
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS
 from server.storage.neo4j.cypher_datasets import dataset_count as dataset_count
 from server.storage.neo4j.cypher_datasets import dataset_page as dataset_page
+from server.storage.neo4j.cypher_leases import LEASE_ACQUIRE as LEASE_ACQUIRE
+from server.storage.neo4j.cypher_leases import LEASE_GET as LEASE_GET
+from server.storage.neo4j.cypher_leases import LEASE_RELEASE as LEASE_RELEASE
+from server.storage.neo4j.cypher_leases import LEASE_RENEW as LEASE_RENEW
 from server.storage.neo4j.cypher_schema import AWAIT_INDEXES as AWAIT_INDEXES
 from server.storage.neo4j.cypher_schema import PING as PING
 from server.storage.neo4j.cypher_schema import SCHEMA as SCHEMA

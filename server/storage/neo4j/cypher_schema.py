@@ -18,6 +18,7 @@ class Label(enum.StrEnum):
     AUDIT = "AuditEvent"
     API_TOKEN = "ApiToken"  # noqa: S105 - a node label, not a secret
     COUNTER = "Counter"
+    LEASE = "Lease"   # server/storage/neo4j/leases.py
 
 
 class Rel(enum.StrEnum):
@@ -60,6 +61,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT peso_token_name IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.name IS UNIQUE",
     "CREATE INDEX peso_audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actor)",
     "CREATE INDEX peso_audit_action IF NOT EXISTS FOR (a:AuditEvent) ON (a.action)",
+    "CREATE CONSTRAINT peso_lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
     # full-text search over the denormalised search_* properties (words split on anything
     # that is not a letter or digit, so 'ads_spend' finds 'spend'); updated at commit
     "CREATE FULLTEXT INDEX peso_dataset_search IF NOT EXISTS FOR (d:Dataset) ON EACH "

@@ -21,6 +21,7 @@ from server.storage.sqlite.catalog import CatalogMixin
 from server.storage.sqlite.datasets import AUDIT_AFTER, DatasetsMixin
 from server.storage.sqlite.db import Database
 from server.storage.sqlite.helpers import _reindex, fts_query
+from server.storage.sqlite.leases import LeasesMixin
 from server.storage.sqlite.lineage import LineageMixin
 from server.storage.sqlite.security import SecurityMixin
 from server.storage.sqlite.versions import VersionsMixin
@@ -28,7 +29,8 @@ from server.storage.sqlite.versions import VersionsMixin
 __all__ = ["AUDIT_AFTER", "SQLiteGraphStore", "fts_query"]
 
 
-class SQLiteGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, SecurityMixin, LineageMixin):
+class SQLiteGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, SecurityMixin, LineageMixin,
+                       LeasesMixin):
     def __init__(self, path: str) -> None:
         self.path = path
         self.db = Database(path, on_lock=lambda: metrics.store_error("sqlite", "lock_retry"))
