@@ -103,6 +103,19 @@ async def reindex(tx: Tx, dataset_id: str) -> None:
               fields=records.search_text(*found["fields"]))
 
 
+async def reindex_many(tx: Tx, dataset_ids: list[str]) -> None:
+    """``reindex`` for many datasets in two statements (bulk imports: 1M datasets would
+    otherwise be 2M round trips)."""
+    found = await rows(tx, cypher.DATASETS_SEARCH_INPUTS, ids=dataset_ids)
+    await run(tx, cypher.DATASETS_SET_SEARCH, rows=[{
+        "id": r["id"], "namespace": records.search_text(r["namespace"]),
+        "name": records.search_text(r["name"]),
+        "description": records.search_text(r["description"]),
+        "tags": records.search_text(*sorted(r["tags"])),
+        "fields": records.search_text(*(name for _, name in sorted(r["fields"])))}
+        for r in found])
+
+
 async def _consume(pending: Awaitable[Any]) -> None:
     result = await pending
     await result.consume()

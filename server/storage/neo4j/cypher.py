@@ -75,6 +75,8 @@ from server.storage.neo4j.cypher_datasets import DATASET_UNDELETE as DATASET_UND
 from server.storage.neo4j.cypher_datasets import DATASETS_ALL as DATASETS_ALL
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_IDS as DATASETS_BY_IDS
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_TEXT as DATASETS_BY_TEXT
+from server.storage.neo4j.cypher_datasets import DATASETS_SEARCH_INPUTS as DATASETS_SEARCH_INPUTS
+from server.storage.neo4j.cypher_datasets import DATASETS_SET_SEARCH as DATASETS_SET_SEARCH
 from server.storage.neo4j.cypher_datasets import SEARCH as SEARCH
 from server.storage.neo4j.cypher_datasets import SEARCH_COUNT as SEARCH_COUNT
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS

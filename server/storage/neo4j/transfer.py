@@ -16,7 +16,7 @@ from server.storage import transfer
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage as lineage_records
 from server.storage.neo4j import lineage_cypher as LC
-from server.storage.neo4j.base import Neo4jBase, Tx, one, reindex, rows, run
+from server.storage.neo4j.base import Neo4jBase, Tx, one, reindex_many, rows, run
 from server.storage.neo4j.lineage_apply import column, loads
 
 _ROLE = {LC.Rel.READ.value: RunRole.INPUT, LC.Rel.WROTE.value: RunRole.OUTPUT,
@@ -186,8 +186,7 @@ async def import_batch(tx: Tx, batch: list[dict[str, Any]]) -> dict[str, int]:
                 touched |= {r["dataset_id"] for r in group}
     if touched:
         await run(tx, cypher.DATASETS_REFRESH_LATEST, ids=sorted(touched))
-        for dataset_id in sorted(touched):
-            await reindex(tx, dataset_id)
+        await reindex_many(tx, sorted(touched))
     return created
 
 
