@@ -292,7 +292,8 @@ async def http_load(port: int, requests: Sequence[bytes], *, label: str, connect
 
 
 # --- in-process ASGI calls ------------------------------------------------------------------
-async def asgi_post(app: Callable[..., Any], path: str, payload: Any) -> tuple[int, bytes]:
+async def asgi_post(app: Callable[..., Any], path: str, payload: Any,
+                    headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """POST JSON to an ASGI app in this process (no sockets): the whole app, middleware and
     all, as uvicorn would call it."""
     body = json.dumps(payload, separators=(",", ":")).encode()
@@ -302,7 +303,8 @@ async def asgi_post(app: Callable[..., Any], path: str, payload: Any) -> tuple[i
              "server": (HOST, 80),
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
                          (b"accept", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}
+                         (b"content-length", str(len(body)).encode()),
+                         *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]}
     sent_body = False
     status = 0
     chunks: list[bytes] = []
