@@ -277,10 +277,17 @@ class Dataset(Node):
     async def tags(self, info: Info) -> list[Tag]:
         return [Tag(name=t.name) for t in await info.context.loaders.tags.load(self.model.id)]
 
-    @strawberry.field
+    @strawberry.field(description="Who answers for the dataset. A person's name and e-mail "
+                                  "(kind USER: e.g. a harvested contact point) are personal "
+                                  "data, '***' unless the caller's token has the pii "
+                                  "permission; a team's stay visible.")
     async def owners(self, info: Info) -> list[Owner]:
-        return [Owner(name=o.name, kind=OwnerKind(o.kind.value), email=o.email)
-                for o in await info.context.loaders.owners.load(self.model.id)]
+        found = await info.context.loaders.owners.load(self.model.id)
+        masked = any(o.kind is models.OwnerKind.USER for o in found) and not may_see_pii(info)
+        return [Owner(name="***", kind=OwnerKind.USER, email="***" if o.email else None)
+                if masked and o.kind is models.OwnerKind.USER
+                else Owner(name=o.name, kind=OwnerKind(o.kind.value), email=o.email)
+                for o in found]
 
     @strawberry.field(description="The entities this dataset describes.")
     async def entities(self, info: Info) -> list[EntityLink]:

@@ -19,6 +19,7 @@ from loaders import limits
 from server import __version__, crashpoints, logs
 from server.cli_admin import add_admin_parsers
 from server.errors import PesoError
+from server.harvest_cli import add_harvest_parser
 from server.health_cli import add_report_parser
 from server.openlineage.ingest_cli import add_lineage_parser
 from server.requestctx import new_request_id, request_id, set_request_id
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub)
     add_lineage_parser(sub)
     add_report_parser(sub)
+    add_harvest_parser(sub)
     add_worker_parser(sub)
     return parser
 

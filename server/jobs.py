@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from server.scheduler import Job, JobContext, JobSource
+from server.scheduler import Job, JobContext, JobFunction, JobSource
 
 
 async def health_report(ctx: JobContext) -> str:
@@ -34,4 +34,20 @@ async def builtin_jobs(ctx: JobContext) -> Sequence[Job]:
                 every=ctx.settings.health_report_every_seconds)]
 
 
-SOURCES: list[JobSource] = [builtin_jobs]
+async def harvest_jobs(ctx: JobContext) -> Sequence[Job]:
+    """One job per harvest source (``peso harvest add``), due ``every`` seconds after its
+    last run (loaders/harvest/)."""
+    from loaders.harvest.sources import list_all
+    from server.harvest_cli import harvest_once
+
+    def runner(name: str) -> JobFunction:
+        async def run(job_ctx: JobContext) -> str:
+            report = await harvest_once(job_ctx.graph, job_ctx.settings, name, actor="worker")
+            return str(report["summary"])
+        return run
+    return [Job(f"harvest.{s.name}", runner(s.name),
+                f"Harvest the {s.kind} catalog {s.url}.", every=float(s.every_seconds))
+            for s in await list_all(ctx.graph)]
+
+
+SOURCES: list[JobSource] = [builtin_jobs, harvest_jobs]

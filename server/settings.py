@@ -78,6 +78,19 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "third of it; a worker that dies loses the job to another after it."),
     SettingDoc("PESO_HEALTH_REPORT_EVERY_SECONDS", "86400",
                "How often the worker stores a new catalog health report edition."),
+    SettingDoc("PESO_HARVEST_ALLOW_HOSTS", "",
+               "Comma-separated hosts a harvest may fetch although they resolve to private, "
+               "loopback or link-local addresses (intranet portals; tests: `127.0.0.1`)."),
+    SettingDoc("PESO_HARVEST_TIMEOUT_SECONDS", "30",
+               "Timeout of each request a harvest makes (3 retries with backoff follow)."),
+    SettingDoc("PESO_HARVEST_MAX_BYTES", "268435456",
+               "Largest answer (bytes) a harvest reads from a portal."),
+    SettingDoc("PESO_HARVEST_MAX_REMOVE_SHARE", "0.2",
+               "A harvest run that would soft-delete more than this share of its source's "
+               "datasets (they vanished from the portal) aborts instead, writing nothing."),
+    SettingDoc("PESO_HARVEST_POD_SCHEMA_DIR", "",
+               "Folder of the POD v1.1 JSON schema files: DCAT-US records are validated "
+               "against them (without it, against their required fields and types)."),
     SettingDoc("PESO_LOG_FORMAT", "auto",
                "Log lines: `json`, `text`, or `auto` (JSON unless stderr is a terminal)."),
     SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
@@ -206,6 +219,11 @@ class Settings:
     worker_poll_seconds: float = 30.0
     worker_lease_seconds: float = 300.0
     health_report_every_seconds: int = 86400
+    harvest_allow_hosts: tuple[str, ...] = ()
+    harvest_timeout_seconds: float = 30.0
+    harvest_max_bytes: int = 256 << 20
+    harvest_max_remove_share: float = 0.2
+    harvest_pod_schema_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -272,6 +290,15 @@ class Settings:
                                         86400.0),
             health_report_every_seconds=_int(env, "PESO_HEALTH_REPORT_EVERY_SECONDS", 86400,
                                              1, 365 * 86400),
+            harvest_allow_hosts=tuple(h.strip().lower() for h in
+                                      (env.get("PESO_HARVEST_ALLOW_HOSTS") or "").split(",")
+                                      if h.strip()),
+            harvest_timeout_seconds=_float(env, "PESO_HARVEST_TIMEOUT_SECONDS", 30.0, 0.1,
+                                           3600.0),
+            harvest_max_bytes=_int(env, "PESO_HARVEST_MAX_BYTES", 256 << 20, 1024, 1 << 40),
+            harvest_max_remove_share=_float(env, "PESO_HARVEST_MAX_REMOVE_SHARE", 0.2, 0.0,
+                                            1.0),
+            harvest_pod_schema_dir=env.get("PESO_HARVEST_POD_SCHEMA_DIR") or "",
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

@@ -30,6 +30,12 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_MAX_SUBSCRIPTIONS_PER_TOKEN": ("max_subscriptions_per_token", "3", 3),
     "PESO_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", "2.5", 2.5),
     "PESO_HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", "4.5", 4.5),
+    "PESO_HARVEST_ALLOW_HOSTS": ("harvest_allow_hosts", "127.0.0.1, Intranet.example",
+                                 ("127.0.0.1", "intranet.example")),
+    "PESO_HARVEST_TIMEOUT_SECONDS": ("harvest_timeout_seconds", "5", 5.0),
+    "PESO_HARVEST_MAX_BYTES": ("harvest_max_bytes", "1048576", 1 << 20),
+    "PESO_HARVEST_MAX_REMOVE_SHARE": ("harvest_max_remove_share", "0.5", 0.5),
+    "PESO_HARVEST_POD_SCHEMA_DIR": ("harvest_pod_schema_dir", "/srv/pod", "/srv/pod"),
     "PESO_REJECTED_RETENTION_DAYS": ("rejected_retention_days", "7", 7),
     "PESO_STALE_RUN_SECONDS": ("stale_run_seconds", "600", 600),
     "PESO_WORKER_IN_SERVE": ("worker_in_serve", "false", False),
@@ -81,6 +87,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "PESO_PREVIEW_SCAN_COST": (1, 100_000_000),
     "PESO_MAX_UPLOAD_SPOOL_BYTES": (1024, 1 << 42),
     "PESO_MAX_DECOMPRESSION_RATIO": (2, 100_000),
+    "PESO_HARVEST_MAX_BYTES": (1024, 1 << 40),
     "PESO_REJECTED_RETENTION_DAYS": (0, 36500),
     "PESO_STALE_RUN_SECONDS": (1, 365 * 86400),
     "PESO_HEALTH_REPORT_EVERY_SECONDS": (1, 365 * 86400),
@@ -138,7 +145,8 @@ def test_documented_defaults_match_the_parsed_ones(tmp_path: Path,
             continue  # derived from the working directory, or generated on first use
         value = getattr(s, _field(doc.env))
         shown = str(value).lower() if isinstance(value, bool) else \
-            f"{value:g}" if isinstance(value, float) else str(value)
+            f"{value:g}" if isinstance(value, float) else \
+            ",".join(value) if isinstance(value, tuple) else str(value)
         assert shown == doc.default, doc.env
 
 

@@ -1,0 +1,336 @@
+"""Harvesting portals (issue 12): the real DCAT-US and CKAN files of ../shared/corpus/dcat/
+served by a real HTTP server on 127.0.0.1 (with a 304 for a conditional request, 500s, robots
+and a redirect to a private address), harvested through ``peso harvest`` into a real SQLite
+catalog, and checked through GraphQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from loaders.harvest import dcat_us
+from loaders.harvest.apply import dataset_name, tag_of
+from server.app import create_app
+from server.cli import main
+from tests.conftest import CORPUS, app_client, make_settings, needs_corpus
+from tests.helpers import after_location, q
+
+DCAT = CORPUS / "dcat"
+POD_SCHEMA = DCAT / "pod_datajson" / "pod_v1.1_schema"
+SAMPLE = DCAT / "pod_datajson" / "pod_v1.1_examples" / "catalog-sample.json"
+EXTENDED = DCAT / "pod_datajson" / "pod_v1.1_examples" / "catalog-sample-extended.json"
+PACKAGES = DCAT / "ckan_api" / "demo_ckan_org_2017" / "packages.json"
+
+Route = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
+
+
+class Portal:
+    """A tiny portal: ``routes[path]`` answers; every request is logged."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.log: list[tuple[str, dict[str, str]]] = []
+        portal = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                portal.log.append((self.path, dict(self.headers)))
+                route = portal.routes.get(path)
+                status, headers, body = route(self) if route else (404, {}, b"not found")
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def serve(self, path: str, body: bytes, *, etag: str | None = None,
+              content_type: str = "application/json") -> None:
+        def route(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+            headers = {"Content-Type": content_type, **({"ETag": etag} if etag else {})}
+            if etag and h.headers.get("If-None-Match") == etag:
+                return 304, headers, b""
+            return 200, headers, body
+        self.routes[path] = route
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def portal() -> Iterator[Portal]:
+    p = Portal()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "peso-data"
+    monkeypatch.setenv("PESO_DATA_DIR", str(data))
+    monkeypatch.setenv("PESO_HARVEST_ALLOW_HOSTS", "127.0.0.1")
+    for var in ("PESO_GRAPH_URL", "PESO_OBJECTS_URL", "PESO_HARVEST_POD_SCHEMA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    return data
+
+
+def peso(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    if "--json" in argv and code in (0, 1) and out:
+        return code, json.loads(out)
+    return code, out + after_location(err, required=False)
+
+
+def datasets(data: Path, namespace: str) -> dict[str, dict[str, Any]]:
+    with app_client(create_app(make_settings(data.parent)), role=None) as client:
+        page = q(client, """query($ns: String!) { datasets(first: 100, filter: {namespace: $ns})
+          { edges { node { name layer description source { name kind } tags { name }
+            entities { role entity { kind name } } owners { name email }
+            lineageFacets } } } }""", ns=namespace)["datasets"]["edges"]
+    return {e["node"]["name"]: e["node"] for e in page}
+
+
+def data_json(records: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
+                       "dataset": records}).encode()
+
+
+def pod_record(i: int, **extra: Any) -> dict[str, Any]:
+    return {"title": f"Campaign spend {i}", "description": f"Spend of campaign {i}",
+            "keyword": ["ads", f"campaign-{i}"], "modified": "2026-11-01",
+            "publisher": {"name": "Acme Agency"},
+            "contactPoint": {"fn": "Jane Doe", "hasEmail": "mailto:jane@example.gov"},
+            "identifier": f"acme-{i}", "accessLevel": "public", "bureauCode": ["000:00"],
+            "programCode": ["000:000"],
+            "distribution": [{"downloadURL": f"https://data.example.gov/{i}.csv",
+                              "mediaType": "text/csv"}], **extra}
+
+
+# --- DCAT-US ----------------------------------------------------------------------------------
+
+@needs_corpus
+@pytest.mark.parametrize("schema", ["pod", "builtin"])
+def test_the_pod_samples_validate_and_map(schema: str, catalog: Path, portal: Portal,
+                                         capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    if schema == "pod":
+        monkeypatch.setenv("PESO_HARVEST_POD_SCHEMA_DIR", str(POD_SCHEMA))
+    portal.serve("/data.json", SAMPLE.read_bytes())
+    assert peso(capsys, "harvest", "add", "agency", f"{portal.base}/data.json",
+                "--kind", "dcat-us", "--every", "6h")[0] == 0
+    code, [report] = peso(capsys, "harvest", "run", "agency", "--json")
+    assert code == 0, report
+    assert (report["read"], len(report["created"]), report["refused"]) == (3, 3, [])
+    found = datasets(catalog, "agency")
+    widgets = found[dataset_name("http://dx.doi.org/10.7927/H45X26V8")]
+    assert widgets["layer"] == "EXTERNAL"
+    assert widgets["description"].startswith("U.S. Widget Manufacturing Statistics\n\n")
+    assert widgets["source"] == {"name": "agency", "kind": "PUBLIC_PORTAL"}
+    assert {t["name"] for t in widgets["tags"]} == {"widget", "manufacturing", "factory"}
+    assert widgets["entities"] == [{"role": "publisher", "entity": {
+        "kind": "ORGANIZATION", "name": "Widget Services"}}]
+    assert widgets["owners"] == [{"name": "***", "email": "***"}]  # contact point: PII masked
+    facet = widgets["lineageFacets"]["peso_harvest"]
+    assert facet["modified"] == "2011-11-19T12:00:00Z"
+    assert [d["url"] for d in facet["distributions"]][:2] == [
+        "https://data.agency.gov/datasets/widgets-statistics/widgets.csv",
+        "https://data.agency.gov/datasets/widgets-statistics/widgets-all.zip"]
+    assert facet["distributions"][0]["media_type"] == "text/csv"
+    assert "jane" not in json.dumps(facet).lower()    # the contact point is only the owner
+
+
+def test_a_bad_record_is_refused_alone_with_its_reason(catalog: Path, portal: Portal,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    bad = pod_record(2)
+    del bad["keyword"]
+    records = [pod_record(1), bad, pod_record(3, accessLevel="secret"), "not an object"]
+    portal.serve("/data.json", data_json(records))  # type: ignore[arg-type]
+    peso(capsys, "harvest", "add", "acme", f"{portal.base}/data.json", "--kind", "dcat-us")
+    code, [report] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert code == 0
+    assert report["created"] == ["acme/acme-1"]
+    reasons = {r["where"]: r["reason"] for r in report["refused"]}
+    assert reasons == {"dataset[1] (acme-2)": "'keyword' is a required property",
+                       "dataset[2] (acme-3)": "accessLevel: must be one of public, "
+                                              "restricted public, non-public",
+                       "dataset[3]": "not a JSON object"}
+
+
+@needs_corpus
+def test_builtin_rules_agree_with_the_pod_schema() -> None:
+    """Without PESO_HARVEST_POD_SCHEMA_DIR, the required-field rules refuse what the schema
+    refuses among these variations of real POD records."""
+    base = json.loads(SAMPLE.read_text())["dataset"][0]
+    variants = [base] + [{k: v for k, v in base.items() if k != key}
+                         for key in dcat_us.REQUIRED] + [
+        {**base, "keyword": []}, {**base, "accessLevel": "open"},
+        {**base, "publisher": "Widget Services"}, {**base, "contactPoint": {"fn": "x"}}]
+    validator = dcat_us.pod_validator(POD_SCHEMA)
+    for v in variants:
+        assert (not list(validator.iter_errors(v))) == (not dcat_us._builtin_problems(v)), v
+
+
+def test_an_unchanged_portal_is_a_304_and_a_changed_record_an_update(
+        catalog: Path, portal: Portal, capsys: pytest.CaptureFixture[str]) -> None:
+    portal.serve("/data.json", data_json([pod_record(1), pod_record(2)]), etag='"v1"')
+    peso(capsys, "harvest", "add", "acme", f"{portal.base}/data.json", "--kind", "dcat-us")
+    assert len(peso(capsys, "harvest", "run", "acme", "--json")[1][0]["created"]) == 2
+    _, [again] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert again["not_modified"] is True
+    assert portal.log[-1][1].get("If-None-Match") == '"v1"'     # the conditional request
+    changed = pod_record(2, title="Campaign spend two", keyword=["ads"])
+    portal.serve("/data.json", data_json([pod_record(1), changed]), etag='"v2"')
+    _, [third] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert third["unchanged"] == 1
+    assert third["updated"] == [{"dataset": "acme/acme-2", "changed": ["keywords", "title"]}]
+
+
+def test_vanished_records_are_removed_up_to_the_share(catalog: Path, portal: Portal,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    portal.serve("/data.json", data_json([pod_record(i) for i in range(10)]))
+    peso(capsys, "harvest", "add", "acme", f"{portal.base}/data.json", "--kind", "dcat-us")
+    peso(capsys, "harvest", "run", "acme")
+    portal.serve("/data.json", data_json([pod_record(i) for i in range(9)]))   # 10% gone
+    _, [one] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert one["removed"] == ["acme/acme-9"]
+    assert "acme-9" not in datasets(catalog, "acme")
+    portal.serve("/data.json", data_json([pod_record(i) for i in range(6)]))   # 33% gone
+    code, [aborted] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert code == 1
+    assert "3 of the source's 9 datasets are missing" in aborted["aborted"]
+    assert aborted["removed"] == []
+    assert len(datasets(catalog, "acme")) == 9                   # nothing was removed
+
+
+# --- CKAN -------------------------------------------------------------------------------------
+
+@needs_corpus
+def test_ckan_package_search_is_paged_and_mapped(catalog: Path, portal: Portal,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    answer = json.loads(PACKAGES.read_text())
+    packages = answer["result"]["results"]
+
+    def search(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        query = parse_qs(urlsplit(h.path).query)
+        start, rows = int(query["start"][0]), int(query["rows"][0])
+        page = {**answer, "result": {**answer["result"], "count": len(packages),
+                                     "results": packages[start:start + min(rows, 2)]}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(page).encode()
+    portal.routes["/api/3/action/package_search"] = search
+    peso(capsys, "harvest", "add", "demo", f"{portal.base}/api/3", "--kind", "ckan")
+    code, [report] = peso(capsys, "harvest", "run", "demo", "--json")
+    assert code == 0, report
+    assert len(report["created"]) == 3
+    starts = [parse_qs(urlsplit(p).query)["start"][0] for p, _ in portal.log
+              if p.startswith("/api/3/action/package_search")]
+    assert starts == ["0", "2"]                                  # two pages of (at most) 2
+    found = datasets(catalog, "demo")
+    first = packages[0]
+    node = found[dataset_name(first["id"])]
+    assert node["description"].startswith(first["title"])
+    assert {t["name"] for t in node["tags"]} == {tag_of(t["name"]) for t in first["tags"]}
+    assert "machine-learning" in {t["name"] for t in node["tags"]} | {
+        t["name"] for n in found.values() for t in n["tags"]}
+    publisher = (first.get("organization") or {}).get("title") or first.get("author")
+    assert [e["entity"]["name"] for e in node["entities"]] == ([publisher] if publisher else [])
+    orgs = {(p.get("organization") or {}).get("title") for p in packages} - {None}
+    assert orgs <= {e["entity"]["name"] for n in found.values() for e in n["entities"]}
+    facet = node["lineageFacets"]["peso_harvest"]
+    assert facet["distributions"][0]["url"] == first["resources"][0]["url"]
+    assert facet["landing_page"] == f"{portal.base}/dataset/{first['name']}"
+
+
+# --- the network: failures, politeness, refusals ----------------------------------------------
+
+def test_a_500_is_retried_then_reported(catalog: Path, portal: Portal,
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("loaders.harvest.fetch.BACKOFF_SECONDS", 0.01)
+    calls = {"n": 0}
+
+    def flaky(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            return 500, {}, b"oops"
+        return 200, {"Content-Type": "application/json"}, data_json([pod_record(1)])
+    portal.routes["/data.json"] = flaky
+    portal.routes["/down.json"] = lambda h: (500, {}, b"down")
+    peso(capsys, "harvest", "add", "flaky", f"{portal.base}/data.json", "--kind", "dcat-us")
+    peso(capsys, "harvest", "add", "down", f"{portal.base}/down.json", "--kind", "dcat-us")
+    assert len(peso(capsys, "harvest", "run", "flaky", "--json")[1][0]["created"]) == 1
+    code, message = peso(capsys, "harvest", "run", "down")
+    assert code == 1
+    assert message.strip() == (f"peso: error: harvest down: {portal.base}/down.json: HTTP 500 "
+                               "after 4 attempts")
+
+
+def test_robots_txt_is_obeyed(catalog: Path, portal: Portal,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    portal.serve("/robots.txt", b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    portal.serve("/private/data.json", data_json([pod_record(1)]))
+    peso(capsys, "harvest", "add", "shy", f"{portal.base}/private/data.json", "--kind", "dcat-us")
+    code, message = peso(capsys, "harvest", "run", "shy")
+    assert code == 1
+    assert f"disallowed by {portal.base}/robots.txt" in message
+    assert not any(p.startswith("/private/") for p, _ in portal.log)
+
+
+def test_private_addresses_are_refused(catalog: Path, portal: Portal,
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PESO_HARVEST_ALLOW_HOSTS")
+    code, message = peso(capsys, "harvest", "add", "local", f"{portal.base}/data.json",
+                         "--kind", "dcat-us")
+    assert code == 1
+    assert "resolves to 127.0.0.1, which is not a public address" in message
+    assert "PESO_HARVEST_ALLOW_HOSTS" in message
+    # allowed host, but it redirects to a link-local address (cloud metadata): refused there
+    monkeypatch.setenv("PESO_HARVEST_ALLOW_HOSTS", "127.0.0.1")
+    portal.routes["/data.json"] = lambda h: (302, {"Location":
+                                                   "http://169.254.169.254/latest/"}, b"")
+    peso(capsys, "harvest", "add", "local", f"{portal.base}/data.json", "--kind", "dcat-us")
+    code, message = peso(capsys, "harvest", "run", "local")
+    assert code == 1
+    assert "resolves to 169.254.169.254, which is not a public address" in message
+
+
+def test_sources_are_listed_and_removed(catalog: Path, portal: Portal,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert peso(capsys, "harvest", "list", "--json") == (0, [])
+    peso(capsys, "harvest", "add", "a", f"{portal.base}/a.json", "--kind", "dcat-us",
+         "--every", "30m")
+    peso(capsys, "harvest", "add", "b", f"{portal.base}/api/3", "--kind", "ckan")
+    _, listed = peso(capsys, "harvest", "list", "--json")
+    assert [(s["name"], s["kind"], s["every_seconds"]) for s in listed] == [
+        ("a", "dcat-us", 1800), ("b", "ckan", 86400)]
+    peso(capsys, "harvest", "remove", "a")
+    assert [s["name"] for s in peso(capsys, "harvest", "list", "--json")[1]] == ["b"]
+    code, message = peso(capsys, "harvest", "run", "a")
+    assert code == 1
+    assert "no harvest source named 'a'" in message
+    code, message = peso(capsys, "harvest", "add", "B!", f"{portal.base}/x", "--kind", "ckan")
+    assert code == 1
+    assert "harvest name 'B!'" in message
