@@ -54,6 +54,7 @@ class Entry:
     owners: list[Owner]
     source: Source | None
     modified: datetime
+    harvested: dict[str, Any] | None = None  # the peso_harvest facet of a harvested dataset
 
 
 async def entries(graph: GraphStore) -> list[Entry]:
@@ -67,12 +68,15 @@ async def entries(graph: GraphStore) -> list[Entry]:
             tags = await graph.get_tags(ids)
             owners = await graph.get_owners(ids)
             latest = await graph.get_latest_versions(ids)
+            facets = await graph.get_dataset_facets(ids)
             source_ids = sorted({d.source_id for d in page.items if d.source_id})
             sources = {s.id: s for s in await graph.get_sources(source_ids) if s is not None}
-            for d, t, o, v in zip(page.items, tags, owners, latest, strict=True):
+            for d, t, o, v, f in zip(page.items, tags, owners, latest, facets, strict=True):
+                h = f.get(HARVEST_FACET)
                 out.append(Entry(d, sorted(x.name for x in t), list(o),
                                  sources.get(d.source_id) if d.source_id else None,
-                                 v.created_at if v is not None else d.updated_at))
+                                 v.created_at if v is not None else d.updated_at,
+                                 h if isinstance(h, dict) else None))
         if not page.has_next or not page.cursors:
             return out
         after = page.cursors[-1]
@@ -122,6 +126,55 @@ def publisher_name(e: Entry) -> str:
     return e.source.name if e.source is not None else "Peso"
 
 
+HARVEST_FACET = "peso_harvest"  # loaders/harvest/apply.py
+_MEDIA_TYPE = re.compile(r"^[-\w]+/[-\w]+(\.[-\w]+)*([+][-\w]+)?\Z")
+# POD fields a harvested DCAT-US record keeps as it was (other kinds' values may not match
+# POD's patterns, and one bad value would make the whole file invalid)
+_POD_KEPT = (("issued", "issued"), ("accrualPeriodicity", "periodicity"),
+             ("temporal", "temporal"), ("spatial", "spatial"))
+
+
+def _harvested_record(record: dict[str, Any], e: Entry, h: dict[str, Any]) -> None:
+    """A harvested dataset exported as the portal described it: what harvesting the export
+    gives back is the same dataset, keywords and distributions (issue 12's round trip)."""
+    record["title"] = h.get("title") or record["title"]
+    record["identifier"] = h.get("identifier") or record["identifier"]
+    record["description"] = h.get("description") or record["description"]
+    record["keyword"] = e.tags or record["keyword"]
+    if h.get("modified"):
+        record["modified"] = h["modified"]
+    if h.get("publisher"):
+        record["publisher"] = {"@type": "org:Organization", "name": h["publisher"]}
+    if h.get("landing_page"):
+        record["landingPage"] = h["landing_page"]
+    if isinstance(h.get("license"), str) and h["license"].startswith(("http://", "https://")):
+        record["license"] = h["license"]
+    if (h.get("harvest") or {}).get("kind") == "dcat-us":
+        for pod, ours in _POD_KEPT:
+            if h.get(ours):
+                record[pod] = h[ours]
+        if h.get("themes"):
+            record["theme"] = list(h["themes"])
+    distributions = []
+    for d in h.get("distributions") or []:
+        if not isinstance(d, dict) or not str(d.get("url", "")).startswith(("http", "ftp")):
+            continue
+        media = d.get("media_type") if isinstance(d.get("media_type"), str) and \
+            _MEDIA_TYPE.match(d["media_type"]) else None
+        # POD: a downloadURL needs its mediaType; without one it is an accessURL
+        kind = "accessURL" if d.get("access") or media is None else "downloadURL"
+        out: dict[str, Any] = {"@type": "dcat:Distribution", kind: d["url"]}
+        if media is not None:
+            out["mediaType"] = media
+        if d.get("format"):
+            out["format"] = str(d["format"])
+        if d.get("title"):
+            out["title"] = str(d["title"])
+        distributions.append(out)
+    if distributions:
+        record["distribution"] = distributions
+
+
 def data_json(items: Sequence[Entry], *, pii: bool, base_url: str) -> dict[str, Any]:
     """The catalog as a DCAT-US (Project Open Data) 1.1 ``data.json`` document."""
     datasets = []
@@ -143,6 +196,8 @@ def data_json(items: Sequence[Entry], *, pii: bool, base_url: str) -> dict[str, 
         }
         if (license := license_uri(e)) is not None:
             record["license"] = license
+        if e.harvested is not None:
+            _harvested_record(record, e, e.harvested)
         datasets.append(record)
     return {"@context": POD_CONTEXT, "@id": f"{base_url}/catalog/data.json",
             "@type": "dcat:Catalog", "conformsTo": POD_SCHEMA,

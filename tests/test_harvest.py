@@ -334,3 +334,184 @@ def test_sources_are_listed_and_removed(catalog: Path, portal: Portal,
     code, message = peso(capsys, "harvest", "add", "B!", f"{portal.base}/x", "--kind", "ckan")
     assert code == 1
     assert "harvest name 'B!'" in message
+
+
+# --- export round trip, DCAT RDF and schema.org -----------------------------------------------
+
+def exported(data: Path, path: str) -> bytes:
+    with app_client(create_app(make_settings(data.parent)), role="admin", pii=True) as client:
+        answer = client.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.content
+
+
+def same_harvest(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> None:
+    assert sorted(a) == sorted(b)
+    for name, node in a.items():
+        fa, fb = node["lineageFacets"]["peso_harvest"], b[name]["lineageFacets"]["peso_harvest"]
+        for key in ("identifier", "title", "description", "publisher", "license"):
+            assert fa[key] == fb[key], (name, key)
+        assert sorted(fa["keywords"]) == sorted(fb["keywords"]), name  # tags have no order
+        assert [d["url"] for d in fa["distributions"]] == [d["url"] for d in fb["distributions"]]
+        assert {t["name"] for t in node["tags"]} == {t["name"] for t in b[name]["tags"]}
+
+
+@needs_corpus
+def test_export_round_trip(tmp_path: Path, portal: Portal, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Harvest a data.json, export Peso's /catalog/data.json, harvest that export into a fresh
+    catalog: the same datasets, fields and distributions."""
+    monkeypatch.setenv("PESO_HARVEST_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PESO_HARVEST_POD_SCHEMA_DIR", str(POD_SCHEMA))
+    first, second = tmp_path / "one" / "peso-data", tmp_path / "two" / "peso-data"
+    portal.serve("/data.json", EXTENDED.read_bytes())
+    monkeypatch.setenv("PESO_DATA_DIR", str(first))
+    peso(capsys, "harvest", "add", "agency", f"{portal.base}/data.json", "--kind", "dcat-us")
+    assert len(peso(capsys, "harvest", "run", "agency", "--json")[1][0]["created"]) == 3
+    portal.serve("/export.json", exported(first, "/catalog/data.json"))
+    monkeypatch.setenv("PESO_DATA_DIR", str(second))
+    peso(capsys, "harvest", "add", "agency", f"{portal.base}/export.json", "--kind", "dcat-us")
+    code, [report] = peso(capsys, "harvest", "run", "agency", "--json")
+    assert code == 0, report
+    assert (len(report["created"]), report["refused"]) == (3, [])   # valid POD, all of it
+    same_harvest(datasets(first, "agency"), datasets(second, "agency"))
+
+
+@needs_corpus
+@pytest.mark.parametrize(("fmt", "path"), [("turtle", "/catalog/catalog.ttl"),
+                                           ("json-ld", "/catalog/catalog.jsonld")])
+def test_dcat_rdf_from_peso_own_export(tmp_path: Path, portal: Portal, fmt: str, path: str,
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PESO_HARVEST_ALLOW_HOSTS", "127.0.0.1")
+    first, second = tmp_path / "one" / "peso-data", tmp_path / "two" / "peso-data"
+    portal.serve("/data.json", SAMPLE.read_bytes())
+    monkeypatch.setenv("PESO_DATA_DIR", str(first))
+    peso(capsys, "harvest", "add", "agency", f"{portal.base}/data.json", "--kind", "dcat-us")
+    peso(capsys, "harvest", "run", "agency")
+    media = "text/turtle" if fmt == "turtle" else "application/ld+json"
+    portal.serve("/catalog", exported(first, path), content_type=media)
+    monkeypatch.setenv("PESO_DATA_DIR", str(second))
+    peso(capsys, "harvest", "add", "rdf", f"{portal.base}/catalog", "--kind", "dcat-rdf")
+    code, [report] = peso(capsys, "harvest", "run", "rdf", "--json")
+    assert code == 0, report
+    # Peso's RDF names each dataset NAMESPACE.NAME (dct:identifier): those come back
+    assert sorted(report["created"]) == sorted(
+        f"rdf/{dataset_name(f'agency.{name}')}" for name in datasets(first, "agency"))
+
+
+DCAT_AP_XML = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+  xmlns:dcat="http://www.w3.org/ns/dcat#" xmlns:dct="http://purl.org/dc/terms/"
+  xmlns:foaf="http://xmlns.com/foaf/0.1/" xmlns:vcard="http://www.w3.org/2006/vcard/ns#">
+ <dcat:Dataset rdf:about="https://data.europa.eu/88u/dataset/ad-spend">
+  <dct:title xml:lang="de">Werbeausgaben</dct:title>
+  <dct:title xml:lang="en">Advertising spend</dct:title>
+  <dct:description xml:lang="en">Monthly advertising spend by medium.</dct:description>
+  <dct:identifier>ad-spend-2026</dct:identifier>
+  <dcat:keyword>advertising</dcat:keyword><dcat:keyword>media</dcat:keyword>
+  <dcat:theme rdf:resource="http://publications.europa.eu/resource/authority/data-theme/ECON"/>
+  <dct:modified>2026-11-30</dct:modified>
+  <dct:publisher><foaf:Agent><foaf:name>Statistik Amt</foaf:name></foaf:Agent></dct:publisher>
+  <dcat:contactPoint><vcard:Kind><vcard:fn>Max Muster</vcard:fn>
+    <vcard:hasEmail rdf:resource="mailto:max@amt.example"/></vcard:Kind></dcat:contactPoint>
+  <dct:temporal><dct:PeriodOfTime><dcat:startDate>2020-01-01</dcat:startDate>
+    <dcat:endDate>2026-10-31</dcat:endDate></dct:PeriodOfTime></dct:temporal>
+  <dcat:distribution><dcat:Distribution>
+    <dcat:downloadURL rdf:resource="https://data.europa.eu/files/ad-spend.csv"/>
+    <dcat:mediaType>text/csv</dcat:mediaType><dcat:byteSize>12345</dcat:byteSize>
+    <dct:license rdf:resource="http://creativecommons.org/licenses/by/4.0/"/>
+  </dcat:Distribution></dcat:distribution>
+ </dcat:Dataset>
+ <dcat:Dataset rdf:about="https://data.europa.eu/88u/dataset/untitled"/>
+</rdf:RDF>"""
+
+
+def test_dcat_ap_rdf_xml(catalog: Path, portal: Portal,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    portal.serve("/catalog.rdf", DCAT_AP_XML, content_type="application/rdf+xml")
+    peso(capsys, "harvest", "add", "eu", f"{portal.base}/catalog.rdf", "--kind", "dcat-rdf")
+    code, [report] = peso(capsys, "harvest", "run", "eu", "--json")
+    assert code == 0
+    assert report["created"] == ["eu/ad-spend-2026"]
+    assert report["refused"] == [{"where": "https://data.europa.eu/88u/dataset/untitled",
+                                  "reason": "a dcat:Dataset needs a dct:title and a "
+                                            "dct:identifier (or an IRI)"}]
+    node = datasets(catalog, "eu")["ad-spend-2026"]
+    facet = node["lineageFacets"]["peso_harvest"]
+    assert facet["title"] == "Advertising spend"                     # English preferred
+    assert facet["temporal"] == "2020-01-01/2026-10-31"
+    assert facet["license"] == "http://creativecommons.org/licenses/by/4.0/"
+    assert facet["distributions"] == [{"url": "https://data.europa.eu/files/ad-spend.csv",
+                                       "media_type": "text/csv", "format": None,
+                                       "byte_size": 12345, "title": None,
+                                       "access": False}]
+    assert node["entities"][0]["entity"]["name"] == "Statistik Amt"
+    assert node["owners"] == [{"name": "***", "email": "***"}]
+
+
+def test_a_remote_jsonld_context_is_not_fetched(catalog: Path, portal: Portal,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {"@context": "http://169.254.169.254/context.jsonld", "@type": "dcat:Dataset"}
+    portal.serve("/c.jsonld", json.dumps(doc).encode(), content_type="application/ld+json")
+    peso(capsys, "harvest", "add", "ctx", f"{portal.base}/c.jsonld", "--kind", "dcat-rdf")
+    code, message = peso(capsys, "harvest", "run", "ctx")
+    assert code == 1
+    assert "names a remote @context (http://169.254.169.254/context.jsonld)" in message
+
+
+SCHEMA_ORG_PAGE = b"""<!doctype html><html><head><title>Open data</title>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [
+  {"@type": "WebSite", "name": "Open data portal"},
+  {"@type": ["Dataset", "CreativeWork"], "@id": "https://city.example/d/footfall",
+   "name": "Retail footfall", "description": "Daily visitors per shopping street.",
+   "keywords": "retail, footfall, streets", "license": {"url": "https://creativecommons.org/licenses/by/4.0/"},
+   "dateModified": "2026-11-02", "temporalCoverage": "2024-01-01/..",
+   "spatialCoverage": {"@type": "Place", "name": "Old Town"},
+   "publisher": {"@type": "Organization", "name": "City of Example"},
+   "creator": {"@type": "Person", "name": "Ada Analyst", "email": "ada@city.example"},
+   "distribution": [{"@type": "DataDownload", "contentUrl": "https://city.example/footfall.csv",
+                     "encodingFormat": "text/csv", "contentSize": "2.5 MB"}]}
+]}
+</script>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "DataCatalog", "name": "All data",
+ "dataset": [{"@type": "Dataset", "name": "Parking", "identifier":
+   {"@type": "PropertyValue", "value": "parking-2026"}},
+  {"@type": "Dataset", "description": "no name"}]}
+</script></head><body>Open data</body></html>"""
+
+
+def test_schema_org_datasets_embedded_in_html(catalog: Path, portal: Portal,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    portal.serve("/data", SCHEMA_ORG_PAGE, content_type="text/html; charset=utf-8")
+    peso(capsys, "harvest", "add", "city", f"{portal.base}/data", "--kind", "schema-org")
+    code, [report] = peso(capsys, "harvest", "run", "city", "--json")
+    assert code == 0
+    assert sorted(report["created"]) == [
+        f"city/{dataset_name('https://city.example/d/footfall')}", "city/parking-2026"]
+    assert [r["reason"] for r in report["refused"]] == [
+        "a schema.org Dataset needs a name and an identifier (or @id, or url)"]
+    found = datasets(catalog, "city")
+    footfall = found[dataset_name("https://city.example/d/footfall")]
+    facet = footfall["lineageFacets"]["peso_harvest"]
+    assert facet["keywords"] == ["retail", "footfall", "streets"]
+    assert facet["spatial"] == "Old Town"
+    assert facet["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert facet["distributions"][0]["byte_size"] == 2_500_000
+    assert footfall["entities"][0]["entity"]["name"] == "City of Example"
+    assert footfall["owners"] == [{"name": "***", "email": "***"}]   # the creator: PII
+
+
+def test_schema_org_standalone_jsonld(catalog: Path, portal: Portal,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    doc = [{"@context": "https://schema.org", "@type": "schema:Dataset", "name": "Coupons",
+            "url": "https://shop.example/coupons", "keywords": ["coupons", "promotions"]}]
+    portal.serve("/coupons.jsonld", json.dumps(doc).encode(),
+                 content_type="application/ld+json")
+    peso(capsys, "harvest", "add", "shop", f"{portal.base}/coupons.jsonld", "--kind",
+         "schema-org")
+    code, [report] = peso(capsys, "harvest", "run", "shop", "--json")
+    assert code == 0
+    assert report["created"] == [f"shop/{dataset_name('https://shop.example/coupons')}"]

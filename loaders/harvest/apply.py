@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loaders.harvest import ckan, dcat_us
+from loaders.harvest import ckan, dcat_rdf, dcat_us, schema_org
 from loaders.harvest.fetch import Fetcher
 from loaders.harvest.records import HarvestRecord, Refusal, RunReport
 from loaders.harvest.sources import HarvestSource, save
@@ -131,12 +131,22 @@ async def fetch_records(source: HarvestSource, fetcher: Fetcher, report: RunRepo
         records, refused = await ckan.harvest(source.url, get)
         report.refused += refused
         return records, source
+    accept = {"dcat-rdf": "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8",
+              "schema-org": "text/html, application/ld+json;q=0.9"}.get(source.kind,
+                                                                         "application/json")
     fetched = await fetcher.get(source.url, etag=source.etag,
-                                last_modified=source.last_modified)
+                                last_modified=source.last_modified, accept=accept)
     if fetched.status == 304:
         report.not_modified = True
         return [], source
-    records, refused = dcat_us.parse(fetched.body, where=source.url, schema_dir=schema_dir)
+    if source.kind == "dcat-rdf":
+        records, refused = dcat_rdf.parse(fetched.body, where=source.url,
+                                          content_type=fetched.content_type)
+    elif source.kind == "schema-org":
+        records, refused = schema_org.parse(fetched.body, where=source.url,
+                                            content_type=fetched.content_type)
+    else:
+        records, refused = dcat_us.parse(fetched.body, where=source.url, schema_dir=schema_dir)
     report.refused += refused
     return records, replace(source, etag=fetched.etag, last_modified=fetched.last_modified)
 

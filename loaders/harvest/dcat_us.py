@@ -77,14 +77,15 @@ def _strings(value: Any) -> tuple[str, ...]:
 def _distribution(d: Any) -> Distribution | None:
     if not isinstance(d, dict):
         return None
-    url = _text(d.get("downloadURL")) or _text(d.get("accessURL"))
+    download = _text(d.get("downloadURL"))
+    url = download or _text(d.get("accessURL"))
     if url is None:
         return None
     size = d.get("byteSize")
     return Distribution(url=url, media_type=_text(d.get("mediaType")),
                         format=_text(d.get("format")),
                         byte_size=size if isinstance(size, int) and size >= 0 else None,
-                        title=_text(d.get("title")))
+                        title=_text(d.get("title")), access=download is None)
 
 
 def to_record(item: dict[str, Any]) -> HarvestRecord:

@@ -15,6 +15,7 @@ class Distribution:
     format: str | None = None
     byte_size: int | None = None
     title: str | None = None
+    access: bool = False    # an access URL (a page or an API), not a file to download
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from server.storage.graph import GraphStore
 
 NAMESPACE = "peso.harvest"
 FACET = "peso_harvest_source"
-KINDS = ("dcat-us", "ckan")
+KINDS = ("dcat-us", "ckan", "dcat-rdf", "schema-org")
 PRODUCER = "urn:peso:harvest"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 _EVERY = re.compile(r"^(\d+)([smhd])\Z")
