@@ -30,6 +30,7 @@ from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
 from schema.events import EventSubscription
 from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
+from schema.harvest import HarvestMutation, HarvestQuery
 from schema.health import HealthQuery
 from schema.jobs import Job, JobQuery, Run, load_job, load_run
 from schema.lineage import LineageMutation, LineageQuery
@@ -90,9 +91,9 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, DatasetQuery, CatalogQuery, SearchQuery, LineageQuery,
-                              AuditQuery, TokenQuery, JobQuery, HealthQuery))
+                              AuditQuery, TokenQuery, JobQuery, HealthQuery, HarvestQuery))
 Mutation = merge_types("Mutation", (DatasetMutation, CatalogMutation, LineageMutation,
-                                    UploadMutation, TokenMutation))
+                                    UploadMutation, TokenMutation, HarvestMutation))
 Subscription = merge_types("Subscription", (EventSubscription,))
 
 

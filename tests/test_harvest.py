@@ -19,7 +19,7 @@ from loaders.harvest import dcat_us
 from loaders.harvest.apply import dataset_name, tag_of
 from server.app import create_app
 from server.cli import main
-from tests.conftest import CORPUS, app_client, make_settings, needs_corpus
+from tests.conftest import CORPUS, app_client, client_as, make_settings, needs_corpus
 from tests.helpers import after_location, q
 
 DCAT = CORPUS / "dcat"
@@ -515,3 +515,33 @@ def test_schema_org_standalone_jsonld(catalog: Path, portal: Portal,
     code, [report] = peso(capsys, "harvest", "run", "shop", "--json")
     assert code == 0
     assert report["created"] == [f"shop/{dataset_name('https://shop.example/coupons')}"]
+
+
+# --- GraphQL ----------------------------------------------------------------------------------
+
+def test_harvest_sources_over_graphql(tmp_path: Path, portal: Portal) -> None:
+    portal.serve("/data.json", data_json([pod_record(1), pod_record(2)]))
+    settings = make_settings(tmp_path, PESO_HARVEST_ALLOW_HOSTS="127.0.0.1")
+    add = """mutation($url: String!) { addHarvestSource(input: {name: "acme", url: $url,
+        kind: "dcat-us", every: "6h"}) { harvestSource { name everySeconds }
+        errors { message field } } }"""
+    with app_client(create_app(settings)) as admin:
+        added = q(admin, add, url=f"{portal.base}/data.json")["addHarvestSource"]
+        assert added == {"harvestSource": {"name": "acme", "everySeconds": 21600}, "errors": []}
+        bad = q(admin, add, url="http://10.1.2.3/data.json")["addHarvestSource"]
+        assert bad["harvestSource"] is None
+        assert "not a public address" in bad["errors"][0]["message"]
+        ran = q(admin, 'mutation { runHarvest(name: "acme") { report errors { message } } }')
+        assert ran["runHarvest"]["report"]["created"] == ["acme/acme-1", "acme/acme-2"]
+        listed = q(admin, "{ harvestSources { name kind url lastRuns { state } } }")
+        assert listed["harvestSources"] == [{"name": "acme", "kind": "dcat-us",
+                                             "url": f"{portal.base}/data.json",
+                                             "lastRuns": [{"state": "COMPLETE"}]}]
+        writer = client_as(admin, "writer")
+        denied = writer.post("/graphql", json={"query":
+                                               'mutation { runHarvest(name: "acme") { report } }'})
+        assert "errors" in denied.json()
+        gone = q(admin, 'mutation { removeHarvestSource(name: "acme") { harvestSource { name } '
+                        "errors { message } } }")["removeHarvestSource"]
+        assert gone["harvestSource"] == {"name": "acme"}
+        assert q(admin, "{ harvestSources { name } }")["harvestSources"] == []
