@@ -1,11 +1,11 @@
 """Compressed uploads: tell gzip and zip from their first bytes and read what is inside.
 
 Limits (a defence against gzip/zip bombs, applied while streaming, so a lying header does not
-help): the decompressed size may not exceed ``MAX_RATIO`` (100) times the compressed file's
-size — with ``MIN_ALLOWANCE`` (64 MiB) allowed whatever the ratio, since small files of
-repetitive text legitimately compress very well — nor ``MAX_TOTAL`` (20 GiB) in any case.
-Nested layers share one allowance, the outermost file's, counted across all of them
-(``layer_budget``), and there are at most ``MAX_LAYERS``.
+help; loaders/limits.py, set by PESO_MAX_DECOMPRESSION_RATIO and friends): the decompressed
+size may not exceed 100 times the compressed file's size — with 64 MiB allowed whatever the
+ratio, since small files of repetitive text legitimately compress very well — nor 20 GiB in
+any case. Nested layers share one allowance, the outermost file's, counted across all of them
+(``layer_budget``), and there are at most 3 layers.
 
 Zip archives must hold exactly one file (directories and macOS metadata, ``__MACOSX/…`` and
 ``.DS_Store``, are ignored). An archive with any member named by an absolute path or with a
@@ -25,14 +25,12 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, BinaryIO
 
+from loaders.limits import current
 from server.errors import LoadError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-MAX_RATIO = 100
-MIN_ALLOWANCE = 64 << 20
-MAX_TOTAL = 20 << 30
 COPY_CHUNK = 1 << 20
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # zip local file header, 30 bytes
@@ -121,26 +119,26 @@ def _read(path: Path, stream: BinaryIO) -> bytes:
         raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
 
 
-MAX_LAYERS = 3
-
-
 def layer_budget(path: Path, outer: tuple[int, int] | None, layer_out: int, shown: str
                  ) -> tuple[int, int]:
     """``(bytes left, layers seen)`` after a layer that produced ``layer_out`` bytes. Nested
     compression (a .gz in a .gz in a .zip…) shares ONE allowance, ``limit_for`` the outermost
     file's size, across all layers — each layer's own ratio may be under the limit while the
-    product is not (19 KB -> 608 MB in three gzip layers) — and at most MAX_LAYERS layers."""
+    product is not (19 KB -> 608 MB in three gzip layers) — and at most
+    PESO_MAX_COMPRESSION_LAYERS layers."""
     left, layers = outer if outer is not None else (limit_for(_size(path)), 0)
     layers += 1
-    if layers > MAX_LAYERS:
-        raise LoadError(f"{shown}: more than {MAX_LAYERS} layers of compression; refusing a "
-                        "possible zip bomb (decompress it yourself first)")
+    most = current().layers
+    if layers > most:
+        raise LoadError(f"{shown}: more than {most} layers of compression "
+                        "(PESO_MAX_COMPRESSION_LAYERS); refusing a possible zip bomb "
+                        "(decompress it yourself first)")
     return left - layer_out, layers
 
 
 def limit_for(compressed_size: int) -> int:
     """The most bytes a file of ``compressed_size`` bytes may decompress to."""
-    return min(MAX_TOTAL, max(MIN_ALLOWANCE, MAX_RATIO * compressed_size))
+    return current().for_compressed(compressed_size)
 
 
 class _Guarded(io.RawIOBase):
@@ -169,9 +167,8 @@ class _Guarded(io.RawIOBase):
         if self._out > self._limit:
             raise LoadError(
                 f"{self._path}: decompresses to more than {self._limit:,} bytes "
-                f"(from {self._compressed_size:,} compressed; the limit is {MAX_RATIO}x, at "
-                f"least {MIN_ALLOWANCE >> 20} MiB, at most {MAX_TOTAL >> 30} GiB); refusing a "
-                "possible zip bomb")
+                f"(from {self._compressed_size:,} compressed; {current().rule()}); refusing "
+                "a possible zip bomb")
         view[: len(data)] = data
         return len(data)
 
@@ -232,9 +229,8 @@ def _open_zip(path: Path, outer: int | None = None) -> tuple[BinaryIO, str]:
         if info.file_size > limit:
             raise LoadError(
                 f"{path}: zip member {info.filename!r} declares {info.file_size:,} bytes "
-                f"uncompressed, over the limit of {limit:,} ({MAX_RATIO}x the archive's "
-                f"{size:,} bytes, at least {MIN_ALLOWANCE >> 20} MiB, at most "
-                f"{MAX_TOTAL >> 30} GiB); refusing a possible zip bomb")
+                f"uncompressed, over the limit of {limit:,} for the archive's {size:,} bytes "
+                f"({current().rule()}); refusing a possible zip bomb")
         try:
             member = zf.open(info)
         except (NotImplementedError, zipfile.BadZipFile, RuntimeError, OSError) as exc:

@@ -34,7 +34,8 @@ from openpyxl.styles.numbers import is_datetime
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from loaders.compression import MAX_RATIO, MIN_ALLOWANCE, limit_for
+from loaders.compression import limit_for
+from loaders.limits import current
 from loaders.streams import StringStream, string_batch, string_schema
 from server.errors import LoadError
 
@@ -48,13 +49,12 @@ Row = list[str | None]
 # Bomb guards: a workbook's XML parts may expand to at most limit_for(file size) bytes in all
 # (the gzip/zip rule: 100x, at least 64 MiB), checked by decompressing them before openpyxl
 # parses any (the sizes the zip declares are the file's own word); and a sheet may yield at
-# most MAX_CELLS cells, the empty ones openpyxl fills in included (``<c r="XFD1048576"/>``
+# most PESO_MAX_XLSX_CELLS cells, the empty ones openpyxl fills in included (``<c r="XFD1048576"/>``
 # alone makes a sheet of 17 billion).
-MAX_CELLS = 50_000_000
 
 
 def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
-              label: str | None = None, max_cells: int = MAX_CELLS) -> StringStream:
+              label: str | None = None, max_cells: int | None = None) -> StringStream:
     """Open worksheet ``sheet`` (default: the first) of the workbook at ``path``.
 
     Returns a StringStream (format ``"xlsx"``) whose batches hold at most ``batch_rows``
@@ -83,7 +83,8 @@ def open_xlsx(path: Path, *, sheet: str | None = None, batch_rows: int = 65_536,
         ws.reset_dimensions()          # stale <dimension> tags would pad or truncate the rows
         rows = ws.iter_rows()
         where = f"{name}: sheet {ws.title!r}"
-        numbered = _numbered_rows(where, rows, max_cells)
+        numbered = _numbered_rows(where, rows,
+                                  current().xlsx_cells if max_cells is None else max_cells)
         header = next((r for r in numbered if r[1]), None)
         if header is None:
             raise LoadError(f"{where} is empty; expected a header row and data")
@@ -156,7 +157,7 @@ def _date_only(number_format: str | None) -> bool:
     return number_format is not None and is_datetime(number_format) == "date"
 
 
-def _numbered_rows(where: str, rows: Iterator[tuple[Any, ...]], max_cells: int = MAX_CELLS
+def _numbered_rows(where: str, rows: Iterator[tuple[Any, ...]], max_cells: int
                    ) -> Generator[tuple[int, Row], None, None]:
     """(sheet row number, cells as text with trailing empties cut), trailing empty rows
     dropped; openpyxl fills rows missing from the XML, so numbering follows the sheet."""
@@ -168,8 +169,9 @@ def _numbered_rows(where: str, rows: Iterator[tuple[Any, ...]], max_cells: int =
             seen += max(len(cells), 1)
             if seen > max_cells:
                 raise LoadError(f"{where}: more than {max_cells:,} cells by row {rownum:,} "
-                                "(empty cells up to the last used column included); refusing "
-                                "a sheet this large (a possible decompression bomb)")
+                                "(empty cells up to the last used column included; "
+                                "PESO_MAX_XLSX_CELLS); refusing a sheet this large (a possible "
+                                "decompression bomb)")
             row = [cell_text(c.value, c.number_format if isinstance(c.value, dt.datetime)
                              else None) for c in cells]
             while row and row[-1] is None:
@@ -228,9 +230,9 @@ def _check_xml_size(path: Path, name: str) -> None:
                         if total > limit:
                             raise LoadError(
                                 f"{name}: its XML parts expand to more than {limit:,} bytes "
-                                f"(at {info.filename!r}) from a {size:,}-byte workbook (the "
-                                f"limit is {MAX_RATIO}x, at least {MIN_ALLOWANCE >> 20} "
-                                "MiB); refusing a possible decompression bomb")
+                                f"(at {info.filename!r}) from a {size:,}-byte workbook "
+                                f"({current().rule()}); refusing a possible decompression "
+                                "bomb")
     except LoadError:
         raise
     except (*_BROKEN, NotImplementedError, RuntimeError) as exc:

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from loaders.compression import MAX_RATIO, MAX_TOTAL, MIN_ALLOWANCE, limit_for
+from loaders.compression import limit_for
+from loaders.limits import MIN_DECODED, current
 from loaders.options import ReadOptions
 from loaders.sniff import HEAD_BYTES, FileFormat, Sniffed
 from loaders.streams import StringStream
@@ -245,8 +246,7 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
     if inflated > limit_for(size):  # a few KB that decompress to GBs (the gzip/zip rule)
         raise LoadError(f"{shown}: its column chunks decompress to {inflated:,} bytes from a "
                         f"{size:,}-byte file, over the limit of {limit_for(size):,} "
-                        f"({MAX_RATIO}x, at least {MIN_ALLOWANCE >> 20} MiB); refusing a "
-                        "possible decompression bomb")
+                        f"({current().rule()}); refusing a possible decompression bomb")
     budget = decoded_limit_for(size)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -258,8 +258,9 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
                     raise LoadError(
                         f"{shown}: decodes to more than {budget:,} bytes by batch {number + 1} "
                         f"(row {number * PARQUET_BATCH_ROWS + 1:,} on) from a {size:,}-byte "
-                        f"file (the limit is {DECODED_RATIO}x the file, at least "
-                        f"{MIN_DECODED >> 20} MiB); refusing a possible decompression bomb")
+                        f"file (the limit is {current().parquet_ratio}x the file "
+                        f"(PESO_MAX_PARQUET_DECODED_RATIO), at least {MIN_DECODED >> 20} MiB); "
+                        "refusing a possible decompression bomb")
                 yield _decode_dictionaries(batch, schema)
         except pa.ArrowNotImplementedError as exc:
             raise LoadError(describe_arrow_error(shown, exc) + " (a Parquet layout pyarrow "
@@ -269,12 +270,6 @@ def open_parquet(path: Path, shown: str) -> TypedStream:
                             ) from exc
 
     return TypedStream(schema, batches())
-
-
-# What a Parquet file may decode to: a columnar file of repetitive values legitimately
-# decodes to far more than its size, so the rule is looser than the gzip/zip one
-DECODED_RATIO = 1000
-MIN_DECODED = 1 << 30
 
 
 def _dictionary_text_columns(schema: pa.Schema, meta: pq.FileMetaData) -> list[str]:
@@ -297,7 +292,9 @@ def _dictionary_text_columns(schema: pa.Schema, meta: pq.FileMetaData) -> list[s
 
 
 def decoded_limit_for(size: int) -> int:
-    return min(MAX_TOTAL, max(MIN_DECODED, DECODED_RATIO * size))
+    """What a Parquet file may decode to: a columnar file of repetitive values legitimately
+    decodes to far more than its size, so the rule is looser than the gzip/zip one."""
+    return current().for_parquet(size)
 
 
 def decoded_size(batch: pa.RecordBatch) -> int:

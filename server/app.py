@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from loaders import limits
 from schema.root import build_schema
 from server import __version__, catalog_export, downloads, metrics, web_ui
 from server.errors import PesoError
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
                objects: ObjectStore | None = None) -> Starlette:
     """Build the ASGI app. Stores passed in are opened and closed by the app's lifespan."""
     settings = settings or Settings.from_env()
+    limits.configure(limits.from_settings(settings))  # what uploads may expand to
     graph = graph or factory.graph_store(settings)
     objects = objects or factory.object_store(settings)
     schema = build_schema(settings)

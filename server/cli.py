@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loaders import limits
 from server import __version__, crashpoints, logs
 from server.cli_admin import add_admin_parsers
 from server.errors import PesoError
@@ -170,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "data_dir", None) is not None:
             env["PESO_DATA_DIR"] = args.data_dir
         settings = Settings.from_env(env)
+        limits.configure(limits.from_settings(settings))  # what loaded files may expand to
         say_where(settings)
         logs.setup(settings.log_level, settings.log_format)
         # test-only: die like kill -9 at a named point (see server/crashpoints.py)

@@ -110,6 +110,19 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_MAX_UPLOAD_SPOOL_BYTES", "2147483648",
                "Most bytes of multipart uploads received at once, all requests together "
                "(what may be spooled to temp files); more is refused with 503."),
+    SettingDoc("PESO_MAX_DECOMPRESSION_RATIO", "100",
+               "Decompression-bomb guard: most bytes a gzip/zip upload or an .xlsx's XML may "
+               "expand to per compressed byte (64 MiB are always allowed), all layers counted."),
+    SettingDoc("PESO_MAX_DECOMPRESSED_BYTES", "21474836480",
+               "Most bytes any upload may decompress or decode to, whatever its size."),
+    SettingDoc("PESO_MAX_COMPRESSION_LAYERS", "3",
+               "Most nested compression layers in an upload (a .gz in a .zip in a .gz)."),
+    SettingDoc("PESO_MAX_PARQUET_DECODED_RATIO", "1000",
+               "Most Arrow bytes a Parquet upload may decode to per file byte (1 GiB is "
+               "always allowed); counted while reading, dictionary pages included."),
+    SettingDoc("PESO_MAX_XLSX_CELLS", "50000000",
+               "Most cells one .xlsx sheet may hold, empty cells up to the last used column "
+               "included."),
     SettingDoc("PESO_DOWNLOAD_URL_SECONDS", "3600",
                "How long a download URL (`downloadUrl`) stays valid, in seconds (max 7 days)."),
     SettingDoc("PESO_PUBLIC_URL", "",
@@ -167,6 +180,11 @@ class Settings:
     max_json_depth: int = 64
     max_upload_bytes: int = 1 << 30
     max_upload_spool_bytes: int = 2 << 30
+    max_decompression_ratio: int = 100
+    max_decompressed_bytes: int = 20 << 30
+    max_compression_layers: int = 3
+    max_parquet_decoded_ratio: int = 1000
+    max_xlsx_cells: int = 50_000_000
     download_url_seconds: int = 3600
     report_stale_days: int = 30
     public_url: str = ""
@@ -232,6 +250,13 @@ class Settings:
             max_upload_bytes=_int(env, "PESO_MAX_UPLOAD_BYTES", 1 << 30, 1024, 1 << 40),
             max_upload_spool_bytes=_int(env, "PESO_MAX_UPLOAD_SPOOL_BYTES", 2 << 30, 1024,
                                         1 << 42),
+            max_decompression_ratio=_int(env, "PESO_MAX_DECOMPRESSION_RATIO", 100, 2, 100_000),
+            max_decompressed_bytes=_int(env, "PESO_MAX_DECOMPRESSED_BYTES", 20 << 30, 1 << 20,
+                                        1 << 44),
+            max_compression_layers=_int(env, "PESO_MAX_COMPRESSION_LAYERS", 3, 1, 10),
+            max_parquet_decoded_ratio=_int(env, "PESO_MAX_PARQUET_DECODED_RATIO", 1000, 2,
+                                           1_000_000),
+            max_xlsx_cells=_int(env, "PESO_MAX_XLSX_CELLS", 50_000_000, 1000, 2_000_000_000),
             download_url_seconds=_int(env, "PESO_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
             report_stale_days=_int(env, "PESO_REPORT_STALE_DAYS", 30, 1, 3650),
             public_url=_http_url(env, "PESO_PUBLIC_URL"),

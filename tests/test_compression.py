@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loaders import compression
+from loaders import compression, limits
 from loaders.compression import detect_compression, is_xlsx, materialize, open_decompressed
 from server.errors import LoadError
 
@@ -113,7 +113,7 @@ def test_corrupt_gzip_is_a_load_error(tmp_path: Path) -> None:
 
 def test_gzip_bomb_is_refused_while_streaming(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compression, "MIN_ALLOWANCE", 10_000)
+    monkeypatch.setattr(limits, "MIN_ALLOWANCE", 10_000)
     path = tmp_path / "bomb.gz"
     path.write_bytes(gzip.compress(b"\0" * 2_000_000))
     limit = compression.limit_for(path.stat().st_size)
@@ -167,14 +167,15 @@ def test_zip_slip_names_are_refused(tmp_path: Path, name: str) -> None:
 
 def test_zip_bomb_is_refused_from_the_declared_size(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compression, "MIN_ALLOWANCE", 10_000)
+    monkeypatch.setattr(limits, "MIN_ALLOWANCE", 10_000)
     path = write_zip(tmp_path / "bomb.zip", {"zeros.csv": b"0" * 3_000_000})
     size = path.stat().st_size
     with pytest.raises(LoadError) as err:
         open_decompressed(path, "zip")
     assert str(err.value).startswith(
         f"{path}: zip member 'zeros.csv' declares 3,000,000 bytes uncompressed, over the "
-        f"limit of {100 * size:,} (100x the archive's {size:,} bytes")
+        f"limit of {100 * size:,} for the archive's {size:,} bytes (the limit is 100x "
+        "(PESO_MAX_DECOMPRESSION_RATIO)")
 
 
 def test_encrypted_zip_member_is_refused(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from loaders import compression
+from loaders import limits
 from loaders.build import BuildResult, build_curated
 from loaders.options import CleaningOptions, LoadOptions, ReadOptions
 from loaders.sniff import FileFormat
@@ -226,7 +226,7 @@ def test_a_parquet_decompression_bomb_is_refused_from_its_metadata(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pq.write_table(pa.table({"s": ["a" * 100] * 50_000}), tmp_path / "bomb.parquet",
                    use_dictionary=False, compression="zstd")
-    monkeypatch.setattr(compression, "MIN_ALLOWANCE", 1 << 20)
+    monkeypatch.setattr(limits, "MIN_ALLOWANCE", 1 << 20)
     with pytest.raises(LoadError) as err:
         build_curated(tmp_path / "bomb.parquet", tmp_path / "o.parquet",
                       tmp_path / "q.parquet", opts=LoadOptions())

@@ -16,6 +16,7 @@ import pytest
 
 from server.storage.neo4j.store import Neo4jGraphStore
 from tests.contract.conftest import wipe_neo4j
+from tests.helpers import after_location
 from tests.serverproc import (
     REPO,
     create_token,
@@ -32,10 +33,8 @@ VERSIONS = """query { dataset(namespace: "scale", name: "shared") {
 def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
     done = run_peso("serve", "--workers", "2", data_dir=tmp_path, timeout=60)
     assert done.returncode == 2
-    # every command's first stderr line names its catalog (issue 10 item 9); then one line
-    lines = [line for line in done.stderr.strip().splitlines()
-             if not line.startswith("peso: catalog ")]
-    assert len(lines) == 1, done.stderr
+    lines = after_location(done.stderr).strip().splitlines()
+    assert len(lines) == 1
     assert "single writer" in lines[0]
     assert "PESO_GRAPH_URL=neo4j://" in lines[0]
 

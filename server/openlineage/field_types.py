@@ -56,6 +56,20 @@ _ARRAY = re.compile(r"^(?:array|list)\s*<\s*(.+)\s*>$")
 _MAP = re.compile(r"^map\s*<\s*([^,<>]+)\s*,\s*(.+)\s*>$")
 
 
+# How pyarrow renders the types that have no alias (``str(pa.decimal128(5, 2))``): Peso's own
+# events (peso.load) declare their fields' Arrow types this way, and they must read back as
+# themselves, or every load would look like a schema change.
+_ARROW_RENDERED = re.compile(r"""^(?:
+    decimal(?:32|64|128|256)\(\d+,\ -?\d+\)
+  | timestamp\[(?:s|ms|us|ns)(?:,\ tz=[^\]]+)?\]
+  | time(?:32|64)\[(?:s|ms|us|ns)\] | date32\[day\] | date64\[ms\] | duration\[(?:s|ms|us|ns)\]
+  | fixed_size_binary\[\d+\] | month_day_nano_interval | string_view | binary_view
+  | (?:large_)?list(?:_view)?<[^:<>]+:\ .+> | fixed_size_list<[^:<>]+:\ .+>\[\d+\]
+  | struct<(?:[^:<>]+:\ .+)?> | map<.+,\ .+> | dictionary<values=.+> | (?:dense|sparse)_union<.*>
+  | extension<.+> | run_end_encoded<.+>
+)$""", re.X)
+
+
 def _is_arrow_name(declared: str) -> bool:
     try:
         pa.type_for_alias(declared)
@@ -69,6 +83,8 @@ def arrow_type_of(declared: str) -> str | None:
     text = " ".join(declared.strip().split())
     if not text or len(text) > MAX_TYPE_LENGTH:
         return None
+    if _ARROW_RENDERED.match(text):
+        return text
     if _is_arrow_name(text):
         return str(pa.type_for_alias(text))
     low = text.lower()
