@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.root import build_schema
-from server import __version__, catalog_export, downloads, metrics, web_ui
+from server import __version__, catalog_export, downloads, metrics, semantic, web_ui
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
             async with mcp.session_manager.run():
                 yield
         finally:
+            await semantic.stop(graph)  # background embedding, if a search started one
             objects.close()
             await graph.close()
 
