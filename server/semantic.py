@@ -123,9 +123,11 @@ class SemanticIndex:
             self.drain_in_background(graph)
         k, w = settings.semantic_candidates, settings.semantic_weight
         [query_vector] = await self.embedder.embed([text])
-        near = [h for h in await graph.nearest_datasets(query_vector, k=k)
-                if h.score >= settings.semantic_min_similarity] if w > 0 else []
-        lexical, lexical_total = await graph.search(text, first=k, offset=0)
+        # the two lists at once: both stores answer from threads or the network
+        nearest, (lexical, lexical_total) = await asyncio.gather(
+            graph.nearest_datasets(query_vector, k=k) if w > 0 else _nothing(),
+            graph.search(text, first=k, offset=0))
+        near = [h for h in nearest if h.score >= settings.semantic_min_similarity]
         head = fused_head(lexical, near, weight=w)
         near_ids = {h.dataset.id for h in near}
         lexical_ids = {h.dataset.id for h in lexical}
@@ -139,6 +141,10 @@ class SemanticIndex:
         more, _ = await graph.search(text, first=min(want, SEARCH_WINDOW - k), offset=k)
         rest = [h for h in more if h.dataset.id not in near_ids]
         return (head + rest)[offset:end], total
+
+
+async def _nothing() -> list[SearchHit]:
+    return []
 
 
 def fused_head(lexical: Sequence[SearchHit], near: Sequence[SearchHit], *, weight: float

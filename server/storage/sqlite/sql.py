@@ -259,8 +259,10 @@ EMBEDDING_DROP_ALL = "DELETE FROM dataset_embeddings"
 EMBEDDING_QUEUE_ALL = ("INSERT OR REPLACE INTO embedding_queue (rid, ticket) "
                        "SELECT rid, lower(hex(randomblob(16))) FROM datasets "
                        "WHERE deleted_at IS NULL")
+# CROSS JOIN keeps the (usually empty) queue the outer loop: with a plain JOIN the planner may
+# walk all of `datasets` first, ~8 ms per search at 100k datasets
 EMBEDDING_PENDING = """SELECT q.ticket, d.rid, d.id, d.namespace, d.name, d.description
-FROM embedding_queue q JOIN datasets d ON d.rid = q.rid
+FROM embedding_queue q CROSS JOIN datasets d ON d.rid = q.rid
 WHERE d.deleted_at IS NULL LIMIT ?"""
 EMBEDDING_TICKET = ("SELECT q.rid FROM embedding_queue q JOIN datasets d ON d.rid = q.rid "
                     "WHERE d.id = ? AND q.ticket = ? AND d.deleted_at IS NULL")
