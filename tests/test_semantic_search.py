@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -238,3 +239,27 @@ def test_endpoint_down_is_a_clear_error(tmp_path: Path) -> None:
         body = c.post("/graphql", json={"query": SEARCH, "variables": {"q": "phone"}}).json()
     assert "embeddings endpoint http://127.0.0.1:9/v1/embeddings did not answer" \
         in body["errors"][0]["message"]
+
+
+def test_a_bulk_load_is_embedded_in_the_background(tmp_path: Path) -> None:
+    """A search embeds the first REFRESH_BATCH queued datasets itself and leaves the rest to
+    one background task, which drains the queue."""
+    from server.semantic import REFRESH_BATCH
+
+    count = REFRESH_BATCH + 150
+    with app_client(create_app(make_settings(tmp_path, PESO_SEMANTIC_SEARCH="on"))) as c:
+        graph = stores(c)[0]
+        call(c, graph.register_versions, [new_version("bulk", f"table_{i:04d}")
+                                          for i in range(count)], actor=ACTOR)
+        q(c, SEARCH, q="table")
+        deadline = time.monotonic() + 30
+        while call(c, graph.pending_embeddings, limit=10) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert call(c, graph.pending_embeddings, limit=10) == []
+        [vector] = call(c, _query_vector, "table 0449")
+        assert len(call(c, graph.nearest_datasets, vector, k=count)) == count
+
+
+async def _query_vector(text: str) -> list[list[float]]:
+    from server.embedders import LocalEmbedder
+    return await LocalEmbedder().embed([text])
