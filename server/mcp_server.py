@@ -14,6 +14,7 @@ GraphQL mutations behind them still demand the writer role.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -291,6 +292,9 @@ class TokenGate:
 
 def http_routes(server: MCPServer, graph: GraphStore, settings: Settings) -> list[Route]:
     """The streamable HTTP endpoint at /mcp (stateless, JSON answers), behind TokenGate."""
+    # stateless mode ends a "session" per request, which the SDK logs at INFO: one line per
+    # tool call ("Terminating session: None") beside Peso's own access log
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     inner = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
                                        json_response=True, host=settings.host)
     routes: list[Route] = []
