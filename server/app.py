@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loaders import limits
 from schema.root import build_schema
-from server import __version__, catalog_export, downloads, metrics, web_ui
+from server import __version__, catalog_export, downloads, metrics, semantic, web_ui
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
             async with mcp.session_manager.run():
                 yield
         finally:
+            await semantic.stop(graph)  # background embedding, if a search started one
             objects.close()
             await graph.close()
 

@@ -14,6 +14,7 @@ GraphQL mutations behind them still demand the writer role.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,11 @@ class PesoMcp:
         except ValueError:
             request = None
         try:
-            if request is not None:
+            gated = getattr(request.state, "peso_principal", None) if request is not None \
+                else None
+            if isinstance(gated, Principal):  # TokenGate checked this very request's token
+                principal = gated
+            elif request is not None:
                 principal = await authenticate(self.graph, request.headers.get("authorization"))
             elif self.stdio_token:
                 principal = await verify_token(self.graph, self.stdio_token)
@@ -192,10 +197,18 @@ def build_tools(peso: PesoMcp) -> list[ToolSpec]:
                               {"h": is_human, "f": first})
         return {"entities": [e["node"] for e in data["entities"]["edges"]]}
 
-    async def catalog_health(ctx: McpContext) -> dict[str, Any]:
-        """Basic counts: live datasets and entities."""
-        data = await peso.run(ctx, "{datasets(first:1){totalCount}}", {})
-        return {"datasets": data["datasets"]["totalCount"]}
+    async def catalog_health(ctx: McpContext, date: str | None = None) -> dict[str, Any]:
+        """The catalog health report (GraphQL `catalogHealth`): counts (datasets, versions,
+        stale, failed runs, undescribed, unowned, unowned PII columns, contract failures),
+        datasets by layer and source, weekly growth, up to 50 names per finding, and the
+        change since the previous edition. `date` (YYYY-MM-DD) reads a stored edition."""
+        data = await peso.run(ctx, "query($d:String){catalogHealth(date:$d){date generatedAt "
+                              "staleDays counts{datasets versions sources storageBytes stale "
+                              "failedRuns withoutDescription withoutOwner unownedPiiColumns "
+                              "contractFailures} datasetsByLayer datasetsBySource growthByWeek "
+                              "lists diff}}", {"d": date})
+        report: dict[str, Any] = data["catalogHealth"]
+        return report
 
     async def add_tag(ctx: McpContext, namespace: str, name: str, tag: str) -> dict[str, Any]:
         """Tag a dataset (writer token; PESO_MCP_WRITES=true)."""
@@ -272,11 +285,16 @@ class TokenGate:
                 await JSONResponse({"error": exc.message}, status_code=401,
                                    headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
                 return
+            # tools read it back (PesoMcp.principal) instead of looking the token up again
+            scope.setdefault("state", {})["peso_principal"] = principal
         await self.app(scope, receive, send)
 
 
 def http_routes(server: MCPServer, graph: GraphStore, settings: Settings) -> list[Route]:
     """The streamable HTTP endpoint at /mcp (stateless, JSON answers), behind TokenGate."""
+    # stateless mode ends a "session" per request, which the SDK logs at INFO: one line per
+    # tool call ("Terminating session: None") beside Peso's own access log
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     inner = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
                                        json_response=True, host=settings.host)
     routes: list[Route] = []

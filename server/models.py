@@ -307,3 +307,17 @@ class Page(Generic[T]):
 class SearchHit:
     dataset: Dataset
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingTask:
+    """A dataset whose embedding is missing or stale (its text changed): what to embed, and the
+    ``ticket`` that ``store_embeddings`` must present, so that a change made while the vector
+    was being computed queues the dataset again instead of being lost."""
+    dataset_id: str
+    ticket: str
+    namespace: str
+    name: str
+    description: str | None
+    tags: tuple[str, ...]
+    fields: tuple[str, ...]

@@ -155,6 +155,24 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_S3_ACCESS_KEY", "", "S3 access key (falls back to `AWS_ACCESS_KEY_ID`)."),
     SettingDoc("PESO_S3_SECRET_KEY", "",
                "S3 secret key (falls back to `AWS_SECRET_ACCESS_KEY`)."),
+    # semantic search (server/semantic.py, server/embedders.py)
+    SettingDoc("PESO_SEMANTIC_SEARCH", "auto",
+               "Hybrid (full text + embeddings) ranking of `search`: `on`, `off`, or `auto` "
+               "(on when `PESO_EMBEDDINGS_URL` is set or `peso[semantic]` is installed)."),
+    SettingDoc("PESO_SEMANTIC_WEIGHT", "0.5",
+               "Share of the embedding rank in the hybrid score (0 = full-text order only, "
+               "1 = embedding order only)."),
+    SettingDoc("PESO_SEMANTIC_CANDIDATES", "100",
+               "Nearest datasets by embedding merged with the full-text matches per search."),
+    SettingDoc("PESO_SEMANTIC_MIN_SIMILARITY", "0.25",
+               "Least cosine similarity for a dataset that matches no query word to be returned."),
+    SettingDoc("PESO_EMBEDDINGS_URL", "",
+               "An OpenAI-compatible embeddings endpoint (e.g. `http://127.0.0.1:11434/v1`, "
+               "`/embeddings` is appended); empty: the local model of `peso[semantic]`."),
+    SettingDoc("PESO_EMBEDDINGS_MODEL", "text-embedding-3-small",
+               "Model name sent to `PESO_EMBEDDINGS_URL`."),
+    SettingDoc("PESO_EMBEDDINGS_API_KEY", "",
+               "Bearer token sent to `PESO_EMBEDDINGS_URL` (empty: none)."),
 )
 
 GRAPH_SCHEMES = ("sqlite", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
@@ -224,6 +242,13 @@ class Settings:
     harvest_max_bytes: int = 256 << 20
     harvest_max_remove_share: float = 0.2
     harvest_pod_schema_dir: str = ""
+    semantic_search: str = "auto"
+    semantic_weight: float = 0.5
+    semantic_candidates: int = 100
+    semantic_min_similarity: float = 0.25
+    embeddings_url: str = ""
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -299,6 +324,13 @@ class Settings:
             harvest_max_remove_share=_float(env, "PESO_HARVEST_MAX_REMOVE_SHARE", 0.2, 0.0,
                                             1.0),
             harvest_pod_schema_dir=env.get("PESO_HARVEST_POD_SCHEMA_DIR") or "",
+            semantic_search=_choice(env, "PESO_SEMANTIC_SEARCH", "auto", ("auto", "on", "off")),
+            semantic_weight=_float(env, "PESO_SEMANTIC_WEIGHT", 0.5, 0.0, 1.0),
+            semantic_candidates=_int(env, "PESO_SEMANTIC_CANDIDATES", 100, 1, 1000),
+            semantic_min_similarity=_float(env, "PESO_SEMANTIC_MIN_SIMILARITY", 0.25, -1.0, 1.0),
+            embeddings_url=_http_url(env, "PESO_EMBEDDINGS_URL"),
+            embeddings_model=env.get("PESO_EMBEDDINGS_MODEL") or "text-embedding-3-small",
+            embeddings_api_key=env.get("PESO_EMBEDDINGS_API_KEY") or "",
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

@@ -53,6 +53,7 @@ def peso_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PESO_", "AWS_"))}
     env.update({"PESO_DATA_DIR": str(data_dir), "PESO_LOG_LEVEL": "warning",
+                "PESO_SEMANTIC_SEARCH": "off",  # opted into by the tests of semantic search
                 "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env

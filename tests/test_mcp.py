@@ -155,3 +155,18 @@ async def test_http_refuses_bad_tokens_and_reader_writes(server: ServerProcess,
     data = graphql(server, '{ dataset(namespace: "crm", name: "customers") { tags { name } } }',
                    tokens["reader"])
     assert "from-mcp" in {t["name"] for t in data["dataset"]["tags"]}
+
+
+async def test_catalog_health_is_the_graphql_report(server: ServerProcess,
+                                                   tokens: dict[str, str]) -> None:
+    async with http_session(server, tokens["reader"]) as session:
+        got = payload(await session.call_tool("catalog_health", {}))
+        bad = await session.call_tool("catalog_health", {"date": "not-a-date"})
+    want = graphql(server, "{ catalogHealth { date staleDays counts { datasets versions stale "
+                           "withoutOwner } datasetsByLayer } }", tokens["reader"])["catalogHealth"]
+    assert got["date"] == want["date"]
+    assert got["counts"]["datasets"] == want["counts"]["datasets"] > 0
+    assert {k: got["counts"][k] for k in want["counts"]} == want["counts"]
+    assert got["datasetsByLayer"] == want["datasetsByLayer"]
+    assert bad.is_error
+    assert "date" in bad.content[0].text

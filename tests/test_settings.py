@@ -74,10 +74,19 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_S3_REGION": ("s3_region", "eu-west-1", "eu-west-1"),
     "PESO_S3_ACCESS_KEY": ("s3_access_key", "AKIAEXAMPLE", "AKIAEXAMPLE"),
     "PESO_S3_SECRET_KEY": ("s3_secret_key", "wJalrXUtnFEMI", "wJalrXUtnFEMI"),
+    "PESO_SEMANTIC_SEARCH": ("semantic_search", "off", "off"),
+    "PESO_SEMANTIC_WEIGHT": ("semantic_weight", "0.7", 0.7),
+    "PESO_SEMANTIC_CANDIDATES": ("semantic_candidates", "50", 50),
+    "PESO_SEMANTIC_MIN_SIMILARITY": ("semantic_min_similarity", "0.4", 0.4),
+    "PESO_EMBEDDINGS_URL": ("embeddings_url", "http://127.0.0.1:11434/v1",
+                            "http://127.0.0.1:11434/v1"),
+    "PESO_EMBEDDINGS_MODEL": ("embeddings_model", "nomic-embed-text", "nomic-embed-text"),
+    "PESO_EMBEDDINGS_API_KEY": ("embeddings_api_key", "sk-abc", "sk-abc"),
 }
 
 # env name -> (lowest, highest) accepted
 INT_RANGES: dict[str, tuple[int, int]] = {
+    "PESO_SEMANTIC_CANDIDATES": (1, 1000),
     "PESO_PORT": (0, 65535),
     "PESO_MAX_PAGE_SIZE": (1, 10_000),
     "PESO_MAX_QUERY_DEPTH": (2, 100),

@@ -30,6 +30,7 @@ from server.models import (
     DatasetLayer,
     DatasetVersion,
     Direction,
+    EmbeddingTask,
     Entity,
     EntityKind,
     EntityLink,
@@ -189,6 +190,27 @@ class GraphStore(Protocol):
         ``(hits, total matches)``. Results are ranked over at most ``SEARCH_WINDOW`` matches
         (a backend may rank only the most recently registered ones for a broader query) and
         pages reach no further than that."""
+
+    # --- embeddings for semantic search (server/semantic.py) -------------------------------
+    # A derived index like the full-text one: no audit events. Every change to a dataset's
+    # name, description, tags or latest fields (and a restore) queues it for re-embedding.
+    async def prepare_embeddings(self, *, model: str, dimensions: int) -> bool:
+        """Get ready to hold ``dimensions``-wide vectors of ``model``. When the stored model or
+        width differ (or none is stored), drop every vector, queue every live dataset and
+        return True; otherwise change nothing and return False."""
+    async def pending_embeddings(self, *, limit: int) -> list[EmbeddingTask]:
+        """Up to ``limit`` live datasets queued for (re-)embedding, oldest change first is not
+        promised; deleted datasets are never returned."""
+    async def store_embeddings(self, items: Sequence[tuple[str, str, Sequence[float]]]
+                               ) -> int:
+        """Store ``(dataset_id, ticket, vector)`` triples in one transaction; an item whose
+        ticket is no longer the dataset's current one (it changed again meanwhile) or whose
+        dataset is deleted is skipped. Returns how many were stored. ValidationError when a
+        vector's width is not the prepared one."""
+    async def nearest_datasets(self, vector: Sequence[float], *, k: int) -> list[SearchHit]:
+        """Up to ``k`` live datasets with a stored vector, by cosine similarity to ``vector``
+        (the hit's score, in [-1, 1]), best first."""
+
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
                            detail: dict[str, Any] | None = None,
                            request_id: str | None = None) -> AuditEvent:

@@ -91,10 +91,14 @@ async def live_dataset(tx: Tx, key: DatasetKey) -> Dataset:
 
 
 async def reindex(tx: Tx, dataset_id: str) -> None:
-    """Refresh the dataset's search_* properties (what the full-text index reads)."""
+    """Refresh the dataset's search_* properties (what the full-text index reads), and queue
+    it for re-embedding (semantic search), or forget its embedding once it is deleted."""
     found = await one(tx, cypher.DATASET_SEARCH_INPUTS, id=dataset_id)
     if found is None:
         return
+    deleted = await one(tx, cypher.DATASET_DELETED, id=dataset_id)
+    await run(tx, cypher.EMBEDDING_FORGET if deleted and deleted["deleted"]
+              else cypher.EMBEDDING_QUEUE, id=dataset_id)
     await run(tx, cypher.DATASET_SET_SEARCH, id=dataset_id,
               namespace=records.search_text(found["namespace"]),
               name=records.search_text(found["name"]),

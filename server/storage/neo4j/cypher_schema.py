@@ -19,6 +19,8 @@ class Label(enum.StrEnum):
     API_TOKEN = "ApiToken"  # noqa: S105 - a node label, not a secret
     COUNTER = "Counter"
     LEASE = "Lease"   # server/storage/neo4j/leases.py
+    EMBEDDING = "DatasetEmbedding"    # semantic search (embeddings.py)
+    EMBEDDING_MODEL = "EmbeddingModel"
 
 
 class Rel(enum.StrEnum):
@@ -68,6 +70,12 @@ SCHEMA: tuple[str, ...] = (
     "[d.search_namespace, d.search_name, d.search_description, d.search_tags, d.search_fields] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words', "
     "`fulltext.eventually_consistent`: false}}",
+    # semantic search (embeddings.py): the embedding queue, one vector node per dataset; the
+    # vector index itself is created by prepare_embeddings, which knows the model's width
+    "CREATE INDEX peso_dataset_embedding_ticket IF NOT EXISTS "
+    "FOR (d:Dataset) ON (d.embedding_ticket)",
+    "CREATE CONSTRAINT peso_embedding_dataset IF NOT EXISTS "
+    "FOR (e:DatasetEmbedding) REQUIRE e.dataset_id IS UNIQUE",
 )
 # wait until the indexes above are online (a new full-text index is populated in the background)
 AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"

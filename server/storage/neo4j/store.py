@@ -11,6 +11,7 @@ from __future__ import annotations
 from server.storage.neo4j.catalog import CatalogMixin
 from server.storage.neo4j.datasets import DatasetsMixin
 from server.storage.neo4j.leases import LeasesMixin
+from server.storage.neo4j.embeddings import EmbeddingsMixin
 from server.storage.neo4j.lineage import LineageMixin
 from server.storage.neo4j.security import SecurityMixin
 from server.storage.neo4j.transfer import TransferMixin
@@ -18,7 +19,7 @@ from server.storage.neo4j.versions import VersionsMixin
 
 
 class Neo4jGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, TransferMixin,
-                      SecurityMixin, LineageMixin, LeasesMixin):
+                      SecurityMixin, LineageMixin, LeasesMixin, EmbeddingsMixin):
     """``Neo4jGraphStore(uri, user=..., password=..., database=..., max_lineage_depth=...)``:
     one driver per process, opened by ``open()`` (which also creates constraints and indexes,
     idempotently) and closed by ``close()``."""

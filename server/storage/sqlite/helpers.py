@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import uuid
 from typing import Any
 
 from server.errors import NotFoundError
@@ -50,7 +51,9 @@ def _reindex(conn: sqlite3.Connection, dataset_id: str) -> None:
                        (dataset_id,)).fetchone()
     conn.execute(sql.FTS_DELETE, (row["rid"],))
     if row["deleted_at"] is not None:
+        conn.execute(sql.EMBEDDING_UNQUEUE, (row["rid"],))
         return
+    conn.execute(sql.EMBEDDING_QUEUE, (row["rid"], uuid.uuid4().hex))  # semantic search
     tags = " ".join(r[0] for r in conn.execute(sql.TAG_NAMES_OF, (dataset_id,)))
     fields = " ".join(r[0] for r in conn.execute(sql.LATEST_FIELD_NAMES, (dataset_id,)))
     conn.execute(sql.FTS_INSERT, (row["rid"], row["namespace"], row["name"],

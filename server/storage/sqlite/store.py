@@ -4,8 +4,9 @@ Each public method is one read snapshot or one write transaction (see ``db.Datab
 each change writes its audit event inside that same transaction. The class is assembled from
 one mixin per domain, each a module beside this one: ``catalog.py`` (sources, entities, tags,
 owners), ``datasets.py`` (datasets, search, audit), ``versions.py`` (versions, fields, lineage
-edges), ``security.py`` (API tokens, the audit-log page) and ``lineage.py`` (walks,
-OpenLineage); ``helpers.py`` holds what they share.
+edges), ``security.py`` (API tokens, the audit-log page), ``lineage.py`` (walks,
+OpenLineage) and ``embeddings.py`` (vectors for semantic search); ``helpers.py`` holds what
+they share.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.storage.sqlite import transfer
 from server.storage.sqlite.catalog import CatalogMixin
 from server.storage.sqlite.datasets import AUDIT_AFTER, DatasetsMixin
 from server.storage.sqlite.db import Database
+from server.storage.sqlite.embeddings import EmbeddingsMixin, _Matrix
 from server.storage.sqlite.helpers import _reindex, fts_query
 from server.storage.sqlite.leases import LeasesMixin
 from server.storage.sqlite.lineage import LineageMixin
@@ -30,10 +32,11 @@ __all__ = ["AUDIT_AFTER", "SQLiteGraphStore", "fts_query"]
 
 
 class SQLiteGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, SecurityMixin, LineageMixin,
-                       LeasesMixin):
+                       LeasesMixin, EmbeddingsMixin):
     def __init__(self, path: str) -> None:
         self.path = path
         self.db = Database(path, on_lock=lambda: metrics.store_error("sqlite", "lock_retry"))
+        self._matrix = _Matrix()  # embeddings.py: vectors held for semantic search
 
     # --- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
