@@ -428,3 +428,71 @@ def check_graphql(status: int, body: bytes, what: str) -> dict[str, Any]:
     if status != 200 or payload.get("errors"):
         raise RuntimeError(f"{what}: HTTP {status}: {body[:500]!r}")
     return payload
+
+
+# --- results: what was measured, on what, written down -------------------------------------
+RESULTS = BENCH / "results"
+RUN_ENV = "PESO_BENCH_RUN"  # set by run_all.py: its run id, stored in every line
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def commit() -> str:
+    """The repository's commit (``+dirty`` with uncommitted changes), or "unknown"."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def header(bench: str, *, input: dict[str, Any], backend: str, workers: int | None) -> None:
+    """Print what a bench runs on: the machine and its load, the input, backend, workers."""
+    print(f"# {bench} — {machine()}")
+    print(f"input: {json.dumps(input, sort_keys=True)}")
+    print(f"backend: {backend}; workers: {workers if workers is not None else 'n/a'}")
+
+
+def target_met(value: float, target: str | None) -> bool | None:
+    """Whether ``value`` meets a target written ``">= 0.6"``, ``"< 500"``, ``"== 0"``…
+    (None without a target or with a NaN value)."""
+    if target is None:
+        return None
+    op, _, bound = target.strip().partition(" ")
+    limit = float(bound)
+    if value != value:  # NaN: nothing was measured
+        return False
+    checks = {">=": value >= limit, ">": value > limit, "<=": value <= limit,
+              "<": value < limit, "==": value == limit}
+    if op not in checks:
+        raise ValueError(f"target {target!r}: the operator must be one of {sorted(checks)}")
+    return checks[op]
+
+
+def record(bench: str, metric: str, value: float, unit: str, *, input: dict[str, Any],
+           backend: str, workers: int | None, target: str | None = None,
+           results: Path | None = None) -> dict[str, Any]:
+    """Print one figure and append it as a JSON line to bench/results/<bench>.jsonl:
+    {"bench","metric","value","unit","target","met","input","backend","workers","loadavg",
+    "commit","time"} (plus "run" when run_all.py started the bench)."""
+    met = target_met(value, target)
+    line: dict[str, Any] = {
+        "bench": bench, "metric": metric, "value": value, "unit": unit, "target": target,
+        "met": met, "input": input, "backend": backend, "workers": workers,
+        "loadavg": loadavg(), "commit": commit(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if os.environ.get(RUN_ENV):
+        line["run"] = os.environ[RUN_ENV]
+    folder = results or RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{bench}.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, sort_keys=True) + "\n")
+    verdict = "" if met is None else f"   target {target}: {'met' if met else 'NOT met'}"
+    print(f"result {bench}/{metric} = {value:.4g} {unit}{verdict}")
+    return line

@@ -24,16 +24,19 @@ from common import (  # noqa: E402 - the path above makes bench/ and the repo im
     check_graphql,
     free_port,
     graphql_request,
+    header,
     http_load,
-    machine,
     peso_command,
     peso_env,
+    record,
     request_once,
     run_cli,
     seed_synthetic,
     serve,
 )
 
+QUICK_SECONDS = 20  # bench/run_all.py: this script has a --quick mode taking about this long
+TARGET = 300.0  # req/s, one worker on SQLite (issue 15)
 PAGE_QUERY = ("{ datasets(first: 100) { totalCount edges { node { namespace name "
               "source { name } tags { name } latestVersion { rowCount } } } } }")
 
@@ -45,7 +48,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     p.add_argument("--max-requests", type=int, default=100_000, help="hard cap on requests")
     p.add_argument("--extra", type=int, default=300, help="synthetic datasets added to the demo")
-    return p.parse_args()
+    p.add_argument("--workers", type=int, default=1, help="peso serve --workers (SQLite: 1)")
+    p.add_argument("--quick", action="store_true",
+                   help="a short run for bench/run_all.py: 1 s warm-up + 5 s measured")
+    args = p.parse_args()
+    if args.quick:
+        args.warmup, args.duration = 1.0, 5.0
+    return args
 
 
 async def seed(data: Path, extra: int) -> None:
@@ -64,11 +73,16 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="peso-bench-")))
         env = peso_env(data)
-        print(f"# datasets_page — {machine()}")
         print(run_cli(peso_command("demo"), env))
         asyncio.run(seed(data, args.extra))
+        inp = {"catalog": f"peso demo + {args.extra} synthetic datasets",
+               "generator": "bench/common.py seed_synthetic (a version with 4-6 fields, one "
+                            "of 8 sources, 0-3 tags each)", "query": PAGE_QUERY,
+               "connections": args.connections, "measured_s": args.duration}
+        header("datasets_page", input=inp, backend="sqlite", workers=args.workers)
         port = free_port()
-        srv = stack.enter_context(serve("peso", peso_command("serve", "--port", str(port)),
+        srv = stack.enter_context(serve("peso", peso_command("serve", "--port", str(port),
+                                                     "--workers", str(args.workers)),
                                         env, port))
         status, body = asyncio.run(request_once(HOST, port, graphql_request(PAGE_QUERY,
                                                                             port=port)))
@@ -87,6 +101,13 @@ def main() -> int:
                                   max_requests=args.max_requests))
         print(r.line())
         print(f"\n= {r.rps * len(nodes):.0f} datasets/s served as GraphQL nodes")
+        inp.update(rows=len(nodes), response_bytes=len(body), live_datasets=page["totalCount"])
+        for metric, value, unit, target in (
+                ("rps", round(r.rps, 1), "req/s", f">= {TARGET:g}"),
+                ("p50", round(r.pct(50) * 1000, 2), "ms", None),
+                ("p99", round(r.pct(99) * 1000, 2), "ms", None)):
+            record("datasets_page", metric, value, unit, target=target, input=inp,
+                   backend="sqlite", workers=args.workers)
     return 0
 
 

@@ -46,6 +46,8 @@ TAG = ("mutation Tag($n: String!, $t: String!) { tagDataset(input: {namespace: \
 SEEDS = [f"seed{i}" for i in range(10)]
 WORDS = ["seed", "load", "campaign", "customer", "spend", "nothing"]
 MIX = [("read", 4), ("list", 1), ("search", 3), ("write", 2), ("tag", 1)]
+QUICK_SECONDS = 25  # bench/run_all.py: this script has a --quick mode taking about this long
+P99_TARGET_MS = 500.0  # issue 15: 50 clients, p99 under 500 ms and no 5xx
 
 
 @dataclass
@@ -190,7 +192,19 @@ def main(argv: list[str] | None = None) -> int:
                                       "started on a temp catalog)")
     parser.add_argument("--token", help="a writer token for --url")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run for bench/run_all.py: the 50 clients for 8 s")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 8.0
+    from bench.common import header, record
+
+    inp = {"catalog": "a fresh temp catalog with 10 seed datasets (registered over GraphQL)",
+           "mix": dict(MIX), "clients": args.clients, "seconds": args.seconds,
+           "url": args.url or "peso serve started here (tests/serverproc.py)"}
+    if not args.json:
+        header("load_test", input=inp, backend="sqlite" if not args.url else "as configured",
+               workers=1 if not args.url else None)
     if args.url:
         if not args.token:
             parser.error("--url needs --token (a writer token)")
@@ -210,6 +224,18 @@ def main(argv: list[str] | None = None) -> int:
                           "missing": report.missing}, indent=2))
     else:
         print("\n".join(report.lines()))
+        inp["requests"] = report.requests
+        backend, workers = ("sqlite", 1) if not args.url else ("as configured", None)
+        for metric, value, unit, target in (
+                ("p99", round(report.percentile(99) * 1000, 1), "ms", f"< {P99_TARGET_MS:g}"),
+                ("p50", round(report.percentile(50) * 1000, 1), "ms", None),
+                ("server_errors", report.server_errors + sum(report.transport_errors.values()),
+                 "5xx+transport", "== 0"),
+                ("missing_writes", len(report.missing), "writes", "== 0"),
+                ("rps", round(report.requests / report.seconds, 1) if report.seconds else 0.0,
+                 "req/s", None)):
+            record("load_test", metric, value, unit, target=target, input=inp,
+                   backend=backend, workers=workers)
     return 0 if report.ok else 1
 
 

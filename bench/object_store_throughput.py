@@ -16,12 +16,13 @@ from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
-from bench.common import machine
+from bench.common import header, record
 from server.storage.local import LocalObjectStore
 from server.storage.objects import ObjectStore
 from server.storage.s3 import S3ObjectStore
 
 CHUNK = 1 << 20
+QUICK_SECONDS = 15  # bench/run_all.py: this script has a --quick mode taking about this long
 
 
 def measure(store: ObjectStore, source: Path, repeat: int) -> tuple[float, float]:
@@ -45,7 +46,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run for bench/run_all.py: a 32 MiB object, 2 repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.mb, args.repeat = 32, 2
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     tmp = Path(tempfile.mkdtemp(prefix="peso-objbench-"))
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -62,12 +67,19 @@ def main() -> None:
                                         endpoint=f"http://{host}:{port}", region="us-east-1",
                                         access_key="testing", secret_key="testing")),
         ]
-        print(f"{machine()}\n{args.mb} MiB object, best of {args.repeat}")
+        inp = {"generator": "os.urandom (incompressible, like Parquet)",
+               "bytes": args.mb * CHUNK, "repeat": args.repeat, "best_of": args.repeat}
         for name, store in stores:
+            backend = name.split()[0]
+            header(f"object_store_throughput ({name})", input=inp, backend=backend,
+                   workers=None)
             store.open()
             put, get = measure(store, source, args.repeat)
             store.close()
             print(f"{name:14s} put {put:8.1f} MB/s   get {get:8.1f} MB/s")
+            for metric, value in ((f"{backend}_put", put), (f"{backend}_get", get)):
+                record("object_store_throughput", metric, round(value, 1), "MB/s", input=inp,
+                       backend=backend, workers=None)
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,13 +32,16 @@ from common import (  # noqa: E402
     HOST,
     _read_response,
     free_port,
-    machine,
+    header,
     ms,
     percentile,
     peso_command,
     peso_env,
+    record,
     serve,
 )
+
+QUICK_SECONDS = 30  # bench/run_all.py: this script has a --quick mode taking about this long
 
 PRODUCER = "https://github.com/apache/airflow/tree/providers-openlineage/1.14.0"
 FIELDS = ["id", "email", "country", "segment", "score", "created_at", "updated_at", "source"]
@@ -50,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--batch", type=int, default=50, help="events per request, batch mode")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--quick", action="store_true",
+                   help="a short run for bench/run_all.py: 1,000 events")
     return p.parse_args()
 
 
@@ -159,7 +164,7 @@ async def drive(port: int, requests: list[bytes], connections: int
 
 
 def run_mode(label: str, stream: list[dict[str, Any]], per_request: int,
-             args: argparse.Namespace) -> None:
+             args: argparse.Namespace) -> float:
     with tempfile.TemporaryDirectory(prefix="peso-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
@@ -179,11 +184,29 @@ def run_mode(label: str, stream: list[dict[str, Any]], per_request: int,
               f"p99 {ms(percentile(latencies, 99)):>10}  server CPU "
               f"{100 * cpu / seconds:3.0f}%  statuses {dict(sorted(statuses.items()))}  "
               f"({seconds:.1f} s)")
+        bad = sum(n for s, n in statuses.items() if s != 200)
+        inp = {**input_of(args), "per_request": per_request, "requests": len(requests),
+               "bytes": sum(len(r) for r in requests), "non_200": bad}
+        record("openlineage_ingest", f"events_per_s_batch_{per_request}",
+               round(len(stream) / seconds, 1), "events/s", input=inp, backend="sqlite",
+               workers=1)
+        record("openlineage_ingest", f"non_200_batch_{per_request}", bad, "responses",
+               target="== 0", input=inp, backend="sqlite", workers=1)
+        return len(stream) / seconds
+
+
+def input_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"generator": "bench/openlineage_ingest.py events(): START+COMPLETE per run, 200 "
+                         "jobs, 2,000 datasets, schema (8 fields), columnLineage, "
+                         "outputStatistics, nominalTime, parent facets",
+            "events": args.events, "seed": args.seed, "connections": args.connections}
 
 
 def main() -> int:
     args = parse_args()
-    print(f"# openlineage_ingest — {machine()}")
+    if args.quick:
+        args.events = 1000
+    header("openlineage_ingest", input=input_of(args), backend="sqlite", workers=1)
     stream = events(args.events, random.Random(args.seed))
     print(f"{len(stream):,} events ({len(stream) // 2:,} runs of 200 jobs over 2,000 datasets),"
           f" {args.connections} connections\n")

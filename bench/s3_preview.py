@@ -20,13 +20,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from moto.server import ThreadedMotoServer
 
-from bench.common import machine, ms, percentile
+from bench.common import header, ms, percentile, record
 from server.preview import Condition, read_preview
 from server.storage.s3 import S3ObjectStore
 
 KEY = "curated/bench/events/v1/part-0.parquet"
 COLUMNS = ["event_id", "revenue"]
 LIMIT = 100
+QUICK_SECONDS = 25  # bench/run_all.py: this script has a --quick mode taking about this long
 
 
 def write_table(path: Path, rows: int) -> None:
@@ -59,7 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run for bench/run_all.py: 1,000,000 rows, 7 repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.repeat = 1_000_000, 7
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -74,7 +79,12 @@ def main() -> None:
             write_table(path, args.rows)
             store.put_file(KEY, str(path))
             size = path.stat().st_size
-        print(f"{machine()}\nobject: {args.rows:,} rows, {size / 1e6:.1f} MB on moto S3 "
+        inp = {"generator": "bench/s3_preview.py write_table (event_id int64, day int32, "
+                            "channel string, revenue double; zstd, 256k-row groups)",
+               "rows": args.rows, "bytes": size, "repeat": args.repeat, "key": KEY,
+               "read": f"{LIMIT} rows of {COLUMNS} where day == 200"}
+        header("s3_preview", input=inp, backend="s3 (moto)", workers=None)
+        print(f"object: {args.rows:,} rows, {size / 1e6:.1f} MB on moto S3 "
               f"(written and uploaded in {time.perf_counter() - start:.1f} s)")
         day = 200  # a filter that lands in the middle of the file
         where = [Condition("day", "eq", day)]
@@ -101,6 +111,10 @@ def main() -> None:
         ratio = percentile(p, 50) / percentile(b, 50)
         print(f"peso / bare (p50): {ratio:.2f}x   target: within 1.5x -> "
               f"{'met' if ratio <= 1.5 else 'MISSED'}")
+        record("s3_preview", "peso_over_bare_p50", round(ratio, 3), "ratio", target="<= 1.5",
+               input=inp, backend="s3 (moto)", workers=None)
+        record("s3_preview", "peso_p50", round(percentile(p, 50) * 1000, 2), "ms", input=inp,
+               backend="s3 (moto)", workers=None)
         store.close()
     finally:
         server.stop()

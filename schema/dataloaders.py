@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -13,6 +14,7 @@ from server.models import (
     Entity,
     Job,
     Owner,
+    Page,
     Run,
     RunDataset,
     RunRole,
@@ -40,6 +42,7 @@ class Loaders:
     run_datasets: DataLoader[str, list[RunDataset]]
     job_datasets: DataLoader[str, list[tuple[str, RunRole]]]
     dataset_facets: DataLoader[str, dict[str, Any]]
+    job_runs: DataLoader[tuple[str, int], Page[Run]]   # (job id, page size): first page
 
 
 def make_loaders(graph: GraphStore) -> Loaders:
@@ -59,4 +62,15 @@ def make_loaders(graph: GraphStore) -> Loaders:
         run_datasets=DataLoader(graph.get_run_datasets),
         job_datasets=DataLoader(graph.get_job_datasets),
         dataset_facets=DataLoader(graph.get_dataset_facets),
+        job_runs=DataLoader(partial(_job_runs, graph)),
     )
+
+
+async def _job_runs(graph: GraphStore, keys: list[tuple[str, int]]) -> list[Page[Run]]:
+    """First pages of runs for (job, size) keys: one store read per distinct page size."""
+    found: dict[tuple[str, int], Page[Run]] = {}
+    for size in sorted({size for _, size in keys}):
+        ids = list(dict.fromkeys(job for job, s in keys if s == size))
+        found.update(((job, size), page) for job, page in
+                     zip(ids, await graph.list_job_runs(ids, first=size), strict=True))
+    return [found[key] for key in keys]

@@ -165,11 +165,18 @@ class Job(Node):
     @strawberry.field(description="Its runs, newest first.")
     async def runs(self, info: Info, first: int | None = None,
                    after: str | None = None) -> Connection[Run]:
-        return await runs_page(info, self.model.id, first, after)
+        if after is not None:  # a cursor belongs to this one job's list
+            return await runs_page(info, self.model.id, first, after)
+        size = check_first(first, info.context.settings.max_page_size)
+        # first pages of every job in the response come from one batched read
+        page = await info.context.loaders.job_runs.load((self.model.id, size))
+        return connection([Run.from_model(r) for r in page.items],
+                          [tagged_cursor("runs", c) for c in page.cursors],
+                          has_next=page.has_next, has_previous=False, total=page.total)
 
     @strawberry.field(description="Its newest run.")
     async def latest_run(self, info: Info) -> Run | None:
-        page = await info.context.graph.list_runs(job_id=self.model.id, first=1)
+        page = await info.context.loaders.job_runs.load((self.model.id, 1))
         return Run.from_model(page.items[0]) if page.items else None
 
     async def _datasets(self, info: Info, role: models.RunRole) -> list[Dataset]:

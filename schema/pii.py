@@ -125,7 +125,7 @@ async def masked_facets(info: Info, dataset_id: str, facets: dict[str, Any]
     column of an older schema): its sample values are masked."""
     if may_see_pii(info) or "dataQualityMetrics" not in facets:
         return facets
-    [versions] = await info.context.graph.list_versions([dataset_id])
+    versions = await info.context.loaders.versions.load(dataset_id)  # batched per request
     pii: set[str] = set()
     known: set[str] = set()
     for fields in await info.context.loaders.fields.load_many([v.id for v in versions]):

@@ -4,8 +4,10 @@ backend."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from server.models import Page
 
 
 def by_id(items: list[Any], ids: Sequence[str]) -> list[Any]:
@@ -22,3 +24,14 @@ def grouped(pairs: list[tuple[str, Any]], ids: Sequence[str]) -> list[list[Any]]
         if key in groups:
             groups[key].append(value)
     return [groups[i] for i in ids]
+
+
+def first_pages(owner_ids: Sequence[str], items: list[Any], owner: Callable[[Any], str],
+                totals: dict[str, int], first: int, cursor: Callable[[Any], list[Any]]
+                ) -> list[Page[Any]]:
+    """The first page of each owner's list, in the order of ``owner_ids``, from ``items``
+    holding at most ``first + 1`` of each owner's (in list order): one batched read serves a
+    whole list of nested connections."""
+    found = grouped([(owner(i), i) for i in items], owner_ids)
+    return [Page(got[:first], [cursor(i) for i in got[:first]], len(got) > first,
+                 int(totals.get(oid, 0))) for oid, got in zip(owner_ids, found, strict=True)]

@@ -174,6 +174,10 @@ class GraphStore(Protocol):
                         after: list[Any] | None = None) -> Page[Run]:
         """Runs (of one job, or all), newest first by ``created_at``; cursors
         ``[created_at, id]``."""
+    async def list_job_runs(self, job_ids: Sequence[str], *, first: int) -> list[Page[Run]]:
+        """The first page (``first`` newest runs, with totals) of each job's runs, in the
+        order of ``job_ids``: what ``list_runs(job_id=..., first=...)`` returns for each, in
+        one read."""
     async def get_run_datasets(self, run_ids: Sequence[str]) -> list[list[RunDataset]]:
         """Each run's inputs and outputs (inputs first, each by namespace and name)."""
     async def get_job_datasets(self, job_ids: Sequence[str]

@@ -246,3 +246,30 @@ async def test_the_audit_log_can_be_followed(graph: GraphStore) -> None:
     target = more[0].target_id
     assert [e.id for e in await graph.list_audit(limit=10, after_id=start,
                                                  target_id=target)] == [more[0].id]
+
+
+async def test_first_pages_of_runs_for_many_jobs_in_one_read(graph: GraphStore) -> None:
+    """list_job_runs gives, per job and in the order asked, what list_runs gives for it."""
+    for name, count in (("a", 3), ("b", 1)):
+        for i in range(count):
+            await graph.ingest_lineage_event(event(run_event(name, new_run_id(), "START",
+                                                             minute=i)), actor=ACTOR)
+    jobs = [await graph.get_job("scheduler", n) for n in ("b", "a")]
+    ids = [j.id for j in jobs if j is not None] + ["no-such-job"]
+    for first in (1, 2, 5):
+        pages = await graph.list_job_runs(ids, first=first)
+        assert len(pages) == 3
+        for job_id, page in zip(ids, pages, strict=True):
+            alone = await graph.list_runs(job_id=job_id, first=first)
+            assert [r.id for r in page.items] == [r.id for r in alone.items]
+            assert (page.has_next, page.total) == (alone.has_next, alone.total)
+            assert page.cursors == alone.cursors
+            if page.has_next:   # the cursor continues where list_runs would
+                more = await graph.list_runs(job_id=job_id, first=10, after=page.cursors[-1])
+                assert len(page.items) + len(more.items) == page.total
+    [a_page] = await graph.list_job_runs([ids[1]], first=2)
+    assert (len(a_page.items), a_page.has_next, a_page.total) == (2, True, 3)
+    assert await graph.list_job_runs([], first=3) == []
+    # a job asked twice gets its page twice
+    twice = await graph.list_job_runs([ids[0], ids[0]], first=3)
+    assert [len(p.items) for p in twice] == [1, 1]

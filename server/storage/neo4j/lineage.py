@@ -32,7 +32,7 @@ from server.models import (
     RunState,
 )
 from server.storage import lineage_walk as walk
-from server.storage.batching import grouped
+from server.storage.batching import first_pages, grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage_apply as apply
@@ -274,6 +274,20 @@ class LineageMixin(Neo4jBase):
             return Page(items, [[r.created_at.isoformat(timespec="microseconds"), r.id]
                                 for r in items], len(found) > first,
                         int(total["n"]) if total else 0)
+        return await self._read(work)
+
+    async def list_job_runs(self, job_ids: Sequence[str], *, first: int) -> list[Page[Run]]:
+        if not job_ids:
+            return []
+
+        async def work(tx: Tx) -> list[Page[Run]]:
+            found = await rows(tx, LC.RUNS_OF_JOBS, ids=list(dict.fromkeys(job_ids)),
+                               limit=first + 1)
+            items = [run(r) for m in found for r in m["runs"]]
+            totals = {m["job_id"]: int(m["n"]) for m in found}
+            return first_pages(job_ids, items, lambda r: r.job_id, totals, first,
+                               lambda r: [r.created_at.isoformat(timespec="microseconds"),
+                                          r.id])
         return await self._read(work)
 
     async def get_run_datasets(self, run_ids: Sequence[str]) -> list[list[RunDataset]]:

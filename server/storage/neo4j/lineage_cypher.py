@@ -125,6 +125,23 @@ WHERE ($job_id IS NULL OR r.job_id = $job_id)
 RETURN r {.*} AS r ORDER BY r.created_at DESC, r.id DESC LIMIT $limit
 """
 RUN_COUNT = "MATCH (r:Run) WHERE $job_id IS NULL OR r.job_id = $job_id RETURN count(r) AS n"
+# the first $limit runs of each job in $ids, newest first, and each job's run count: one read
+# for a list of jobs
+RUNS_OF_JOBS = """
+UNWIND $ids AS job_id
+CALL {
+  WITH job_id
+  MATCH (r:Run) WHERE r.job_id = job_id
+  WITH r ORDER BY r.created_at DESC, r.id DESC LIMIT $limit
+  RETURN collect(r {.*}) AS runs
+}
+CALL {
+  WITH job_id
+  MATCH (r:Run) WHERE r.job_id = job_id
+  RETURN count(r) AS n
+}
+RETURN job_id, runs, n
+"""
 # a run's input or output facets so far ($rel: READ or WROTE, compared, never formatted in)
 RUN_DATASET_FACETS = """
 MATCH (:Run {id: $run_id})-[x:READ|WROTE]->(:Dataset {id: $dataset_id})

@@ -31,7 +31,7 @@ from server.models import (
     RunRole,
 )
 from server.storage import lineage_walk as walk
-from server.storage.batching import grouped
+from server.storage.batching import first_pages, grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.sqlite import lineage_apply as apply
 from server.storage.sqlite import lineage_rows as lr
@@ -217,6 +217,18 @@ class LineageMixin:
             items = found[:first]
             return Page(items, [[lr.iso(r.created_at), r.id] for r in items],
                         len(found) > first, c.execute(L.RUN_COUNT, (job_id,)).fetchone()[0])
+        return await self.db.read(run)
+
+    async def list_job_runs(self, job_ids: Sequence[str], *, first: int) -> list[Page[Run]]:
+        if not job_ids:
+            return []
+
+        def run(c: sqlite3.Connection) -> list[Page[Run]]:
+            ids = _ids(job_ids)
+            found = [lr.run(r) for r in c.execute(L.RUNS_OF_JOBS, (ids, first + 1))]
+            totals = {r["job_id"]: r["n"] for r in c.execute(L.RUN_COUNTS_OF_JOBS, (ids,))}
+            return first_pages(job_ids, found, lambda r: r.job_id, totals, first,
+                               lambda r: [lr.iso(r.created_at), r.id])
         return await self.db.read(run)
 
     async def get_run_datasets(self, run_ids: Sequence[str]) -> list[list[RunDataset]]:

@@ -48,6 +48,12 @@ RUN_PAGE = (f"SELECT {RUN_COLS} FROM runs r WHERE (?1 IS NULL OR r.job_id = ?1) 
             "AND (?2 IS NULL OR (r.created_at, r.id) < (?2, ?3)) "
             "ORDER BY r.created_at DESC, r.id DESC LIMIT ?4")
 RUN_COUNT = "SELECT count(*) FROM runs r WHERE (?1 IS NULL OR r.job_id = ?1)"
+# the first ?2 runs of each job in ?1 (a JSON list), newest first: one read for a list of jobs
+RUNS_OF_JOBS = (f"SELECT * FROM (SELECT {RUN_COLS}, row_number() OVER (PARTITION BY r.job_id "
+                "ORDER BY r.created_at DESC, r.id DESC) AS rank FROM runs r "
+                f"WHERE r.job_id IN {IDS}) WHERE rank <= ?2 ORDER BY job_id, rank")
+RUN_COUNTS_OF_JOBS = (f"SELECT r.job_id, count(*) AS n FROM runs r WHERE r.job_id IN {IDS} "
+                      "GROUP BY r.job_id")
 # a run's input/output facets accumulate over its events (json_patch: later keys win)
 RUN_DATASET_UPSERT = ("INSERT INTO run_datasets (run_id, dataset_id, role, facets) "
                       "VALUES (?, ?, ?, ?) ON CONFLICT (run_id, role, dataset_id) DO UPDATE "
