@@ -82,10 +82,6 @@ from server.storage.neo4j.cypher_datasets import SEARCH_COUNT as SEARCH_COUNT
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS
 from server.storage.neo4j.cypher_datasets import dataset_count as dataset_count
 from server.storage.neo4j.cypher_datasets import dataset_page as dataset_page
-from server.storage.neo4j.cypher_leases import LEASE_ACQUIRE as LEASE_ACQUIRE
-from server.storage.neo4j.cypher_leases import LEASE_GET as LEASE_GET
-from server.storage.neo4j.cypher_leases import LEASE_RELEASE as LEASE_RELEASE
-from server.storage.neo4j.cypher_leases import LEASE_RENEW as LEASE_RENEW
 from server.storage.neo4j.cypher_embeddings import DATASET_DELETED as DATASET_DELETED
 from server.storage.neo4j.cypher_embeddings import DROP_VECTOR_INDEX as DROP_VECTOR_INDEX
 from server.storage.neo4j.cypher_embeddings import EMBEDDING_DROP_ALL as EMBEDDING_DROP_ALL
@@ -99,6 +95,10 @@ from server.storage.neo4j.cypher_embeddings import EMBEDDING_SET_MODEL as EMBEDD
 from server.storage.neo4j.cypher_embeddings import EMBEDDING_STORE as EMBEDDING_STORE
 from server.storage.neo4j.cypher_embeddings import VECTOR_INDEX as VECTOR_INDEX
 from server.storage.neo4j.cypher_embeddings import create_vector_index as create_vector_index
+from server.storage.neo4j.cypher_leases import LEASE_ACQUIRE as LEASE_ACQUIRE
+from server.storage.neo4j.cypher_leases import LEASE_GET as LEASE_GET
+from server.storage.neo4j.cypher_leases import LEASE_RELEASE as LEASE_RELEASE
+from server.storage.neo4j.cypher_leases import LEASE_RENEW as LEASE_RENEW
 from server.storage.neo4j.cypher_schema import AWAIT_INDEXES as AWAIT_INDEXES
 from server.storage.neo4j.cypher_schema import PING as PING
 from server.storage.neo4j.cypher_schema import SCHEMA as SCHEMA

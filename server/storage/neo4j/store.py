@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from server.storage.neo4j.catalog import CatalogMixin
 from server.storage.neo4j.datasets import DatasetsMixin
-from server.storage.neo4j.leases import LeasesMixin
 from server.storage.neo4j.embeddings import EmbeddingsMixin
+from server.storage.neo4j.leases import LeasesMixin
 from server.storage.neo4j.lineage import LineageMixin
 from server.storage.neo4j.security import SecurityMixin
 from server.storage.neo4j.transfer import TransferMixin
