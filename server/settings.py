@@ -37,6 +37,20 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "Offer MCP write tools (add_tag, set_description, link_entity) to writer tokens."),
     SettingDoc("PESO_MCP_TOKEN", "",
                "API token `peso mcp` (stdio) acts as; empty means anonymous."),
+    SettingDoc("PESO_LLM_URL", "",
+               "OpenAI-compatible chat completions endpoint (`…/v1` or `…/v1/chat/completions`) "
+               "that drafts enrichment descriptions and tags; empty: a template does. Prompts "
+               "never hold values of PII columns."),
+    SettingDoc("PESO_LLM_MODEL", "gpt-4o-mini", "Model named in requests to `PESO_LLM_URL`."),
+    SettingDoc("PESO_LLM_API_KEY", "", "Bearer token sent to `PESO_LLM_URL` (empty: none)."),
+    SettingDoc("PESO_LLM_TIMEOUT_SECONDS", "30",
+               "Longest one `PESO_LLM_URL` request may take; on failure the template is used."),
+    SettingDoc("PESO_ENRICH_SAMPLE_ROWS", "100000",
+               "Most rows of a version the enrichers read (the sample size is in each "
+               "suggestion's evidence)."),
+    SettingDoc("PESO_ENRICH_MIN_CONTAINMENT", "0.8",
+               "Smallest estimated share of a column's distinct values found in another "
+               "dataset's unique column for a join-key suggestion."),
     SettingDoc("PESO_HOST", "127.0.0.1", "Address `peso serve` binds to."),
     SettingDoc("PESO_PORT", "8000", "Port `peso serve` listens on."),
     SettingDoc("PESO_MAX_PAGE_SIZE", "100", "Largest `first:` a connection accepts."),
@@ -249,6 +263,12 @@ class Settings:
     embeddings_url: str = ""
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: str = ""
+    llm_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str = ""
+    llm_timeout_seconds: float = 30.0
+    enrich_sample_rows: int = 100_000
+    enrich_min_containment: float = 0.8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -331,6 +351,12 @@ class Settings:
             embeddings_url=_http_url(env, "PESO_EMBEDDINGS_URL"),
             embeddings_model=env.get("PESO_EMBEDDINGS_MODEL") or "text-embedding-3-small",
             embeddings_api_key=env.get("PESO_EMBEDDINGS_API_KEY") or "",
+            llm_url=_http_url(env, "PESO_LLM_URL"),
+            llm_model=env.get("PESO_LLM_MODEL") or "gpt-4o-mini",
+            llm_api_key=env.get("PESO_LLM_API_KEY") or "",
+            llm_timeout_seconds=_float(env, "PESO_LLM_TIMEOUT_SECONDS", 30.0, 0.1, 600.0),
+            enrich_sample_rows=_int(env, "PESO_ENRICH_SAMPLE_ROWS", 100_000, 100, 100_000_000),
+            enrich_min_containment=_float(env, "PESO_ENRICH_MIN_CONTAINMENT", 0.8, 0.05, 1.0),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

@@ -55,6 +55,12 @@ from server.models import (
     Tag,
 )
 from server.models_lease import Lease
+from server.models_suggestions import (
+    NewSuggestion,
+    PutSuggestionsResult,
+    Suggestion,
+    SuggestionStatus,
+)
 
 # The deepest a search can page (offset + first), and the most matches a backend must rank.
 SEARCH_WINDOW = 5000
@@ -227,6 +233,33 @@ class GraphStore(Protocol):
                               before_id: int | None = None) -> Page[AuditEvent]:
         """Audit events matching every given filter (exact values), newest first; the page
         starts below ``before_id``. Cursors are ``[id]``; ``total`` counts every match."""
+
+    # --- enrichers' suggestions (server/models_suggestions.py, server/enrich/) -------------
+    async def put_suggestions(self, items: Sequence[NewSuggestion], *,
+                              actor: str) -> PutSuggestionsResult:
+        """Store new pending suggestions (audit ``suggestion.proposed`` each). An item whose
+        ``key`` was stored before, whatever its status, is skipped: a rejected suggestion is
+        never proposed again for that version. A new one supersedes the older versions'
+        pending suggestions of the same kind and target (status ``superseded``)."""
+    async def get_suggestions(self, ids: Sequence[str]) -> list[Suggestion | None]: ...
+    async def list_suggestions(self, *, dataset_id: str | None = None,
+                               status: SuggestionStatus | None = None, first: int,
+                               after: list[Any] | None = None) -> Page[Suggestion]:
+        """Newest first by ``created_at``, then id; cursors ``[created_at text, id]``."""
+    async def decide_suggestion(self, suggestion_id: str, *, status: SuggestionStatus,
+                                actor: str, note: str | None = None) -> Suggestion:
+        """Accept or reject a pending suggestion (audit ``suggestion.accepted|rejected``);
+        NotFoundError for an unknown id, ConflictError when it is not pending. Applying an
+        accepted change is the caller's job (``server/enrich/decide.py``)."""
+    async def note_suggestion(self, suggestion_id: str, note: str, *,
+                              actor: str) -> Suggestion:
+        """Record why an accepted change could not apply; it stays pending (audit
+        ``suggestion.kept_pending``)."""
+    async def set_field_semantics(self, version_id: str, field_name: str, *,
+                                  semantic_type: str | None, pii: bool,
+                                  actor: str) -> SchemaField:
+        """Set one column's semantic type and PII flag (audit ``field.semantics_set``;
+        unchanged: no-op). NotFoundError when the version has no such column."""
 
     # --- API tokens (server/auth.py; only a sha256 of each secret is stored) ---------------
     async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,

@@ -64,6 +64,11 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX peso_audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actor)",
     "CREATE INDEX peso_audit_action IF NOT EXISTS FOR (a:AuditEvent) ON (a.action)",
     "CREATE CONSTRAINT peso_lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
+    # enrichers' suggestions (server/storage/neo4j/suggestions.py)
+    "CREATE CONSTRAINT peso_suggestion_id IF NOT EXISTS FOR (s:Suggestion) REQUIRE s.id IS UNIQUE",
+    "CREATE CONSTRAINT peso_suggestion_key IF NOT EXISTS "
+    "FOR (s:Suggestion) REQUIRE s.key IS UNIQUE",
+    "CREATE INDEX peso_suggestion_dataset IF NOT EXISTS FOR (s:Suggestion) ON (s.dataset_id)",
     # full-text search over the denormalised search_* properties (words split on anything
     # that is not a letter or digit, so 'ads_spend' finds 'spend'); updated at commit
     "CREATE FULLTEXT INDEX peso_dataset_search IF NOT EXISTS FOR (d:Dataset) ON EACH "

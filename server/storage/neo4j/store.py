@@ -14,12 +14,14 @@ from server.storage.neo4j.embeddings import EmbeddingsMixin
 from server.storage.neo4j.leases import LeasesMixin
 from server.storage.neo4j.lineage import LineageMixin
 from server.storage.neo4j.security import SecurityMixin
+from server.storage.neo4j.suggestions import SuggestionsMixin
 from server.storage.neo4j.transfer import TransferMixin
 from server.storage.neo4j.versions import VersionsMixin
 
 
 class Neo4jGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, TransferMixin,
-                      SecurityMixin, LineageMixin, LeasesMixin, EmbeddingsMixin):
+                      SecurityMixin, LineageMixin, LeasesMixin, EmbeddingsMixin,
+                      SuggestionsMixin):
     """``Neo4jGraphStore(uri, user=..., password=..., database=..., max_lineage_depth=...)``:
     one driver per process, opened by ``open()`` (which also creates constraints and indexes,
     idempotently) and closed by ``close()``."""

@@ -26,13 +26,14 @@ from server.storage.sqlite.helpers import _reindex, fts_query
 from server.storage.sqlite.leases import LeasesMixin
 from server.storage.sqlite.lineage import LineageMixin
 from server.storage.sqlite.security import SecurityMixin
+from server.storage.sqlite.suggestions import SuggestionsMixin
 from server.storage.sqlite.versions import VersionsMixin
 
 __all__ = ["AUDIT_AFTER", "SQLiteGraphStore", "fts_query"]
 
 
 class SQLiteGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, SecurityMixin, LineageMixin,
-                       LeasesMixin, EmbeddingsMixin):
+                       LeasesMixin, EmbeddingsMixin, SuggestionsMixin):
     def __init__(self, path: str) -> None:
         self.path = path
         self.db = Database(path, on_lock=lambda: metrics.store_error("sqlite", "lock_retry"))
