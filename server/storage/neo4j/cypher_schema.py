@@ -21,6 +21,7 @@ class Label(enum.StrEnum):
     LEASE = "Lease"   # server/storage/neo4j/leases.py
     EMBEDDING = "DatasetEmbedding"    # semantic search (embeddings.py)
     EMBEDDING_MODEL = "EmbeddingModel"
+    SUGGESTION = "Suggestion"   # enrichment suggestions (suggestions.py)
 
 
 class Rel(enum.StrEnum):

@@ -65,6 +65,10 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             number = int(entry.name.split("_", 1)[0])
             found.append((number, entry.read_text(encoding="utf-8")))
+    numbers = [number for number, _ in found]
+    if len(numbers) != len(set(numbers)):
+        # Two scripts with one number would leave one of them never applied.
+        raise RuntimeError(f"duplicate SQLite migration numbers: {sorted(numbers)}")
     return sorted(found)
 
 
