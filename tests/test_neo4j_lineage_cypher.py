@@ -24,7 +24,8 @@ from tests.lineage_events import event
 STATEMENTS = [(name, value) for name, value in vars(LC).items()
               if name.isupper() and isinstance(value, str)]
 STATEMENTS += [(f"SCHEMA[{i}]", s) for i, s in enumerate(LC.SCHEMA)]
-_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|\.\*|WITH\b|MATCH\b)")  # maps, projections, CALL {}
+# maps, projections and CALL { } subqueries
+_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|\.\*|WITH\b|MATCH\b)")
 
 
 def test_there_is_cypher_to_check() -> None:
