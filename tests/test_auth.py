@@ -21,7 +21,8 @@ from tests.helpers import GRAPHQL_RESPONSE, q, register, write_csv
 from tests.schema_walk import Operation, operations
 
 ROLES: list[str | None] = [None, "reader", "writer", "admin"]
-ADMIN_ONLY = {"createApiToken", "revokeApiToken"}
+ADMIN_ONLY = {"createApiToken", "revokeApiToken",
+              "addHarvestSource", "runHarvest", "removeHarvestSource"}  # schema/harvest.py
 AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 
 
