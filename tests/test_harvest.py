@@ -19,7 +19,8 @@ from loaders.harvest import dcat_us
 from loaders.harvest.apply import dataset_name, tag_of
 from server.app import create_app
 from server.cli import main
-from tests.conftest import CORPUS, app_client, client_as, make_settings, needs_corpus
+from server.models import Role
+from tests.conftest import CORPUS, app_client, client_as, make_settings, mint, needs_corpus
 from tests.helpers import after_location, q
 
 DCAT = CORPUS / "dcat"
@@ -545,3 +546,37 @@ def test_harvest_sources_over_graphql(tmp_path: Path, portal: Portal) -> None:
                         "errors { message } } }")["removeHarvestSource"]
         assert gone["harvestSource"] == {"name": "acme"}
         assert q(admin, "{ harvestSources { name } }")["harvestSources"] == []
+
+
+def test_a_harvest_run_is_shown_live_through_catalog_events(tmp_path: Path,
+                                                            portal: Portal) -> None:
+    """A subscriber sees the harvest's OpenLineage run (START, then COMPLETE) and the datasets
+    it registered, as they happen."""
+    portal.serve("/data.json", data_json([pod_record(1)]))
+    settings = make_settings(tmp_path, PESO_HARVEST_ALLOW_HOSTS="127.0.0.1")
+    subscribe = """subscription { catalogEvents(kinds: [OPENLINEAGE_EVENT, DATASET_REGISTERED])
+      { kind detail dataset { namespace name } } }"""
+    with app_client(create_app(settings)) as admin:
+        q(admin, 'mutation($url: String!) { addHarvestSource(input: {name: "live", url: $url, '
+                 'kind: "dcat-us"}) { errors { message } } }', url=f"{portal.base}/data.json")
+        token = mint(admin, Role.READER)
+        bare = client_as(admin, None)
+        with bare.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init",
+                          "payload": {"Authorization": f"Bearer {token}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscribe}})
+            ran = q(admin, 'mutation { runHarvest(name: "live") { report } }')["runHarvest"]
+            assert ran["report"]["created"] == ["live/acme-1"]
+            seen: list[tuple[str, str]] = []
+            while ("OPENLINEAGE_EVENT", "COMPLETE") not in seen:
+                message = ws.receive_json()
+                assert message["type"] == "next", message
+                event = message["payload"]["data"]["catalogEvents"]
+                detail = event["detail"] or {}
+                seen.append((event["kind"], str(detail.get("eventType") or
+                                                (event["dataset"] or {}).get("name"))))
+                assert len(seen) < 20, seen
+            ws.send_json({"id": "1", "type": "complete"})
+    assert seen[0] == ("OPENLINEAGE_EVENT", "START"), seen
+    assert ("DATASET_REGISTERED", "acme-1") in seen, seen
