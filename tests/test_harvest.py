@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -287,6 +288,25 @@ def test_a_500_is_retried_then_reported(catalog: Path, portal: Portal,
     assert message.strip() == (f"peso: error: harvest down: {portal.base}/down.json: HTTP 500 "
                                "after 4 attempts")
 
+
+
+def test_a_429_retry_after_is_waited_for(catalog: Path, portal: Portal,
+                                         capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The portal's Retry-After, not the (tiny) backoff, sets the wait before the retry."""
+    monkeypatch.setattr("loaders.harvest.fetch.BACKOFF_SECONDS", 0.01)
+    seen: list[float] = []
+
+    def busy(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return 429, {"Retry-After": "1"}, b"slow down"
+        return 200, {"Content-Type": "application/json"}, data_json([pod_record(1)])
+    portal.routes["/data.json"] = busy
+    peso(capsys, "harvest", "add", "busy", f"{portal.base}/data.json", "--kind", "dcat-us")
+    assert len(peso(capsys, "harvest", "run", "busy", "--json")[1][0]["created"]) == 1
+    assert len(seen) == 2
+    assert seen[1] - seen[0] >= 0.95, seen
 
 def test_robots_txt_is_obeyed(catalog: Path, portal: Portal,
                               capsys: pytest.CaptureFixture[str]) -> None:
