@@ -265,6 +265,43 @@ def test_ckan_package_search_is_paged_and_mapped(catalog: Path, portal: Portal,
     assert facet["landing_page"] == f"{portal.base}/dataset/{first['name']}"
 
 
+
+@needs_corpus
+def test_ckan_without_package_search_is_read_by_list_and_show(
+        catalog: Path, portal: Portal, capsys: pytest.CaptureFixture[str]) -> None:
+    """package_search switched off (404): package_list, then package_show per package, on the
+    corpus's real package_list and package_show answers; the packages match package_search's."""
+    folder = PACKAGES.parent
+    shows = {}
+    for path in folder.glob("*-*-*-*-*.json"):
+        shows[json.loads(path.read_text())["result"]["name"]] = path.read_bytes()
+    listed = json.loads((folder / "package_list.json").read_text())["result"]
+    assert sorted(listed) == sorted(shows)
+
+    def show(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        name = parse_qs(urlsplit(h.path).query)["id"][0]
+        if name not in shows:
+            return 404, {}, b'{"success": false, "error": {"message": "Not found"}}'
+        return 200, {"Content-Type": "application/json"}, shows[name]
+    portal.routes["/api/3/action/package_search"] = lambda h: (404, {}, b"search is off")
+    portal.routes["/api/3/action/package_list"] = lambda h: (
+        200, {"Content-Type": "application/json"},
+        (folder / "package_list.json").read_bytes())
+    portal.routes["/api/3/action/package_show"] = show
+    peso(capsys, "harvest", "add", "demo", f"{portal.base}/api/3", "--kind", "ckan")
+    code, [report] = peso(capsys, "harvest", "run", "demo", "--json")
+    assert code == 0, report
+    assert len(report["created"]) == len(shows) == 3
+    assert report["refused"] == []
+    found = datasets(catalog, "demo")
+    for pkg in json.loads(PACKAGES.read_text())["result"]["results"]:
+        node = found[dataset_name(pkg["id"])]
+        assert node["description"].startswith(pkg["title"])
+        facet = node["lineageFacets"]["peso_harvest"]
+        assert [d["url"] for d in facet["distributions"]] == [r["url"] for r in pkg["resources"]]
+    shown = [p for p, _ in portal.log if p.startswith("/api/3/action/package_show")]
+    assert len(shown) == 3
+
 # --- the network: failures, politeness, refusals ----------------------------------------------
 
 def test_a_500_is_retried_then_reported(catalog: Path, portal: Portal,

@@ -1,6 +1,8 @@
 """CKAN Action API → records: ``package_search`` paged with ``rows``/``start`` until
 ``count`` is reached (the search results carry the whole package, as in CKAN 2.9 to 2.11), each
-package mapped like ``ckanext-dcat`` maps it to DCAT."""
+package mapped like ``ckanext-dcat`` maps it to DCAT. A portal whose ``package_search`` is
+switched off (HTTP 400/403/404/405 on the first page) is read with ``package_list`` (paged with
+``limit``/``offset``) and one ``package_show`` per package."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from loaders.harvest.fetch import FetchError
 from loaders.harvest.records import Distribution, HarvestRecord, Refusal
 
 PAGE_ROWS = 100
+LIST_PAGE = 1000    # package_list page size (limit/offset)
+SEARCH_OFF = (400, 403, 404, 405)   # statuses meaning "package_search is not offered here"
 MAX_PAGES = 10_000  # 1,000,000 packages: a bound on a portal that never stops paging
 
 
@@ -19,13 +24,39 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def search_url(base: str, start: int, rows: int = PAGE_ROWS) -> str:
-    """``base`` is the API root (``https://demo.ckan.org/api/3``) or ``…/package_search``."""
+def action_root(base: str) -> str:
+    """``…/api/3/action`` from the API root (``https://demo.ckan.org/api/3``), the action
+    root, or a ``…/action/package_search`` URL."""
     root = base.rstrip("/")
-    if not root.endswith("/action/package_search"):
-        root = root + ("/package_search" if root.endswith("/action") else
-                       "/action/package_search")
-    return f"{root}?{urlencode({'rows': rows, 'start': start, 'sort': 'name asc'})}"
+    if root.endswith("/action/package_search"):
+        return root.rsplit("/", 1)[0]
+    return root if root.endswith("/action") else root + "/action"
+
+
+def search_url(base: str, start: int, rows: int = PAGE_ROWS) -> str:
+    query = urlencode({"rows": rows, "start": start, "sort": "name asc"})
+    return f"{action_root(base)}/package_search?{query}"
+
+
+def _result(body: bytes, where: str, action: str) -> Any:
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{where}: not JSON ({exc})") from exc
+    if not (isinstance(doc, dict) and doc.get("success") is True and "result" in doc):
+        error = doc.get("error") if isinstance(doc, dict) else None
+        raise ValueError(f"{where}: not a successful CKAN {action} answer"
+                         + (f" ({json.dumps(error)[:300]})" if error else ""))
+    return doc["result"]
+
+
+def _checked(pkg: Any, label: str, portal: str) -> HarvestRecord | Refusal:
+    if not isinstance(pkg, dict) or not _text(pkg.get("id")):
+        return Refusal(label, "a package without an id")
+    if pkg.get("private") is True or pkg.get("state") not in (None, "active"):
+        return Refusal(f"{label} ({pkg['id']})",
+                       f"not public (private={pkg.get('private')}, state={pkg.get('state')})")
+    return to_record(pkg, portal)
 
 
 def _distribution(r: Any) -> Distribution | None:
@@ -81,18 +112,14 @@ def parse_page(body: bytes, where: str, portal: str
         error = doc.get("error") if isinstance(doc, dict) else None
         raise ValueError(f"{where}: not a successful CKAN package_search answer"
                          + (f" ({json.dumps(error)[:300]})" if error else ""))
-    records, refused = [], []
+    records: list[HarvestRecord] = []
+    refused: list[Refusal] = []
     for i, pkg in enumerate(result["results"]):
-        label = f"{where} results[{i}]"
-        if not isinstance(pkg, dict) or not _text(pkg.get("id")):
-            refused.append(Refusal(label, "a package without an id"))
-            continue
-        if pkg.get("private") is True or pkg.get("state") not in (None, "active"):
-            refused.append(Refusal(f"{label} ({pkg['id']})",
-                                   f"not public (private={pkg.get('private')}, "
-                                   f"state={pkg.get('state')})"))
-            continue
-        records.append(to_record(pkg, portal))
+        got = _checked(pkg, f"{where} results[{i}]", portal)
+        if isinstance(got, Refusal):
+            refused.append(got)
+        else:
+            records.append(got)
     count = result.get("count")
     return (count if isinstance(count, int) else len(records), records, refused,
             len(result["results"]))
@@ -107,10 +134,46 @@ async def harvest(base: str, get: Callable[[str], Awaitable[bytes]]
     portal = portal_of(base)
     for _ in range(MAX_PAGES):
         url = search_url(base, start)
-        count, page, bad, seen = parse_page(await get(url), url, portal)
+        try:
+            body = await get(url)
+        except FetchError as exc:
+            if start == 0 and exc.status in SEARCH_OFF:
+                return await harvest_by_list(base, get)
+            raise
+        count, page, bad, seen = parse_page(body, url, portal)
         records += page
         refused += bad
         start += seen
         if seen == 0 or start >= count:
             break
+    return records, refused
+
+
+async def harvest_by_list(base: str, get: Callable[[str], Awaitable[bytes]]
+                          ) -> tuple[list[HarvestRecord], list[Refusal]]:
+    """Every package through ``package_list`` and one ``package_show`` each (portals that
+    switch ``package_search`` off). A package that cannot be shown is refused alone."""
+    root, portal = action_root(base), portal_of(base)
+    names: list[str] = []
+    for page in range(MAX_PAGES):
+        url = f"{root}/package_list?{urlencode({'limit': LIST_PAGE, 'offset': page * LIST_PAGE})}"
+        result = _result(await get(url), url, "package_list")
+        if not isinstance(result, list) or not all(isinstance(n, str) for n in result):
+            raise ValueError(f"{url}: package_list did not answer a list of names")
+        names += result
+        if len(result) < LIST_PAGE:
+            break
+    records: list[HarvestRecord] = []
+    refused: list[Refusal] = []
+    for name in dict.fromkeys(names):
+        url = f"{root}/package_show?{urlencode({'id': name})}"
+        try:
+            got = _checked(_result(await get(url), url, "package_show"), url, portal)
+        except (FetchError, ValueError) as exc:
+            refused.append(Refusal(name, str(exc)))
+            continue
+        if isinstance(got, Refusal):
+            refused.append(got)
+        else:
+            records.append(got)
     return records, refused

@@ -42,7 +42,12 @@ MAX_REDIRECTS = 5
 
 
 class FetchError(Exception):
-    """The document could not be fetched; the message says what and where."""
+    """The document could not be fetched; the message says what and where, ``status`` the
+    HTTP status when the server answered with one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +201,7 @@ class _Answer:
 
 def answer_of(url: str, status: int, answer: _Answer) -> Fetched:
     if status not in (200, 304):
-        raise FetchError(f"{url}: HTTP {status}")
+        raise FetchError(f"{url}: HTTP {status}", status=status)
     return Fetched(url=url, status=status, body=answer.body if status == 200 else b"",
                    content_type=answer.headers.get("content-type"),
                    etag=answer.headers.get("etag"),
