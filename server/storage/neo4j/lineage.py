@@ -1,9 +1,11 @@
 """Lineage on Neo4j, mixed into ``Neo4jGraphStore``: bounded walks (datasets and columns),
 shortest paths, OpenLineage jobs and runs, applying OpenLineage events.
 
-The walks follow ``server/storage/lineage_walk.py`` — one hop per query, each bounded by
-``max_nodes`` — inside ONE read transaction, so both backends answer identically; an event is
-applied in ONE write transaction (``lineage_apply.py``). Cypher: ``lineage_cypher.py``.
+The walks follow ``server/storage/lineage_walk.py`` inside ONE read transaction, so both
+backends answer identically: a dataset walk is ONE Cypher statement (``LC.WALK``, the same
+algorithm run by the server), column walks and path searches one hop per query, each bounded
+by ``max_nodes``; an event is applied in ONE write transaction (``lineage_apply.py``).
+Cypher: ``lineage_cypher.py``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from server.storage.neo4j import lineage_cypher as LC
 from server.storage.neo4j.base import Neo4jBase, Tx, one, rows
 
 Column = tuple[str, str]
+# LC.WALK's $ways: the directions of a walk, each level upstream first (as BoundedWalk)
+_WAYS = {Direction.UPSTREAM: [-1], Direction.DOWNSTREAM: [1], Direction.BOTH: [-1, 1]}
 _ROLE = {LC.Rel.READ.value: RunRole.INPUT, LC.Rel.WROTE.value: RunRole.OUTPUT,
          LC.Rel.JOB_READS.value: RunRole.INPUT, LC.Rel.JOB_WRITES.value: RunRole.OUTPUT}
 
@@ -68,9 +72,36 @@ def edge(m: dict[str, Any]) -> LineageEdge:
                        run_id=m.get("run_id"))
 
 
+def edge_row(r: list[Any]) -> LineageEdge:
+    """An edge as ``LC.EDGES_BETWEEN`` lists it."""
+    return LineageEdge(downstream_id=r[0], upstream_id=r[1], transformation=r[2], job=r[3],
+                       created_at=records.ts([r[4], r[5]]), job_id=r[6], run_id=r[7])
+
+
+def dataset_row(r: list[Any]) -> Dataset:
+    """A dataset as ``LC.WALK_DATASETS`` lists it."""
+    return records.dataset({"id": r[0], "namespace": r[1], "name": r[2], "layer": r[3],
+                            "description": r[4], "contract": r[5], "source_id": r[6],
+                            "created_at": r[7], "updated_at": r[8], "deleted_at": r[9]})
+
+
+async def _collected(tx: Tx, statement: str, /, **params: Any) -> list[Any]:
+    """The one list a statement returns in its one row, as the driver decoded it (plain
+    values: no ``Result.data()`` pass over thousands of them)."""
+    result = await tx.run(statement, params)
+    record = await result.single(strict=True)
+    found: list[Any] = record[0]
+    return found
+
+
 async def _datasets(tx: Tx, ids: Sequence[str]) -> dict[str, Dataset]:
     return {d.id: d for d in (records.dataset(r["d"]) for r in
                               await rows(tx, cypher.DATASETS_BY_IDS, ids=list(ids)))}
+
+
+async def _walk_datasets(tx: Tx, ids: Sequence[str]) -> dict[str, Dataset]:
+    return {d.id: d for d in map(dataset_row, await _collected(tx, LC.WALK_DATASETS,
+                                                                ids=list(ids)))}
 
 
 async def _live(tx: Tx, dataset_id: str) -> bool:
@@ -94,23 +125,26 @@ async def _expand_columns(tx: Tx, step: Step[Column]) -> list[Reached[Column]]:
 
 async def _edges_between(tx: Tx, down: list[str], up: list[str], cap: int
                          ) -> list[LineageEdge]:
-    return [edge(r) for r in await rows(tx, LC.EDGES_BETWEEN, down=down, up=up, limit=cap)]
+    return [edge_row(r) for r in await _collected(tx, LC.EDGES_BETWEEN, down=down, up=up,
+                                                  limit=cap)]
 
 
 async def walk_lineage(tx: Tx, dataset_id: str, direction: Direction, depth: int,
                        max_nodes: int) -> LineageGraph:
-    bfs: BoundedWalk[str] = BoundedWalk(dataset_id, direction=direction, depth=depth,
-                                        max_nodes=max_nodes)
-    if not await _live(tx, dataset_id):
+    """``lineage_walk.BoundedWalk`` run by Neo4j itself (``LC.WALK``: one statement, not one
+    per hop), then the datasets and the edges among them: three round trips in all."""
+    walk.check_bounds(depth, max_nodes)
+    done = await one(tx, LC.WALK, start=dataset_id, ways=_WAYS[direction], depth=depth,
+                     max_nodes=max_nodes)
+    if done is None:   # missing or deleted: a deleted start hides its whole neighbourhood
         return LineageGraph([], [], nodes_total=0)
-    while (step := bfs.next_step()) is not None:
-        bfs.take(step, await _expand(tx, step))
-    ids = list(bfs.depths)
+    ids: list[str] = done["ids"]
+    depths = dict(zip(ids, (int(d) for d in done["depths"]), strict=True))
     cap = walk.edge_cap(max_nodes)
     edges = await _edges_between(tx, ids, ids, cap + 1)
-    return walk.lineage_graph(await _datasets(tx, ids), bfs.depths, edges[:cap],
-                              truncated=bfs.truncated or len(edges) > cap,
-                              nodes_total=bfs.nodes_total)
+    return walk.lineage_graph(await _walk_datasets(tx, ids), depths, edges[:cap],
+                              truncated=bool(done["truncated"]) or len(edges) > cap,
+                              nodes_total=len(depths) + int(done["dropped"]))
 
 
 async def _search(tx: Tx, from_id: str, to_id: str, way: Direction, max_depth: int,
@@ -145,7 +179,7 @@ async def walk_columns(tx: Tx, dataset_id: str, field: str, direction: Direction
     found = [apply.column(r) for r in await rows(
         tx, LC.COLUMN_EDGES_AMONG, ids=ids, pairs=[list(k) for k in bfs.depths],
         limit=cap + 1)]
-    datasets = await _datasets(tx, ids)
+    datasets = await _walk_datasets(tx, ids)
     nodes = sorted((ColumnNode(datasets[d], f, depth) for (d, f), depth in bfs.depths.items()
                     if d in datasets), key=lambda n: (n.depth, n.dataset.namespace,
                                                       n.dataset.name, n.field))
@@ -194,7 +228,7 @@ class LineageMixin(Neo4jBase):
             if not (search.found or search.truncated):
                 search, kept = await _search(tx, from_id, to_id, Direction.UPSTREAM,
                                              max_depth, max_nodes)
-            datasets = await _datasets(tx, sorted(search.seen))
+            datasets = await _walk_datasets(tx, sorted(search.seen))
             return walk.paths_result(search, kept, datasets, max_paths)
         return await self._read(work)
 

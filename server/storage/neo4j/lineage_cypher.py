@@ -39,6 +39,7 @@ class Label(enum.StrEnum):
     RUN = "Run"
     EVENT = "OpenLineageEvent"
     AUDIT = "AuditEvent"
+    SOURCE = "Source"   # read only: a walk's datasets name their source
 
 
 class Rel(enum.StrEnum):
@@ -50,6 +51,7 @@ class Rel(enum.StrEnum):
     WROTE = "WROTE"
     JOB_READS = "JOB_READS"
     JOB_WRITES = "JOB_WRITES"
+    FROM_SOURCE = "FROM_SOURCE"
 
 
 # --- schema: run at open(), after the catalog's own (idempotent) -----------------------------
@@ -195,13 +197,80 @@ WHERE d.deleted_at IS NULL AND NOT d.id IN $exclude
 WITH DISTINCT d ORDER BY d.namespace, d.name LIMIT $limit
 RETURN d.id AS id, d.namespace AS namespace, d.name AS name
 """
+# The whole bounded walk of ``lineage_walk.BoundedWalk`` in ONE statement (what the expands
+# above would do one hop per round trip, with the same answer): no row when $start is missing
+# or deleted. $ways: -1 UPSTREAM, 1 DOWNSTREAM, [-1, 1] BOTH (upstream first in each level).
+# The state st: nodes (ids, admitted in walk order) and their signed depths; per way its
+# frontier (fu, fd) and visited set (su, sd); tr: truncated; dr: found but not admitted.
+# Each step (level lvl, way w) is skipped once truncated or when its frontier is empty, else:
+# found = the live datasets one hop from the frontier, not yet visited that way, the first
+# lim by (namespace, name), lim = room + free + 1 (free: nodes reached the other way only,
+# which cost nothing); the newcomers of found (not reached the other way) are admitted in
+# that order while there is room. After a truncation nothing but nodes, depths, tr and dr is
+# read (the walk stops), so frontier and visited set are then found as is.
+WALK = """
+MATCH (s:Dataset {id: $start}) WHERE s.deleted_at IS NULL
+WITH reduce(st = {nodes: [s.id], depths: [0], fu: [s.id], fd: [s.id], su: [s.id],
+                  sd: [s.id], tr: false, dr: 0},
+            step IN [i IN range(0, $depth * size($ways) - 1)
+                     | [i / size($ways) + 1, $ways[i % size($ways)]]] |
+       CASE WHEN st.tr OR size(CASE step[1] WHEN -1 THEN st.fu ELSE st.fd END) = 0 THEN st
+       ELSE COLLECT {
+         WITH step[0] AS lvl, step[1] AS w,
+              CASE step[1] WHEN -1 THEN st.su ELSE st.sd END AS seen,
+              CASE step[1] WHEN -1 THEN st.sd ELSE st.su END AS other,
+              CASE WHEN $max_nodes > size(st.nodes) THEN $max_nodes - size(st.nodes)
+                   ELSE 0 END AS room
+         WITH lvl, w, seen, other, room,
+              room + size([x IN other WHERE NOT x IN seen]) + 1 AS lim
+         WITH lvl, w, seen, other, room, lim,
+              CASE w WHEN -1 THEN COLLECT {
+                MATCH (f:Dataset)-[:DERIVED_FROM]->(d:Dataset)
+                WHERE f.id IN st.fu AND d.deleted_at IS NULL AND NOT d.id IN seen
+                WITH DISTINCT d ORDER BY d.namespace, d.name
+                RETURN d.id
+              } ELSE COLLECT {
+                MATCH (f:Dataset)<-[:DERIVED_FROM]-(d:Dataset)
+                WHERE f.id IN st.fd AND d.deleted_at IS NULL AND NOT d.id IN seen
+                WITH DISTINCT d ORDER BY d.namespace, d.name
+                RETURN d.id
+              } END AS level
+         WITH lvl, w, seen, room, lim, level[..lim] AS found, other
+         WITH lvl, w, seen, room, lim, found, [x IN found WHERE NOT x IN other] AS new
+         WITH lvl, w, seen, room, lim, found, new, new[..room] AS admitted
+         RETURN {nodes: st.nodes + admitted, depths: st.depths + [x IN admitted | w * lvl],
+                 fu: CASE w WHEN -1 THEN found ELSE st.fu END,
+                 fd: CASE w WHEN 1 THEN found ELSE st.fd END,
+                 su: CASE w WHEN -1 THEN st.su + found ELSE st.su END,
+                 sd: CASE w WHEN 1 THEN st.sd + found ELSE st.sd END,
+                 tr: size(new) > room OR size(found) >= lim,
+                 dr: st.dr + size(new) - size(admitted)}
+       }[0] END) AS st
+RETURN st.nodes AS ids, st.depths AS depths, st.tr AS truncated, st.dr AS dropped
+"""
 # every DERIVED_FROM with a downstream end in $down and an upstream end in $up, at most $limit
 # (the edges among a walk's nodes: $down = $up = the nodes)
+# ONE row holding every edge as a list [downstream_id, upstream_id, transformation, job,
+# created_at epochSeconds, its nanosecond, job_id, run_id] (lineage.edge_row reads it): a walk
+# reads thousands of edges, and the async driver spends ~100 µs on each row, as much on each
+# DateTime it hydrates, and more on map keys than on values
 EDGES_BETWEEN = """
 MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset) WHERE down.id IN $down AND up.id IN $up
-RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
-       r.job AS job, r.created_at AS created_at, r.job_id AS job_id, r.run_id AS run_id
-LIMIT $limit
+WITH down, up, r LIMIT $limit
+RETURN collect([down.id, up.id, r.transformation, r.job, r.created_at.epochSeconds,
+                r.created_at.nanosecond, r.job_id, r.run_id]) AS edges
+"""
+# the datasets of a walk in ONE row, as lists [id, namespace, name, layer, description,
+# contract, source id, created_at, updated_at, deleted_at] (lineage.dataset_row reads them),
+# each timestamp as [epochSeconds, nanosecond] (records.ts reads it) or NULL
+WALK_DATASETS = """
+MATCH (d:Dataset) WHERE d.id IN $ids
+OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+RETURN collect([d.id, d.namespace, d.name, d.layer, d.description, d.contract, s.id,
+                [d.created_at.epochSeconds, d.created_at.nanosecond],
+                [d.updated_at.epochSeconds, d.updated_at.nanosecond],
+                CASE WHEN d.deleted_at IS NULL THEN NULL
+                     ELSE [d.deleted_at.epochSeconds, d.deleted_at.nanosecond] END]) AS datasets
 """
 
 # --- column lineage ------------------------------------------------------------------------

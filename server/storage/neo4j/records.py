@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.models import (
@@ -35,8 +35,15 @@ _SPLIT_RE = re.compile(r"[\W_]+")
 _LUCENE_SPECIAL = '\\+-!():^[]"{}~*?|&/'
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ts(value: Any) -> datetime:
-    """A driver DateTime (or a datetime) as an aware UTC ``datetime``."""
+    """A driver DateTime (or a datetime, or ``[epochSeconds, nanosecond]`` as a statement
+    returns them where many rows are read: the driver's DateTime hydration costs ~100 µs a
+    value) as an aware UTC ``datetime``, truncated to microseconds like ``to_native``."""
+    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):
+        return _EPOCH + timedelta(seconds=value[0], microseconds=value[1] // 1000)
     native = value.to_native() if hasattr(value, "to_native") else value
     if not isinstance(native, datetime):
         raise TypeError(f"expected a DateTime, got {type(value).__name__}")
