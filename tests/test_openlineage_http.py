@@ -48,6 +48,24 @@ def test_a_batch_is_checked_whole_before_anything_is_applied(client: TestClient)
     assert "1 to 500" in too_many.json()["errors"][0]["message"]
 
 
+def test_a_refused_event_keeps_the_ones_before_it(client: TestClient) -> None:
+    # the batch is one transaction; when the store refuses an event of it, it is applied
+    # event by event instead, so the answer is what it was with one transaction per event
+    headers = writer_headers(client)
+    run_id = new_run_id()
+    assert post_event(client, run_event("one", run_id, "START"), headers).status_code == 201
+    fine = run_event("other", new_run_id(), outputs=[ds("kept")])
+    clash = run_event("two", run_id, "COMPLETE", minute=1)   # a runId of another job
+    answer = client.post(ROUTE, json=[fine, clash], headers=headers)
+    assert answer.status_code == 409
+    body = answer.json()
+    assert [e["index"] for e in body["errors"]] == [1]
+    assert [a["status"] for a in body["applied"]] == ["created"]
+    graph, _ = stores(client)
+    assert call(client, graph.get_dataset, "warehouse", "kept") is not None
+    assert call(client, graph.get_job, "scheduler", "two") is None
+
+
 def test_gzip_bodies_and_what_is_not_json(client: TestClient) -> None:
     headers = writer_headers(client)
     event = run_event("zipped", new_run_id(), outputs=[ds("z")])

@@ -3,7 +3,10 @@ sends), and ``ingest`` — the one code path every event takes into the catalog,
 came over HTTP, from ``peso lineage ingest`` or from Peso's own producer.
 
 One event per request (a JSON object), or a batch (a JSON array of at most ``MAX_BATCH``):
-every event of a batch is checked before any is applied, so a bad one refuses the whole batch.
+every event of a batch is checked before any is applied, so a bad one refuses the whole batch,
+and a batch is applied in ONE store transaction (``ingest_lineage_events``); when the store
+refuses one of its events, the batch is applied again event by event, so the events before
+the refused one are kept and the answer names it (as when each had its own transaction).
 Answers: 201 for a new event, 200 for a replay of one already applied (nothing written), 200
 with one result per event for a batch; 400 with ``{"errors": [{"path", "message"}]}`` (plus
 ``index`` in a batch) for an event that is not valid; 409 for one that contradicts the
@@ -134,6 +137,18 @@ async def lineage_endpoint(request: Request) -> Response:
             ready.append(prepare(raw))
         except EventRefused as exc:
             return _refusal(exc.problems, i if batch else None)
+    if batch and len(ready) > 1:
+        try:   # the whole batch in one transaction (one commit, not one per event)
+            results = await graph.ingest_lineage_events([r.event for r in ready], actor=actor)
+        except PesoError as exc:
+            # one event was refused and none was written: applied one by one below, the
+            # events before it are kept and the answer names it, as for any batch
+            log.info("OpenLineage batch of %d refused as a whole (%s); applying it event by "
+                     "event", len(ready), exc.code)
+        else:
+            return JSONResponse({"results": [Outcome(r, item.checked.defaulted).as_dict()
+                                             for r, item in zip(results, ready, strict=True)]},
+                                status_code=200)
     outcomes: list[Outcome] = []
     for i, item in enumerate(ready):
         try:

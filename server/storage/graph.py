@@ -171,6 +171,13 @@ class GraphStore(Protocol):
         facet is new), the run's inputs/outputs, ``event.edges`` as DERIVED_FROM carrying
         job and run, column lineage, the dataset facets, and the event itself. An event whose
         ``key`` was applied before is a no-op (``created=False``): no record, no audit."""
+    async def ingest_lineage_events(self, events: Sequence[LineageEvent], *,
+                                    actor: str) -> list[IngestResult]:
+        """``ingest_lineage_event`` for each event in order, all in ONE transaction (a batch
+        posted to the OpenLineage endpoint: one commit, not one per event). Each event sees
+        the ones before it (a run's START, then its COMPLETE; an event sent twice is a replay
+        the second time). All or nothing: when one is refused, its error is raised and none
+        of the batch is written (apply them one by one to learn which it was)."""
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]: ...
     async def get_job(self, namespace: str, name: str) -> Job | None: ...
     async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:

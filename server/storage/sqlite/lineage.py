@@ -180,6 +180,14 @@ class LineageMixin:
         host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
         return await self.db.write(lambda c: apply.apply_event(host, c, event, actor))
 
+    async def ingest_lineage_events(self, events: Sequence[LineageEvent], *,
+                                    actor: str) -> list[IngestResult]:
+        if not events:
+            return []
+        host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
+        return await self.db.write(lambda c: [apply.apply_event(host, c, e, actor)
+                                              for e in events])
+
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
         if not ids:
             return []
