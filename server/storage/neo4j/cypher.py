@@ -59,6 +59,7 @@ from server.storage.neo4j.cypher_catalog import TAG_REMOVE as TAG_REMOVE
 from server.storage.neo4j.cypher_catalog import TAGS_OF_DATASETS as TAGS_OF_DATASETS
 from server.storage.neo4j.cypher_datasets import AUDIT_AFTER as AUDIT_AFTER
 from server.storage.neo4j.cypher_datasets import AUDIT_APPEND as AUDIT_APPEND
+from server.storage.neo4j.cypher_datasets import AUDIT_APPEND_MANY as AUDIT_APPEND_MANY
 from server.storage.neo4j.cypher_datasets import AUDIT_LIST as AUDIT_LIST
 from server.storage.neo4j.cypher_datasets import DATASET_BY_KEY as DATASET_BY_KEY
 from server.storage.neo4j.cypher_datasets import DATASET_CREATE as DATASET_CREATE

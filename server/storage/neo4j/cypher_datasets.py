@@ -123,6 +123,19 @@ CREATE (a:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
                       request_id: $request_id})
 RETURN a {.*} AS a
 """
+# several events at once, in list order, with consecutive ids (one round trip for the audit
+# trail of an OpenLineage event; $events: maps with the parameters of AUDIT_APPEND)
+AUDIT_APPEND_MANY = """
+MERGE (c:Counter {name: 'audit'})
+ON CREATE SET c.value = 0
+SET c.value = c.value + size($events)
+WITH c.value - size($events) AS base, $events AS events
+UNWIND range(0, size(events) - 1) AS i
+WITH base + i + 1 AS id, events[i] AS e
+CREATE (:AuditEvent {id: id, at: e.at, actor: e.actor, action: e.action,
+                     target_kind: e.target_kind, target_id: e.target_id, detail: e.detail,
+                     request_id: e.request_id})
+"""
 AUDIT_LIST = """
 MATCH (a:AuditEvent) WHERE $target_id IS NULL OR a.target_id = $target_id
 RETURN a {.*} AS a ORDER BY a.id DESC LIMIT $limit

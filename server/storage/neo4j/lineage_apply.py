@@ -23,6 +23,7 @@ from server.lineage_event import (
 )
 from server.models import (
     ColumnLineageEdge,
+    Dataset,
     DatasetKey,
     DatasetLayer,
     FieldSpec,
@@ -31,6 +32,7 @@ from server.models import (
     RunState,
     SourceKind,
 )
+from server.requestctx import current_request_id
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage_cypher as LC
 from server.storage.neo4j.base import Tx, audit, dataset_by_key, now, one, rows, run
@@ -54,30 +56,57 @@ def column(r: dict[str, Any]) -> ColumnLineageEdge:
         job_id=c.get("job_id"), run_id=c.get("run_id"), created_at=records.ts(c["created_at"]))
 
 
+class Audits:
+    """Audit events of one event's application, written together (``cypher.AUDIT_APPEND_MANY``)
+    in the order they were added. Anything that writes its own audit event (the catalog's
+    ``ensure_dataset``, ``register_one``, …) runs after ``flush``, so the trail keeps the
+    order of one ``audit`` call per change."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, action: str, kind: str, target: str, detail: dict[str, Any]) -> None:
+        self.pending.append({"at": now(), "actor": self.actor, "action": action,
+                             "target_kind": kind, "target_id": target,
+                             "detail": records.to_json(detail),
+                             "request_id": current_request_id()})
+
+    async def flush(self, tx: Tx) -> None:
+        if self.pending:
+            await run(tx, cypher.AUDIT_APPEND_MANY, events=self.pending)
+            self.pending = []
+
+
 async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
-    if await one(tx, LC.EVENT_EXISTS, key=ev.key) is not None:
+    """The steps of the SQLite store's ``apply_event``, in few round trips: one read of what
+    the event names (``LC.EVENT_LOOKUP``), set-wise writes of the run's inputs and outputs
+    and of the edges, the audit trail in one statement; a dataset that exists and that the
+    event does not change costs nothing more."""
+    keys = [*(spec.key for spec in ev.specs()), *ev.other_keys()]
+    known = await one(tx, LC.EVENT_LOOKUP, key=ev.key,
+                      job_key=records.dataset_key(ev.job.namespace, ev.job.name)
+                      if ev.job is not None else None,
+                      run_id=ev.run.run_id if ev.run is not None else None,
+                      keys=sorted({records.dataset_key(k.namespace, k.name) for k in keys}))
+    assert known is not None   # EVENT_LOOKUP always returns its row
+    if known["seen"]:
         return IngestResult(created=False, key=ev.key)
-    job_id = await ensure_job(tx, ev.job, actor) if ev.job is not None else None
-    run_id = None
+    audits = Audits(actor)
+    job_id = await _ensure_job(tx, ev.job, known["j"], audits) if ev.job is not None else None
+    run_id, new_run = None, False
     if ev.run is not None and job_id is not None:
-        run_id = await ensure_run(tx, ev.run, job_id, ev.event_time, actor)
+        new_run = known["r"] is None
+        run_id = await _ensure_run(tx, ev.run, job_id, ev.event_time, known["r"], audits)
+    held = {(d["namespace"], d["name"]): records.dataset(d) for d in known["datasets"]}
     ids: dict[DatasetKey, str] = {}
     for spec in ev.specs():
-        ids[spec.key] = await ensure_spec(tx, spec, actor)
+        ids[spec.key] = await _ensure_spec(tx, spec, held, audits, actor)
     for key in ev.other_keys():
-        ids[key] = await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL,
-                                        None, None, actor)
-    for role, specs in ((RunRole.INPUT, ev.inputs), (RunRole.OUTPUT, ev.outputs)):
-        for spec in specs:
-            if run_id is not None:
-                await put_run_dataset(tx, run_id, ids[spec.key], role, spec.io_facets)
-            if job_id is not None:
-                await run(tx, LC.JOB_READS_ADD if role is RunRole.INPUT else LC.JOB_WRITES_ADD,
-                          job_id=job_id, dataset_id=ids[spec.key])
+        ids[key] = await _ensure_bare(tx, key, held, audits, actor)
+    await _put_io(tx, ev, ids, job_id, run_id, new_run)
     label = ev.job.name if ev.job is not None else None
-    for down_key, up_key in ev.edges:
-        await put_edge(tx, ids[down_key], ids[up_key], str(up_key), label, job_id, run_id,
-                       actor)
+    await _put_edges(tx, ev, ids, label, job_id, run_id, audits)
     changed: dict[str, int] = {}
     for col in ev.column_lineage:
         down, up = ids[col.downstream], ids[col.upstream]
@@ -85,46 +114,48 @@ async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
                 await put_column(tx, down, col, up, job_id, run_id):
             changed[down] = changed.get(down, 0) + 1
     for dataset_id, count in changed.items():
-        await audit(tx, actor, "column_lineage.added", "Dataset", dataset_id,
-                    {"fields": count})
+        audits.add("column_lineage.added", "Dataset", dataset_id, {"fields": count})
     await run(tx, LC.EVENT_CREATE, key=ev.key, kind=ev.kind.value, event_type=ev.event_type,
               event_time=ev.event_time, job_id=job_id, run_id=run_id, producer=ev.producer,
               now=now(), payload=records.to_json(ev.payload))
     target_kind, target = (("Run", run_id) if run_id else ("Job", job_id) if job_id
                            else ("Dataset", next(iter(ids.values()), "")))
-    await audit(tx, actor, "openlineage.event", target_kind, target or "", {
+    audits.add("openlineage.event", target_kind, target or "", {
         "eventType": ev.event_type, "kind": ev.kind.value,
         "eventTime": ev.event_time.isoformat(timespec="microseconds"),
         "producer": ev.producer, "datasets": len(ids),
         "job": f"{ev.job.namespace}/{ev.job.name}" if ev.job else None})
+    await audits.flush(tx)
     return IngestResult(created=True, key=ev.key, job_id=job_id, run_id=run_id,
                         dataset_ids=list(dict.fromkeys(ids.values())))
 
 
-async def ensure_job(tx: Tx, spec: JobSpec, actor: str) -> str:
-    natural_key = records.dataset_key(spec.namespace, spec.name)
-    found = await one(tx, LC.JOB_BY_KEY, natural_key=natural_key)
+async def _ensure_job(tx: Tx, spec: JobSpec, found: dict[str, Any] | None,
+                      audits: Audits) -> str:
+    """``ensure_job`` given what EVENT_LOOKUP found."""
     if found is None:
         job_id = new_id()
-        await run(tx, LC.JOB_CREATE, id=job_id, natural_key=natural_key,
+        await run(tx, LC.JOB_CREATE, id=job_id,
+                  natural_key=records.dataset_key(spec.namespace, spec.name),
                   namespace=spec.namespace, name=spec.name, description=spec.description,
                   facets=records.to_json(merge_facets({}, spec.facets)), now=now())
-        await audit(tx, actor, "job.created", "Job", job_id,
-                    {"namespace": spec.namespace, "name": spec.name})
+        audits.add("job.created", "Job", job_id,
+                   {"namespace": spec.namespace, "name": spec.name})
         return job_id
-    old = found["j"]
-    facets = merge_facets(loads(old.get("facets")), spec.facets)
-    description = spec.description if spec.description is not None else old.get("description")
-    if (facets, description) != (loads(old.get("facets")), old.get("description")):
-        await run(tx, LC.JOB_UPDATE, id=old["id"], description=description,
+    facets = merge_facets(loads(found.get("facets")), spec.facets)
+    description = spec.description if spec.description is not None \
+        else found.get("description")
+    if (facets, description) != (loads(found.get("facets")), found.get("description")):
+        await run(tx, LC.JOB_UPDATE, id=found["id"], description=description,
                   facets=records.to_json(facets), now=now())
-        await audit(tx, actor, "job.updated", "Job", old["id"],
-                    {"namespace": spec.namespace, "name": spec.name})
-    return str(old["id"])
+        audits.add("job.updated", "Job", found["id"],
+                   {"namespace": spec.namespace, "name": spec.name})
+    return str(found["id"])
 
 
-async def ensure_run(tx: Tx, spec: RunSpec, job_id: str, at: datetime, actor: str) -> str:
-    found = await one(tx, LC.RUN_BY_ID, id=spec.run_id)
+async def _ensure_run(tx: Tx, spec: RunSpec, job_id: str, at: datetime,
+                      found: dict[str, Any] | None, audits: Audits) -> str:
+    """``ensure_run`` given what EVENT_LOOKUP found."""
     state = spec.state
     if found is None:
         await run(tx, LC.RUN_CREATE, id=spec.run_id, job_id=job_id, state=state.value,
@@ -134,13 +165,120 @@ async def ensure_run(tx: Tx, spec: RunSpec, job_id: str, at: datetime, actor: st
                   nominal_start=spec.nominal_start, nominal_end=spec.nominal_end,
                   parent_run_id=spec.parent_run_id,
                   facets=records.to_json(merge_facets({}, spec.facets)), now=now())
-        await audit(tx, actor, "run.created", "Run", spec.run_id,
-                    {"job": job_id, "state": state.value})
+        audits.add("run.created", "Run", spec.run_id, {"job": job_id, "state": state.value})
         return spec.run_id
-    r = found["r"]
+    after = run_after(spec, job_id, at, found)
+    if after is not None:
+        await run(tx, LC.RUN_UPDATE, id=spec.run_id, **after, now=now())
+        audits.add("run.updated", "Run", spec.run_id, {"state": after["state"]})
+    return spec.run_id
+
+
+def _unchanged(spec: DatasetSpec | None, held: Dataset | None) -> bool:
+    """True when ``ensure_spec`` (a bare dataset when ``spec`` is None) would write nothing
+    for a dataset the catalog ``held`` at the event's start."""
+    if held is None or held.deleted_at is not None:
+        return False
+    if spec is None:
+        return True
+    return (spec.source is None and spec.fields is None and spec.version is None
+            and not spec.owners and not spec.facets
+            and (spec.description is None or spec.description == held.description))
+
+
+async def _ensure_spec(tx: Tx, spec: DatasetSpec, held: dict[tuple[str, str], Dataset],
+                       audits: Audits, actor: str) -> str:
+    found = held.get((spec.namespace, spec.name))
+    if _unchanged(spec, found):
+        assert found is not None
+        return found.id
+    await audits.flush(tx)
+    held.pop((spec.namespace, spec.name), None)   # what it held may no longer be so
+    return await ensure_spec(tx, spec, actor)
+
+
+async def _ensure_bare(tx: Tx, key: DatasetKey, held: dict[tuple[str, str], Dataset],
+                       audits: Audits, actor: str) -> str:
+    found = held.get((key.namespace, key.name))
+    if _unchanged(None, found):
+        assert found is not None
+        return found.id
+    await audits.flush(tx)
+    held.pop((key.namespace, key.name), None)
+    return await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL, None, None,
+                                actor)
+
+
+async def _put_io(tx: Tx, ev: LineageEvent, ids: dict[DatasetKey, str], job_id: str | None,
+                  run_id: str | None, new_run: bool) -> None:
+    """The run's inputs and outputs (facets merged over what it had) and the job's, in two
+    statements at most; a run this event created had none."""
+    if job_id is None and run_id is None:
+        return
+    touched = [(role, spec) for role, specs in ((RunRole.INPUT, ev.inputs),
+                                                (RunRole.OUTPUT, ev.outputs))
+               for spec in specs]
+    if not touched:
+        return
+    facets: dict[tuple[bool, str], dict[str, Any]] = {}
+    if run_id is not None and not new_run:
+        for r in await rows(tx, LC.RUN_IO_OF, run_id=run_id,
+                            ids=sorted({ids[spec.key] for _, spec in touched})):
+            facets[(r["rel"] == LC.Rel.READ.value, r["dataset_id"])] = loads(r["facets"])
+    merged: dict[tuple[bool, str], dict[str, Any]] = {}
+    for role, spec in touched:
+        at = (role is RunRole.INPUT, ids[spec.key])
+        merged[at] = {**merged.get(at, facets.get(at, {})), **spec.io_facets}
+    await run(tx, LC.RUN_IO_SET, run_id=run_id, job_id=job_id, rows=[
+        {"dataset_id": dataset_id, "input": is_input, "facets": records.to_json(value)}
+        for (is_input, dataset_id), value in merged.items()])
+
+
+async def _put_edges(tx: Tx, ev: LineageEvent, ids: dict[DatasetKey, str],
+                     label: str | None, job_id: str | None, run_id: str | None,
+                     audits: Audits) -> None:
+    """``put_edge`` for every edge of the event: one read, then its creations and its
+    updates as one statement each."""
+    pairs = [(ids[d], ids[u], str(u)) for d, u in ev.edges if ids[d] != ids[u]]
+    if not pairs:
+        return
+    state: dict[tuple[str, str], dict[str, Any]] = {
+        (r["down"], r["up"]): r for r in await rows(
+            tx, LC.EDGES_OF_PAIRS, pairs=[[d, u] for d, u, _ in pairs])}
+    created: dict[tuple[str, str], dict[str, Any]] = {}
+    updated: dict[tuple[str, str], dict[str, Any]] = {}
+    for down, up, up_name in pairs:
+        before = state.get((down, up))
+        if before is None:
+            after = {"down": down, "up": up, "job": label, "job_id": job_id, "run_id": run_id}
+            created[(down, up)] = state[(down, up)] = after
+        elif (before["job"], before["job_id"]) != (label, job_id) or (
+                run_id is not None and before["run_id"] != run_id):
+            after = {"down": down, "up": up, "job": label, "job_id": job_id,
+                     "run_id": run_id or before["run_id"]}
+            (created if (down, up) in created else updated)[(down, up)] = after
+            state[(down, up)] = after
+            if (before["job"], before["job_id"]) == (label, job_id):
+                continue   # only the run moved on: no audit event
+        else:
+            continue
+        audits.add("lineage.added", "Dataset", down,
+                   {"upstream": up_name, "job": label, "run": run_id})
+    if created:
+        await run(tx, LC.EDGES_CREATE, rows=list(created.values()), now=now())
+    if updated:
+        await run(tx, LC.EDGES_SET_JOB, rows=list(updated.values()))
+
+
+def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]
+              ) -> dict[str, Any] | None:
+    """What an event makes of a run the catalog holds (``r``): its new properties, or None
+    when nothing changes. The state only moves forward in event time; OTHER never changes
+    it. ConflictError for a run of another job."""
     if r["job_id"] != job_id:
         raise ConflictError(f"run {spec.run_id} belongs to another job; a runId names one "
                             "run of one job", field="run.runId")
+    state = spec.state
     current = RunState(r["state"])
     state_time = records.ts(r["state_time"])
     started = records.ts_or_none(r.get("started_at"))
@@ -168,20 +306,7 @@ async def ensure_run(tx: Tx, spec: RunSpec, job_id: str, at: datetime, actor: st
               "nominal_end": records.ts_or_none(r.get("nominal_end")),
               "parent_run_id": r.get("parent_run_id"),
               "facets": records.to_json(loads(r.get("facets")))}
-    if after != before:
-        await run(tx, LC.RUN_UPDATE, id=spec.run_id, **after, now=now())
-        await audit(tx, actor, "run.updated", "Run", spec.run_id, {"state": new_state.value})
-    return spec.run_id
-
-
-async def put_run_dataset(tx: Tx, run_id: str, dataset_id: str, role: RunRole,
-                          facets: dict[str, Any]) -> None:
-    rel = LC.Rel.READ if role is RunRole.INPUT else LC.Rel.WROTE
-    found = await one(tx, LC.RUN_DATASET_FACETS, run_id=run_id, dataset_id=dataset_id,
-                      rel=rel.value)
-    merged = {**loads(found["facets"] if found else None), **facets}
-    await run(tx, LC.RUN_READ_SET if role is RunRole.INPUT else LC.RUN_WROTE_SET,
-              run_id=run_id, dataset_id=dataset_id, facets=records.to_json(merged))
+    return after if after != before else None
 
 
 async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
@@ -234,26 +359,6 @@ async def add_version(tx: Tx, dataset_id: str, spec: DatasetSpec, source_name: s
         row_count=spec.row_count or 0, byte_size=spec.byte_size or 0, fields=fields,
         format="openlineage", layer=DatasetLayer.EXTERNAL, source_name=source_name,
         description=spec.description), actor)
-
-
-async def put_edge(tx: Tx, down_id: str, up_id: str, up_name: str, label: str | None,
-                   job_id: str | None, run_id: str | None, actor: str) -> None:
-    if down_id == up_id:
-        return
-    before = await one(tx, LC.EDGE_GET, down=down_id, up=up_id)
-    if before is None:
-        await run(tx, LC.EDGE_CREATE, down=down_id, up=up_id, job=label, job_id=job_id,
-                  run_id=run_id, now=now())
-        await audit(tx, actor, "lineage.added", "Dataset", down_id,
-                    {"upstream": up_name, "job": label, "run": run_id})
-    elif (before["job"], before["job_id"]) != (label, job_id):
-        await run(tx, LC.EDGE_SET_JOB, down=down_id, up=up_id, job=label, job_id=job_id,
-                  run_id=run_id or before["run_id"])
-        await audit(tx, actor, "lineage.added", "Dataset", down_id,
-                    {"upstream": up_name, "job": label, "run": run_id})
-    elif run_id is not None and before["run_id"] != run_id:
-        await run(tx, LC.EDGE_SET_JOB, down=down_id, up=up_id, job=label, job_id=job_id,
-                  run_id=run_id)
 
 
 async def put_column(tx: Tx, down: str, spec: ColumnLineageSpec, up: str, job_id: str | None,

@@ -85,14 +85,8 @@ WHERE $after_ns IS NULL OR j.namespace > $after_ns
 RETURN j {.*} AS j ORDER BY j.namespace, j.name LIMIT $limit
 """
 JOB_COUNT = "MATCH (j:Job) RETURN count(j) AS n"
-# a job's known inputs and outputs (union over its runs and job events)
-JOB_READS_ADD = """
-MATCH (j:Job {id: $job_id}), (d:Dataset {id: $dataset_id}) MERGE (j)-[:JOB_READS]->(d)
-"""
-JOB_WRITES_ADD = """
-MATCH (j:Job {id: $job_id}), (d:Dataset {id: $dataset_id}) MERGE (j)-[:JOB_WRITES]->(d)
-"""
-# type(r) tells inputs (JOB_READS) from outputs (JOB_WRITES); inputs sort first
+# a job's known inputs and outputs (union over its runs and job events; written by
+# RUN_IO_SET); type(r) tells inputs (JOB_READS) from outputs (JOB_WRITES); inputs sort first
 JOB_DATASETS_OF = """
 MATCH (j:Job)-[r:JOB_READS|JOB_WRITES]->(d:Dataset) WHERE j.id IN $ids
 RETURN j.id AS job_id, d.id AS dataset_id, type(r) AS rel
@@ -100,7 +94,6 @@ ORDER BY job_id, rel, d.namespace, d.name
 """
 
 # --- runs ----------------------------------------------------------------------------------
-RUN_BY_ID = "MATCH (r:Run {id: $id}) RETURN r {.*} AS r"
 RUN_CREATE = """
 MATCH (j:Job {id: $job_id})
 CREATE (j)-[:HAS_RUN]->(r:Run {id: $id, job_id: $job_id, state: $state,
@@ -144,40 +137,11 @@ CALL {
 }
 RETURN job_id, runs, n
 """
-# a run's input or output facets so far ($rel: READ or WROTE, compared, never formatted in)
-RUN_DATASET_FACETS = """
-MATCH (:Run {id: $run_id})-[x:READ|WROTE]->(:Dataset {id: $dataset_id})
-WHERE type(x) = $rel
-RETURN x.facets AS facets
-"""
-RUN_READ_SET = """
-MATCH (r:Run {id: $run_id}), (d:Dataset {id: $dataset_id})
-MERGE (r)-[x:READ]->(d) SET x.facets = $facets
-"""
-RUN_WROTE_SET = """
-MATCH (r:Run {id: $run_id}), (d:Dataset {id: $dataset_id})
-MERGE (r)-[x:WROTE]->(d) SET x.facets = $facets
-"""
+# a run's inputs and outputs (written by RUN_IO_SET)
 RUN_DATASETS_OF = """
 MATCH (r:Run)-[x:READ|WROTE]->(d:Dataset) WHERE r.id IN $ids
 RETURN r.id AS run_id, d.id AS dataset_id, type(x) AS rel, x.facets AS facets
 ORDER BY run_id, rel, d.namespace, d.name
-"""
-
-# --- DERIVED_FROM from runs and jobs --------------------------------------------------------
-EDGE_GET = """
-MATCH (down:Dataset {id: $down})-[r:DERIVED_FROM]->(up:Dataset {id: $up})
-RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS transformation,
-       r.job AS job, r.created_at AS created_at, r.job_id AS job_id, r.run_id AS run_id
-"""
-EDGE_CREATE = """
-MATCH (down:Dataset {id: $down}), (up:Dataset {id: $up})
-CREATE (down)-[:DERIVED_FROM {job: $job, job_id: $job_id, run_id: $run_id,
-                              created_at: $now}]->(up)
-"""
-EDGE_SET_JOB = """
-MATCH (:Dataset {id: $down})-[r:DERIVED_FROM]->(:Dataset {id: $up})
-SET r.job = $job, r.job_id = $job_id, r.run_id = $run_id
 """
 
 # --- bounded walks (server/storage/lineage_walk.py) ----------------------------------------
@@ -317,6 +281,60 @@ MATCH (down:Dataset)-[c:FIELD_DERIVED_FROM]->(up:Dataset)
 WHERE down.id IN $ids AND up.id IN $ids
   AND [down.id, c.downstream_field] IN $pairs AND [up.id, c.upstream_field] IN $pairs
 RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c LIMIT $limit
+"""
+
+# --- applying an event in few round trips (lineage_apply.py) --------------------------------
+# What an event needs to know first, in one read: whether it was applied, its job and run
+# (NULL parameters match nothing), and the datasets it names ($keys: natural keys).
+EVENT_LOOKUP = """
+OPTIONAL MATCH (e:OpenLineageEvent {key: $key})
+WITH count(e) > 0 AS seen
+OPTIONAL MATCH (j:Job {natural_key: $job_key})
+OPTIONAL MATCH (r:Run {id: $run_id})
+RETURN seen, j {.*} AS j, r {.*} AS r,
+       COLLECT {
+         MATCH (d:Dataset) WHERE d.natural_key IN $keys
+         OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+         RETURN d {.*, source_id: s.id}
+       } AS datasets
+"""
+# a run's inputs and outputs so far among $ids (type(x): READ or WROTE)
+RUN_IO_OF = """
+MATCH (:Run {id: $run_id})-[x:READ|WROTE]->(d:Dataset) WHERE d.id IN $ids
+RETURN d.id AS dataset_id, type(x) AS rel, x.facets AS facets
+"""
+# the run's inputs (row.input) and outputs with their facets, and the job's: one row per
+# (dataset, role); a NULL $run_id or $job_id leaves that side alone
+RUN_IO_SET = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (r:Run {id: $run_id})
+OPTIONAL MATCH (j:Job {id: $job_id})
+FOREACH (x IN CASE WHEN r IS NOT NULL AND row.input THEN [r] ELSE [] END |
+  MERGE (x)-[e:READ]->(d) SET e.facets = row.facets)
+FOREACH (x IN CASE WHEN r IS NOT NULL AND NOT row.input THEN [r] ELSE [] END |
+  MERGE (x)-[e:WROTE]->(d) SET e.facets = row.facets)
+FOREACH (x IN CASE WHEN j IS NOT NULL AND row.input THEN [j] ELSE [] END |
+  MERGE (x)-[:JOB_READS]->(d))
+FOREACH (x IN CASE WHEN j IS NOT NULL AND NOT row.input THEN [j] ELSE [] END |
+  MERGE (x)-[:JOB_WRITES]->(d))
+"""
+# the DERIVED_FROM among $pairs ([downstream id, upstream id]) that exist
+EDGES_OF_PAIRS = """
+UNWIND $pairs AS p
+MATCH (down:Dataset {id: p[0]})-[r:DERIVED_FROM]->(up:Dataset {id: p[1]})
+RETURN down.id AS down, up.id AS up, r.job AS job, r.job_id AS job_id, r.run_id AS run_id
+"""
+EDGES_CREATE = """
+UNWIND $rows AS row
+MATCH (down:Dataset {id: row.down}), (up:Dataset {id: row.up})
+CREATE (down)-[:DERIVED_FROM {job: row.job, job_id: row.job_id, run_id: row.run_id,
+                              created_at: $now}]->(up)
+"""
+EDGES_SET_JOB = """
+UNWIND $rows AS row
+MATCH (:Dataset {id: row.down})-[r:DERIVED_FROM]->(:Dataset {id: row.up})
+SET r.job = row.job, r.job_id = row.job_id, r.run_id = row.run_id
 """
 
 # --- dataset facets, events, datasets ---------------------------------------------------------
