@@ -297,7 +297,10 @@ class ImpactEntry:
 def impact_entries(graph: LineageGraph) -> list[ImpactEntry]:
     """Every downstream dataset of a DOWNSTREAM walk, nearest first, then by name."""
     depth = {n.dataset.id: n.depth for n in graph.nodes}
+    into: dict[str, list[LineageEdge]] = {}   # by downstream end, in the graph's edge order
+    for e in graph.edges:
+        into.setdefault(e.downstream_id, []).append(e)
     return [ImpactEntry(n.dataset, n.depth,
-                        [e for e in graph.edges if e.downstream_id == n.dataset.id
-                         and depth.get(e.upstream_id) == n.depth - 1])
+                        [e for e in into.get(n.dataset.id, [])
+                         if depth.get(e.upstream_id) == n.depth - 1])
             for n in graph.nodes if n.depth > 0]
