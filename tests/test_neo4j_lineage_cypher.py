@@ -105,9 +105,11 @@ def test_spread_parameters_match_too() -> None:
         "description", "masking", "job_id", "run_id", "now"}
     assert set(re.findall(r"\$(\w+)", LC.COLUMN_UPDATE)) == ident | {
         "description", "masking", "job_id", "run_id"}
-    assert set(re.findall(r"\$(\w+)", LC.RUN_UPDATE)) == {
-        "id", "state", "state_time", "started_at", "ended_at", "error_message",
-        "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
+    # a run's rows (lineage_apply.Batch.ensure_run: run_after's keys, id and now)
+    run_fields = {"id", "state", "state_time", "started_at", "ended_at", "error_message",
+                  "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
+    assert set(re.findall(r"\brow\.(\w+)", LC.RUNS_UPDATE)) == run_fields
+    assert set(re.findall(r"\brow\.(\w+)", LC.RUNS_CREATE)) == run_fields | {"job_id"}
 
 
 # --- whole-catalog export/import (neo4j/transfer.py) --------------------------------------

@@ -6,6 +6,7 @@ registration (``datasets.ensure_dataset``, ``versions.register_one``) is reused.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,127 +57,249 @@ def column(r: dict[str, Any]) -> ColumnLineageEdge:
         job_id=c.get("job_id"), run_id=c.get("run_id"), created_at=records.ts(c["created_at"]))
 
 
-class Audits:
-    """Audit events of one event's application, written together (``cypher.AUDIT_APPEND_MANY``)
-    in the order they were added. Anything that writes its own audit event (the catalog's
-    ``ensure_dataset``, ``register_one``, …) runs after ``flush``, so the trail keeps the
-    order of one ``audit`` call per change."""
+class Batch:
+    """Events applied in order inside one write transaction, their writes set-wise.
+
+    One read (``LC.BATCH_LOOKUP``) fetches what the events name; each event is then decided
+    in Python against that state, kept up to date with the batch's own changes, and its
+    writes are queued; ``flush`` writes the queue, one statement per kind, in dependency
+    order, the audit trail last in the order the changes were made. What the shared catalog
+    code does (registering a new dataset or version, owners, sources, column lineage) reads
+    and writes the database itself: the queue is flushed before it, and what it may have
+    changed is dropped from the state (read again when named again). So every event sees
+    the ones before it, and the result is what one transaction per event gives."""
 
     def __init__(self, actor: str) -> None:
         self.actor = actor
-        self.pending: list[dict[str, Any]] = []
+        self.seen: set[str] = set()
+        self.jobs: dict[str, dict[str, Any]] = {}          # by natural key, as stored
+        self.runs: dict[str, dict[str, Any]] = {}          # by id, as stored
+        self.datasets: dict[tuple[str, str], Dataset] = {}
+        self.io: dict[tuple[str, bool, str], dict[str, Any]] = {}   # (run, input, dataset)
+        self.edges: dict[tuple[str, str], dict[str, Any]] = {}
+        self.queue: dict[str, list[dict[str, Any]]] = {name: [] for name in _WRITES}
+        self.io_rows: dict[tuple[str, bool, str], dict[str, Any]] = {}
+        self.job_io: dict[tuple[str, bool, str], dict[str, Any]] = {}
+        self.edge_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.edge_created: set[tuple[str, str]] = set()
+        self.audits: list[dict[str, Any]] = []
 
-    def add(self, action: str, kind: str, target: str, detail: dict[str, Any]) -> None:
-        self.pending.append({"at": now(), "actor": self.actor, "action": action,
-                             "target_kind": kind, "target_id": target,
-                             "detail": records.to_json(detail),
-                             "request_id": current_request_id()})
+    async def load(self, tx: Tx, events: Sequence[LineageEvent]) -> None:
+        keys = {records.dataset_key(k.namespace, k.name) for ev in events
+                for k in (*(spec.key for spec in ev.specs()), *ev.other_keys())}
+        found = await one(
+            tx, LC.BATCH_LOOKUP, event_keys=sorted({ev.key for ev in events}),
+            job_keys=sorted({records.dataset_key(ev.job.namespace, ev.job.name)
+                             for ev in events if ev.job is not None}),
+            run_ids=sorted({ev.run.run_id for ev in events if ev.run is not None}),
+            keys=sorted(keys), read=LC.Rel.READ.value)
+        assert found is not None   # BATCH_LOOKUP always returns its row
+        self.seen = set(found["seen"])
+        self.jobs = {j["natural_key"]: j for j in found["jobs"]}
+        self.runs = {r["id"]: r for r in found["runs"]}
+        self.datasets = {(d["namespace"], d["name"]): records.dataset(d)
+                         for d in found["datasets"]}
+        self.io = {(r, bool(is_input), d): loads(f) for r, is_input, d, f in found["io"]}
+        self.edges = {(d, u): {"job": job, "job_id": job_id, "run_id": run_id}
+                      for d, u, job, job_id, run_id in found["edges"]}
+
+    def audit(self, action: str, kind: str, target: str, detail: dict[str, Any]) -> None:
+        self.audits.append({"at": now(), "actor": self.actor, "action": action,
+                            "target_kind": kind, "target_id": target,
+                            "detail": records.to_json(detail),
+                            "request_id": current_request_id()})
 
     async def flush(self, tx: Tx) -> None:
-        if self.pending:
-            await run(tx, cypher.AUDIT_APPEND_MANY, events=self.pending)
-            self.pending = []
+        self.queue["io"] = list(self.io_rows.values())
+        self.queue["job_io"] = list(self.job_io.values())
+        self.queue["edges_new"] = [self.edge_rows[k] for k in self.edge_rows
+                                   if k in self.edge_created]
+        self.queue["edges_set"] = [self.edge_rows[k] for k in self.edge_rows
+                                   if k not in self.edge_created]
+        for name, statement in _WRITES.items():
+            if self.queue[name]:
+                await run(tx, statement, rows=self.queue[name])
+                self.queue[name] = []
+        self.io_rows, self.job_io, self.edge_rows = {}, {}, {}
+        self.edge_created = set()
+        if self.audits:
+            await run(tx, cypher.AUDIT_APPEND_MANY, events=self.audits)
+            self.audits = []
+
+    # --- one event ---------------------------------------------------------------------
+    async def apply(self, tx: Tx, ev: LineageEvent) -> IngestResult:
+        if ev.key in self.seen:
+            return IngestResult(created=False, key=ev.key)
+        job_id = self.ensure_job(ev.job) if ev.job is not None else None
+        run_id = None
+        if ev.run is not None and job_id is not None:
+            run_id = self.ensure_run(ev.run, job_id, ev.event_time)
+        ids: dict[DatasetKey, str] = {}
+        for spec in ev.specs():
+            ids[spec.key] = await self.ensure_spec(tx, spec)
+        for key in ev.other_keys():
+            ids[key] = await self.ensure_bare(tx, key)
+        for role, specs in ((RunRole.INPUT, ev.inputs), (RunRole.OUTPUT, ev.outputs)):
+            for spec in specs:
+                at = (role is RunRole.INPUT, ids[spec.key])
+                if run_id is not None:
+                    merged = {**self.io.get((run_id, *at), {}), **spec.io_facets}
+                    self.io[(run_id, *at)] = merged
+                    self.io_rows[(run_id, *at)] = {"run_id": run_id, "input": at[0],
+                                                   "dataset_id": at[1],
+                                                   "facets": records.to_json(merged)}
+                if job_id is not None:
+                    self.job_io[(job_id, *at)] = {"job_id": job_id, "input": at[0],
+                                                  "dataset_id": at[1]}
+        label = ev.job.name if ev.job is not None else None
+        for down_key, up_key in ev.edges:
+            self.put_edge(ids[down_key], ids[up_key], str(up_key), label, job_id, run_id)
+        if ev.column_lineage:
+            await self.flush(tx)   # put_column reads what the catalog holds
+            changed: dict[str, int] = {}
+            for col in ev.column_lineage:
+                down, up = ids[col.downstream], ids[col.upstream]
+                if (down, col.downstream_field) != (up, col.upstream_field) and \
+                        await put_column(tx, down, col, up, job_id, run_id):
+                    changed[down] = changed.get(down, 0) + 1
+            for dataset_id, count in changed.items():
+                self.audit("column_lineage.added", "Dataset", dataset_id, {"fields": count})
+        self.queue["events"].append({
+            "key": ev.key, "kind": ev.kind.value, "event_type": ev.event_type,
+            "event_time": ev.event_time, "job_id": job_id, "run_id": run_id,
+            "producer": ev.producer, "now": now(), "payload": records.to_json(ev.payload)})
+        self.seen.add(ev.key)
+        target_kind, target = (("Run", run_id) if run_id else ("Job", job_id) if job_id
+                               else ("Dataset", next(iter(ids.values()), "")))
+        self.audit("openlineage.event", target_kind, target or "", {
+            "eventType": ev.event_type, "kind": ev.kind.value,
+            "eventTime": ev.event_time.isoformat(timespec="microseconds"),
+            "producer": ev.producer, "datasets": len(ids),
+            "job": f"{ev.job.namespace}/{ev.job.name}" if ev.job else None})
+        return IngestResult(created=True, key=ev.key, job_id=job_id, run_id=run_id,
+                            dataset_ids=list(dict.fromkeys(ids.values())))
+
+    def ensure_job(self, spec: JobSpec) -> str:
+        natural_key = records.dataset_key(spec.namespace, spec.name)
+        old = self.jobs.get(natural_key)
+        stamp = now()
+        if old is None:
+            job_id = new_id()
+            row = {"id": job_id, "natural_key": natural_key, "namespace": spec.namespace,
+                   "name": spec.name, "description": spec.description,
+                   "facets": records.to_json(merge_facets({}, spec.facets)), "now": stamp}
+            self.queue["jobs_new"].append(row)
+            self.jobs[natural_key] = row
+            self.audit("job.created", "Job", job_id,
+                       {"namespace": spec.namespace, "name": spec.name})
+            return job_id
+        facets = merge_facets(loads(old.get("facets")), spec.facets)
+        description = spec.description if spec.description is not None \
+            else old.get("description")
+        if (facets, description) != (loads(old.get("facets")), old.get("description")):
+            row = {"id": old["id"], "description": description,
+                   "facets": records.to_json(facets), "now": stamp}
+            self.queue["jobs_set"].append(row)
+            self.jobs[natural_key] = {**old, **row}
+            self.audit("job.updated", "Job", old["id"],
+                       {"namespace": spec.namespace, "name": spec.name})
+        return str(old["id"])
+
+    def ensure_run(self, spec: RunSpec, job_id: str, at: datetime) -> str:
+        old = self.runs.get(spec.run_id)
+        state = spec.state
+        if old is None:
+            row = {"id": spec.run_id, "job_id": job_id, "state": state.value,
+                   "state_time": at,
+                   "started_at": at if state in (RunState.START, RunState.RUNNING) else None,
+                   "ended_at": at if state.terminal else None,
+                   "error_message": spec.error_message, "nominal_start": spec.nominal_start,
+                   "nominal_end": spec.nominal_end, "parent_run_id": spec.parent_run_id,
+                   "facets": records.to_json(merge_facets({}, spec.facets)), "now": now()}
+            self.queue["runs_new"].append(row)
+            self.runs[spec.run_id] = row
+            self.audit("run.created", "Run", spec.run_id, {"job": job_id, "state": state.value})
+            return spec.run_id
+        after = run_after(spec, job_id, at, old)
+        if after is not None:
+            row = {"id": spec.run_id, **after, "now": now()}
+            self.queue["runs_set"].append(row)
+            self.runs[spec.run_id] = {**old, **row}
+            self.audit("run.updated", "Run", spec.run_id, {"state": after["state"]})
+        return spec.run_id
+
+    async def ensure_spec(self, tx: Tx, spec: DatasetSpec) -> str:
+        held = self.datasets.get((spec.namespace, spec.name))
+        if _unchanged(spec, held):
+            assert held is not None
+            return held.id
+        await self.flush(tx)
+        self.datasets.pop((spec.namespace, spec.name), None)   # no longer known as it was
+        return await ensure_spec(tx, spec, self.actor)
+
+    async def ensure_bare(self, tx: Tx, key: DatasetKey) -> str:
+        held = self.datasets.get((key.namespace, key.name))
+        if _unchanged(None, held):
+            assert held is not None
+            return held.id
+        await self.flush(tx)
+        self.datasets.pop((key.namespace, key.name), None)
+        return await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL, None,
+                                    None, self.actor)
+
+    def put_edge(self, down: str, up: str, up_name: str, label: str | None,
+                 job_id: str | None, run_id: str | None) -> None:
+        if down == up:
+            return
+        before = self.edges.get((down, up))
+        if before is None:
+            after = {"job": label, "job_id": job_id, "run_id": run_id}
+            self.edge_created.add((down, up))
+        elif (before["job"], before["job_id"]) != (label, job_id):
+            after = {"job": label, "job_id": job_id, "run_id": run_id or before["run_id"]}
+        elif run_id is not None and before["run_id"] != run_id:
+            after = {"job": label, "job_id": job_id, "run_id": run_id}
+            self.edges[(down, up)] = after
+            self._queue_edge(down, up, after)
+            return   # only the run moved on: no audit event
+        else:
+            return
+        self.edges[(down, up)] = after
+        self._queue_edge(down, up, after)
+        self.audit("lineage.added", "Dataset", down,
+                   {"upstream": up_name, "job": label, "run": run_id})
+
+
+    def _queue_edge(self, down: str, up: str, after: dict[str, Any]) -> None:
+        """The edge's final properties in the queue (created: stamped when first queued)."""
+        self.edge_rows[(down, up)] = {"now": now(), **self.edge_rows.get((down, up), {}),
+                                      "down": down, "up": up, **after}
+
+# the queued writes of a Batch, flushed in this order
+_WRITES = {"jobs_new": LC.JOBS_CREATE, "jobs_set": LC.JOBS_UPDATE, "runs_new": LC.RUNS_CREATE,
+           "runs_set": LC.RUNS_UPDATE, "io": LC.RUN_IO_SET, "job_io": LC.JOB_IO_SET,
+           "edges_new": LC.EDGES_CREATE, "edges_set": LC.EDGES_SET_JOB,
+           "events": LC.EVENTS_CREATE}
+
+
+async def apply_events(tx: Tx, events: Sequence[LineageEvent], actor: str
+                       ) -> list[IngestResult]:
+    """Apply ``events`` in order inside the caller's write transaction (``Batch``)."""
+    batch = Batch(actor)
+    await batch.load(tx, events)
+    results = [await batch.apply(tx, ev) for ev in events]
+    await batch.flush(tx)
+    return results
 
 
 async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
-    """The steps of the SQLite store's ``apply_event``, in few round trips: one read of what
-    the event names (``LC.EVENT_LOOKUP``), set-wise writes of the run's inputs and outputs
-    and of the edges, the audit trail in one statement; a dataset that exists and that the
-    event does not change costs nothing more."""
-    keys = [*(spec.key for spec in ev.specs()), *ev.other_keys()]
-    known = await one(tx, LC.EVENT_LOOKUP, key=ev.key,
-                      job_key=records.dataset_key(ev.job.namespace, ev.job.name)
-                      if ev.job is not None else None,
-                      run_id=ev.run.run_id if ev.run is not None else None,
-                      keys=sorted({records.dataset_key(k.namespace, k.name) for k in keys}))
-    assert known is not None   # EVENT_LOOKUP always returns its row
-    if known["seen"]:
-        return IngestResult(created=False, key=ev.key)
-    audits = Audits(actor)
-    job_id = await _ensure_job(tx, ev.job, known["j"], audits) if ev.job is not None else None
-    run_id, new_run = None, False
-    if ev.run is not None and job_id is not None:
-        new_run = known["r"] is None
-        run_id = await _ensure_run(tx, ev.run, job_id, ev.event_time, known["r"], audits)
-    held = {(d["namespace"], d["name"]): records.dataset(d) for d in known["datasets"]}
-    ids: dict[DatasetKey, str] = {}
-    for spec in ev.specs():
-        ids[spec.key] = await _ensure_spec(tx, spec, held, audits, actor)
-    for key in ev.other_keys():
-        ids[key] = await _ensure_bare(tx, key, held, audits, actor)
-    await _put_io(tx, ev, ids, job_id, run_id, new_run)
-    label = ev.job.name if ev.job is not None else None
-    await _put_edges(tx, ev, ids, label, job_id, run_id, audits)
-    changed: dict[str, int] = {}
-    for col in ev.column_lineage:
-        down, up = ids[col.downstream], ids[col.upstream]
-        if (down, col.downstream_field) != (up, col.upstream_field) and \
-                await put_column(tx, down, col, up, job_id, run_id):
-            changed[down] = changed.get(down, 0) + 1
-    for dataset_id, count in changed.items():
-        audits.add("column_lineage.added", "Dataset", dataset_id, {"fields": count})
-    await run(tx, LC.EVENT_CREATE, key=ev.key, kind=ev.kind.value, event_type=ev.event_type,
-              event_time=ev.event_time, job_id=job_id, run_id=run_id, producer=ev.producer,
-              now=now(), payload=records.to_json(ev.payload))
-    target_kind, target = (("Run", run_id) if run_id else ("Job", job_id) if job_id
-                           else ("Dataset", next(iter(ids.values()), "")))
-    audits.add("openlineage.event", target_kind, target or "", {
-        "eventType": ev.event_type, "kind": ev.kind.value,
-        "eventTime": ev.event_time.isoformat(timespec="microseconds"),
-        "producer": ev.producer, "datasets": len(ids),
-        "job": f"{ev.job.namespace}/{ev.job.name}" if ev.job else None})
-    await audits.flush(tx)
-    return IngestResult(created=True, key=ev.key, job_id=job_id, run_id=run_id,
-                        dataset_ids=list(dict.fromkeys(ids.values())))
-
-
-async def _ensure_job(tx: Tx, spec: JobSpec, found: dict[str, Any] | None,
-                      audits: Audits) -> str:
-    """``ensure_job`` given what EVENT_LOOKUP found."""
-    if found is None:
-        job_id = new_id()
-        await run(tx, LC.JOB_CREATE, id=job_id,
-                  natural_key=records.dataset_key(spec.namespace, spec.name),
-                  namespace=spec.namespace, name=spec.name, description=spec.description,
-                  facets=records.to_json(merge_facets({}, spec.facets)), now=now())
-        audits.add("job.created", "Job", job_id,
-                   {"namespace": spec.namespace, "name": spec.name})
-        return job_id
-    facets = merge_facets(loads(found.get("facets")), spec.facets)
-    description = spec.description if spec.description is not None \
-        else found.get("description")
-    if (facets, description) != (loads(found.get("facets")), found.get("description")):
-        await run(tx, LC.JOB_UPDATE, id=found["id"], description=description,
-                  facets=records.to_json(facets), now=now())
-        audits.add("job.updated", "Job", found["id"],
-                   {"namespace": spec.namespace, "name": spec.name})
-    return str(found["id"])
-
-
-async def _ensure_run(tx: Tx, spec: RunSpec, job_id: str, at: datetime,
-                      found: dict[str, Any] | None, audits: Audits) -> str:
-    """``ensure_run`` given what EVENT_LOOKUP found."""
-    state = spec.state
-    if found is None:
-        await run(tx, LC.RUN_CREATE, id=spec.run_id, job_id=job_id, state=state.value,
-                  state_time=at,
-                  started_at=at if state in (RunState.START, RunState.RUNNING) else None,
-                  ended_at=at if state.terminal else None, error_message=spec.error_message,
-                  nominal_start=spec.nominal_start, nominal_end=spec.nominal_end,
-                  parent_run_id=spec.parent_run_id,
-                  facets=records.to_json(merge_facets({}, spec.facets)), now=now())
-        audits.add("run.created", "Run", spec.run_id, {"job": job_id, "state": state.value})
-        return spec.run_id
-    after = run_after(spec, job_id, at, found)
-    if after is not None:
-        await run(tx, LC.RUN_UPDATE, id=spec.run_id, **after, now=now())
-        audits.add("run.updated", "Run", spec.run_id, {"state": after["state"]})
-    return spec.run_id
+    [result] = await apply_events(tx, [ev], actor)
+    return result
 
 
 def _unchanged(spec: DatasetSpec | None, held: Dataset | None) -> bool:
     """True when ``ensure_spec`` (a bare dataset when ``spec`` is None) would write nothing
-    for a dataset the catalog ``held`` at the event's start."""
+    for a dataset the catalog ``held``."""
     if held is None or held.deleted_at is not None:
         return False
     if spec is None:
@@ -184,90 +307,6 @@ def _unchanged(spec: DatasetSpec | None, held: Dataset | None) -> bool:
     return (spec.source is None and spec.fields is None and spec.version is None
             and not spec.owners and not spec.facets
             and (spec.description is None or spec.description == held.description))
-
-
-async def _ensure_spec(tx: Tx, spec: DatasetSpec, held: dict[tuple[str, str], Dataset],
-                       audits: Audits, actor: str) -> str:
-    found = held.get((spec.namespace, spec.name))
-    if _unchanged(spec, found):
-        assert found is not None
-        return found.id
-    await audits.flush(tx)
-    held.pop((spec.namespace, spec.name), None)   # what it held may no longer be so
-    return await ensure_spec(tx, spec, actor)
-
-
-async def _ensure_bare(tx: Tx, key: DatasetKey, held: dict[tuple[str, str], Dataset],
-                       audits: Audits, actor: str) -> str:
-    found = held.get((key.namespace, key.name))
-    if _unchanged(None, found):
-        assert found is not None
-        return found.id
-    await audits.flush(tx)
-    held.pop((key.namespace, key.name), None)
-    return await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL, None, None,
-                                actor)
-
-
-async def _put_io(tx: Tx, ev: LineageEvent, ids: dict[DatasetKey, str], job_id: str | None,
-                  run_id: str | None, new_run: bool) -> None:
-    """The run's inputs and outputs (facets merged over what it had) and the job's, in two
-    statements at most; a run this event created had none."""
-    if job_id is None and run_id is None:
-        return
-    touched = [(role, spec) for role, specs in ((RunRole.INPUT, ev.inputs),
-                                                (RunRole.OUTPUT, ev.outputs))
-               for spec in specs]
-    if not touched:
-        return
-    facets: dict[tuple[bool, str], dict[str, Any]] = {}
-    if run_id is not None and not new_run:
-        for r in await rows(tx, LC.RUN_IO_OF, run_id=run_id,
-                            ids=sorted({ids[spec.key] for _, spec in touched})):
-            facets[(r["rel"] == LC.Rel.READ.value, r["dataset_id"])] = loads(r["facets"])
-    merged: dict[tuple[bool, str], dict[str, Any]] = {}
-    for role, spec in touched:
-        at = (role is RunRole.INPUT, ids[spec.key])
-        merged[at] = {**merged.get(at, facets.get(at, {})), **spec.io_facets}
-    await run(tx, LC.RUN_IO_SET, run_id=run_id, job_id=job_id, rows=[
-        {"dataset_id": dataset_id, "input": is_input, "facets": records.to_json(value)}
-        for (is_input, dataset_id), value in merged.items()])
-
-
-async def _put_edges(tx: Tx, ev: LineageEvent, ids: dict[DatasetKey, str],
-                     label: str | None, job_id: str | None, run_id: str | None,
-                     audits: Audits) -> None:
-    """``put_edge`` for every edge of the event: one read, then its creations and its
-    updates as one statement each."""
-    pairs = [(ids[d], ids[u], str(u)) for d, u in ev.edges if ids[d] != ids[u]]
-    if not pairs:
-        return
-    state: dict[tuple[str, str], dict[str, Any]] = {
-        (r["down"], r["up"]): r for r in await rows(
-            tx, LC.EDGES_OF_PAIRS, pairs=[[d, u] for d, u, _ in pairs])}
-    created: dict[tuple[str, str], dict[str, Any]] = {}
-    updated: dict[tuple[str, str], dict[str, Any]] = {}
-    for down, up, up_name in pairs:
-        before = state.get((down, up))
-        if before is None:
-            after = {"down": down, "up": up, "job": label, "job_id": job_id, "run_id": run_id}
-            created[(down, up)] = state[(down, up)] = after
-        elif (before["job"], before["job_id"]) != (label, job_id) or (
-                run_id is not None and before["run_id"] != run_id):
-            after = {"down": down, "up": up, "job": label, "job_id": job_id,
-                     "run_id": run_id or before["run_id"]}
-            (created if (down, up) in created else updated)[(down, up)] = after
-            state[(down, up)] = after
-            if (before["job"], before["job_id"]) == (label, job_id):
-                continue   # only the run moved on: no audit event
-        else:
-            continue
-        audits.add("lineage.added", "Dataset", down,
-                   {"upstream": up_name, "job": label, "run": run_id})
-    if created:
-        await run(tx, LC.EDGES_CREATE, rows=list(created.values()), now=now())
-    if updated:
-        await run(tx, LC.EDGES_SET_JOB, rows=list(updated.values()))
 
 
 def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]

@@ -69,13 +69,6 @@ SCHEMA: tuple[str, ...] = (
 
 # --- jobs ----------------------------------------------------------------------------------
 JOB_BY_KEY = "MATCH (j:Job {natural_key: $natural_key}) RETURN j {.*} AS j"
-JOB_CREATE = """
-CREATE (j:Job {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
-               description: $description, facets: $facets, created_at: $now, updated_at: $now})
-"""
-JOB_UPDATE = """
-MATCH (j:Job {id: $id}) SET j.description = $description, j.facets = $facets, j.updated_at = $now
-"""
 JOBS_BY_IDS = "MATCH (j:Job) WHERE j.id IN $ids RETURN j {.*} AS j"
 # keyset page by (namespace, name); $after_ns IS NULL on the first page
 JOB_PAGE = """
@@ -94,22 +87,6 @@ ORDER BY job_id, rel, d.namespace, d.name
 """
 
 # --- runs ----------------------------------------------------------------------------------
-RUN_CREATE = """
-MATCH (j:Job {id: $job_id})
-CREATE (j)-[:HAS_RUN]->(r:Run {id: $id, job_id: $job_id, state: $state,
-                               state_time: $state_time, started_at: $started_at,
-                               ended_at: $ended_at, error_message: $error_message,
-                               nominal_start: $nominal_start, nominal_end: $nominal_end,
-                               parent_run_id: $parent_run_id, facets: $facets,
-                               created_at: $now, updated_at: $now})
-"""
-RUN_UPDATE = """
-MATCH (r:Run {id: $id})
-SET r.state = $state, r.state_time = $state_time, r.started_at = $started_at,
-    r.ended_at = $ended_at, r.error_message = $error_message,
-    r.nominal_start = $nominal_start, r.nominal_end = $nominal_end,
-    r.parent_run_id = $parent_run_id, r.facets = $facets, r.updated_at = $now
-"""
 RUNS_BY_IDS = "MATCH (r:Run) WHERE r.id IN $ids RETURN r {.*} AS r"
 # newest first by (created_at, id); $job_id NULL lists every job's runs
 RUN_PAGE = """
@@ -283,58 +260,95 @@ WHERE down.id IN $ids AND up.id IN $ids
 RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c LIMIT $limit
 """
 
-# --- applying an event in few round trips (lineage_apply.py) --------------------------------
-# What an event needs to know first, in one read: whether it was applied, its job and run
-# (NULL parameters match nothing), and the datasets it names ($keys: natural keys).
-EVENT_LOOKUP = """
-OPTIONAL MATCH (e:OpenLineageEvent {key: $key})
-WITH count(e) > 0 AS seen
-OPTIONAL MATCH (j:Job {natural_key: $job_key})
-OPTIONAL MATCH (r:Run {id: $run_id})
-RETURN seen, j {.*} AS j, r {.*} AS r,
+# --- applying a batch of events in few round trips (lineage_apply.py) ---------------------
+# What a batch needs to know first, in one read: the event keys already applied, the jobs
+# ($job_keys: natural keys) and runs it names, the datasets it names ($keys: natural keys),
+# those runs' inputs and outputs among those datasets ([run id, is input, dataset id,
+# facets]) and the DERIVED_FROM among those datasets ([down id, up id, job, job_id, run_id]).
+BATCH_LOOKUP = """
+RETURN COLLECT { MATCH (e:OpenLineageEvent) WHERE e.key IN $event_keys RETURN e.key } AS seen,
+       COLLECT { MATCH (j:Job) WHERE j.natural_key IN $job_keys RETURN j {.*} } AS jobs,
+       COLLECT { MATCH (r:Run) WHERE r.id IN $run_ids RETURN r {.*} } AS runs,
        COLLECT {
          MATCH (d:Dataset) WHERE d.natural_key IN $keys
          OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
          RETURN d {.*, source_id: s.id}
-       } AS datasets
+       } AS datasets,
+       COLLECT {
+         MATCH (r:Run)-[x:READ|WROTE]->(d:Dataset)
+         WHERE r.id IN $run_ids AND d.natural_key IN $keys
+         RETURN [r.id, type(x) = $read, d.id, x.facets]
+       } AS io,
+       COLLECT {
+         MATCH (a:Dataset)-[x:DERIVED_FROM]->(b:Dataset)
+         WHERE a.natural_key IN $keys AND b.natural_key IN $keys
+         RETURN [a.id, b.id, x.job, x.job_id, x.run_id]
+       } AS edges
 """
-# a run's inputs and outputs so far among $ids (type(x): READ or WROTE)
-RUN_IO_OF = """
-MATCH (:Run {id: $run_id})-[x:READ|WROTE]->(d:Dataset) WHERE d.id IN $ids
-RETURN d.id AS dataset_id, type(x) AS rel, x.facets AS facets
+# the writes of a batch, each one statement over its $rows (in this order: a run needs its
+# job, an input its run)
+JOBS_CREATE = """
+UNWIND $rows AS row
+CREATE (j:Job {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
+               name: row.name, description: row.description, facets: row.facets,
+               created_at: row.now, updated_at: row.now})
 """
-# the run's inputs (row.input) and outputs with their facets, and the job's: one row per
-# (dataset, role); a NULL $run_id or $job_id leaves that side alone
+JOBS_UPDATE = """
+UNWIND $rows AS row
+MATCH (j:Job {id: row.id})
+SET j.description = row.description, j.facets = row.facets, j.updated_at = row.now
+"""
+RUNS_CREATE = """
+UNWIND $rows AS row
+MATCH (j:Job {id: row.job_id})
+CREATE (j)-[:HAS_RUN]->(r:Run {id: row.id, job_id: row.job_id, state: row.state,
+                               state_time: row.state_time, started_at: row.started_at,
+                               ended_at: row.ended_at, error_message: row.error_message,
+                               nominal_start: row.nominal_start, nominal_end: row.nominal_end,
+                               parent_run_id: row.parent_run_id, facets: row.facets,
+                               created_at: row.now, updated_at: row.now})
+"""
+RUNS_UPDATE = """
+UNWIND $rows AS row
+MATCH (r:Run {id: row.id})
+SET r.state = row.state, r.state_time = row.state_time, r.started_at = row.started_at,
+    r.ended_at = row.ended_at, r.error_message = row.error_message,
+    r.nominal_start = row.nominal_start, r.nominal_end = row.nominal_end,
+    r.parent_run_id = row.parent_run_id, r.facets = row.facets, r.updated_at = row.now
+"""
+# a run's inputs (row.input) and outputs with their facets
 RUN_IO_SET = """
 UNWIND $rows AS row
-MATCH (d:Dataset {id: row.dataset_id})
-OPTIONAL MATCH (r:Run {id: $run_id})
-OPTIONAL MATCH (j:Job {id: $job_id})
-FOREACH (x IN CASE WHEN r IS NOT NULL AND row.input THEN [r] ELSE [] END |
+MATCH (r:Run {id: row.run_id}), (d:Dataset {id: row.dataset_id})
+FOREACH (x IN CASE WHEN row.input THEN [r] ELSE [] END |
   MERGE (x)-[e:READ]->(d) SET e.facets = row.facets)
-FOREACH (x IN CASE WHEN r IS NOT NULL AND NOT row.input THEN [r] ELSE [] END |
+FOREACH (x IN CASE WHEN row.input THEN [] ELSE [r] END |
   MERGE (x)-[e:WROTE]->(d) SET e.facets = row.facets)
-FOREACH (x IN CASE WHEN j IS NOT NULL AND row.input THEN [j] ELSE [] END |
-  MERGE (x)-[:JOB_READS]->(d))
-FOREACH (x IN CASE WHEN j IS NOT NULL AND NOT row.input THEN [j] ELSE [] END |
-  MERGE (x)-[:JOB_WRITES]->(d))
 """
-# the DERIVED_FROM among $pairs ([downstream id, upstream id]) that exist
-EDGES_OF_PAIRS = """
-UNWIND $pairs AS p
-MATCH (down:Dataset {id: p[0]})-[r:DERIVED_FROM]->(up:Dataset {id: p[1]})
-RETURN down.id AS down, up.id AS up, r.job AS job, r.job_id AS job_id, r.run_id AS run_id
+# a job's inputs (row.input) and outputs
+JOB_IO_SET = """
+UNWIND $rows AS row
+MATCH (j:Job {id: row.job_id}), (d:Dataset {id: row.dataset_id})
+FOREACH (x IN CASE WHEN row.input THEN [j] ELSE [] END | MERGE (x)-[:JOB_READS]->(d))
+FOREACH (x IN CASE WHEN row.input THEN [] ELSE [j] END | MERGE (x)-[:JOB_WRITES]->(d))
 """
 EDGES_CREATE = """
 UNWIND $rows AS row
 MATCH (down:Dataset {id: row.down}), (up:Dataset {id: row.up})
 CREATE (down)-[:DERIVED_FROM {job: row.job, job_id: row.job_id, run_id: row.run_id,
-                              created_at: $now}]->(up)
+                              created_at: row.now}]->(up)
 """
 EDGES_SET_JOB = """
 UNWIND $rows AS row
 MATCH (:Dataset {id: row.down})-[r:DERIVED_FROM]->(:Dataset {id: row.up})
 SET r.job = row.job, r.job_id = row.job_id, r.run_id = row.run_id
+"""
+EVENTS_CREATE = """
+UNWIND $rows AS row
+CREATE (:OpenLineageEvent {key: row.key, kind: row.kind, event_type: row.event_type,
+                           event_time: row.event_time, job_id: row.job_id,
+                           run_id: row.run_id, producer: row.producer, received_at: row.now,
+                           payload: row.payload})
 """
 
 # --- dataset facets, events, datasets ---------------------------------------------------------
@@ -347,11 +361,6 @@ MATCH (d:Dataset) WHERE d.id IN $ids AND d.ol_facets IS NOT NULL
 RETURN d.id AS dataset_id, d.ol_facets AS facets
 """
 EVENT_EXISTS = "MATCH (e:OpenLineageEvent {key: $key}) RETURN e.key AS key"
-EVENT_CREATE = """
-CREATE (:OpenLineageEvent {key: $key, kind: $kind, event_type: $event_type,
-                           event_time: $event_time, job_id: $job_id, run_id: $run_id,
-                           producer: $producer, received_at: $now, payload: $payload})
-"""
 # the fields of one version, in order (for comparing an OpenLineage schema facet)
 VERSION_FIELDS = """
 MATCH (:DatasetVersion {id: $id})-[:HAS_FIELD]->(f:Field)
