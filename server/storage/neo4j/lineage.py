@@ -277,7 +277,7 @@ class LineageMixin(Neo4jBase):
             return []
 
         async def work(tx: Tx) -> list[IngestResult]:
-            return [await apply.apply_event(tx, e, actor) for e in events]
+            return await apply.apply_events(tx, events, actor)
         return await self._write(work)
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
