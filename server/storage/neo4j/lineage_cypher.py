@@ -195,8 +195,11 @@ RETURN st.nodes AS ids, st.depths AS depths, st.tr AS truncated, st.dr AS droppe
 # created_at epochSeconds, its nanosecond, job_id, run_id] (lineage.edge_row reads it): a walk
 # reads thousands of edges, and the async driver spends ~100 µs on each row, as much on each
 # DateTime it hydrates, and more on map keys than on values
+# Seeking the downstream ends and expanding upstream (USING INDEX): a dataset is derived from
+# a few, while a source hub feeds thousands, which the planner's other choice expands.
 EDGES_BETWEEN = """
-MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset) WHERE down.id IN $down AND up.id IN $up
+MATCH (down:Dataset)-[r:DERIVED_FROM]->(up:Dataset) USING INDEX down:Dataset(id)
+WHERE down.id IN $down AND up.id IN $up
 WITH down, up, r LIMIT $limit
 RETURN collect([down.id, up.id, r.transformation, r.job, r.created_at.epochSeconds,
                 r.created_at.nanosecond, r.job_id, r.run_id]) AS edges
