@@ -263,9 +263,11 @@ class GraphStore(Protocol):
 
     # --- API tokens (server/auth.py; only a sha256 of each secret is stored) ---------------
     async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,
-                           secret_hash: str, actor: str) -> ApiToken:
+                           secret_hash: str, actor: str,
+                           namespaces: Sequence[str] = ()) -> ApiToken:
         """Store a new token (audit ``token.created``); ConflictError when ``name`` was ever
-        used, revoked tokens included (a name identifies an actor in the audit log)."""
+        used, revoked tokens included (a name identifies an actor in the audit log).
+        ``namespaces``: where a collector token may post events (kept in the given order)."""
     async def get_token(self, token_id: str) -> ApiToken | None: ...
     async def list_tokens(self) -> list[ApiToken]:
         """Every token, revoked ones included, by name."""
