@@ -105,6 +105,20 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_HARVEST_POD_SCHEMA_DIR", "",
                "Folder of the POD v1.1 JSON schema files: DCAT-US records are validated "
                "against them (without it, against their required fields and types)."),
+    SettingDoc("PESO_COLLECT_MAX_RECORDS", "10000",
+               "Most events one `POST /api/v1/collect/…` request may carry (the body is also "
+               "bounded by PESO_MAX_BODY_BYTES)."),
+    SettingDoc("PESO_COLLECT_FLUSH_ROWS", "100000",
+               "A collected dataset's buffered events are written as a Parquet part (and a "
+               "new version) once this many are waiting..."),
+    SettingDoc("PESO_COLLECT_FLUSH_SECONDS", "30",
+               "...or once the oldest has waited this long."),
+    SettingDoc("PESO_COLLECT_BUFFER_ROWS", "1000000",
+               "Events a process holds unflushed (all datasets together); above it a "
+               "collection request is answered 429 with Retry-After."),
+    SettingDoc("PESO_COLLECT_KEY_TTL_HOURS", "24",
+               "How long an `Idempotency-Key` is remembered: a batch replayed with the same "
+               "key within it is answered as before and not stored again."),
     SettingDoc("PESO_LOG_FORMAT", "auto",
                "Log lines: `json`, `text`, or `auto` (JSON unless stderr is a terminal)."),
     SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
@@ -256,6 +270,11 @@ class Settings:
     harvest_max_bytes: int = 256 << 20
     harvest_max_remove_share: float = 0.2
     harvest_pod_schema_dir: str = ""
+    collect_max_records: int = 10_000
+    collect_flush_rows: int = 100_000
+    collect_flush_seconds: float = 30.0
+    collect_buffer_rows: int = 1_000_000
+    collect_key_ttl_hours: int = 24
     semantic_search: str = "auto"
     semantic_weight: float = 0.5
     semantic_candidates: int = 100
@@ -344,6 +363,13 @@ class Settings:
             harvest_max_remove_share=_float(env, "PESO_HARVEST_MAX_REMOVE_SHARE", 0.2, 0.0,
                                             1.0),
             harvest_pod_schema_dir=env.get("PESO_HARVEST_POD_SCHEMA_DIR") or "",
+            collect_max_records=_int(env, "PESO_COLLECT_MAX_RECORDS", 10_000, 1, 1_000_000),
+            collect_flush_rows=_int(env, "PESO_COLLECT_FLUSH_ROWS", 100_000, 1, 100_000_000),
+            collect_flush_seconds=_float(env, "PESO_COLLECT_FLUSH_SECONDS", 30.0, 0.05,
+                                         86400.0),
+            collect_buffer_rows=_int(env, "PESO_COLLECT_BUFFER_ROWS", 1_000_000, 1,
+                                     1_000_000_000),
+            collect_key_ttl_hours=_int(env, "PESO_COLLECT_KEY_TTL_HOURS", 24, 1, 24 * 365),
             semantic_search=_choice(env, "PESO_SEMANTIC_SEARCH", "auto", ("auto", "on", "off")),
             semantic_weight=_float(env, "PESO_SEMANTIC_WEIGHT", 0.5, 0.0, 1.0),
             semantic_candidates=_int(env, "PESO_SEMANTIC_CANDIDATES", 100, 1, 1000),

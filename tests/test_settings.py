@@ -42,6 +42,11 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_HARVEST_MAX_BYTES": ("harvest_max_bytes", "1048576", 1 << 20),
     "PESO_HARVEST_MAX_REMOVE_SHARE": ("harvest_max_remove_share", "0.5", 0.5),
     "PESO_HARVEST_POD_SCHEMA_DIR": ("harvest_pod_schema_dir", "/srv/pod", "/srv/pod"),
+    "PESO_COLLECT_MAX_RECORDS": ("collect_max_records", "500", 500),
+    "PESO_COLLECT_FLUSH_ROWS": ("collect_flush_rows", "2000", 2000),
+    "PESO_COLLECT_FLUSH_SECONDS": ("collect_flush_seconds", "0.5", 0.5),
+    "PESO_COLLECT_BUFFER_ROWS": ("collect_buffer_rows", "5000", 5000),
+    "PESO_COLLECT_KEY_TTL_HOURS": ("collect_key_ttl_hours", "48", 48),
     "PESO_REJECTED_RETENTION_DAYS": ("rejected_retention_days", "7", 7),
     "PESO_STALE_RUN_SECONDS": ("stale_run_seconds", "600", 600),
     "PESO_WORKER_IN_SERVE": ("worker_in_serve", "false", False),
@@ -92,6 +97,10 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
 
 # env name -> (lowest, highest) accepted
 INT_RANGES: dict[str, tuple[int, int]] = {
+    "PESO_COLLECT_MAX_RECORDS": (1, 1_000_000),
+    "PESO_COLLECT_FLUSH_ROWS": (1, 100_000_000),
+    "PESO_COLLECT_BUFFER_ROWS": (1, 1_000_000_000),
+    "PESO_COLLECT_KEY_TTL_HOURS": (1, 24 * 365),
     "PESO_SEMANTIC_CANDIDATES": (1, 1000),
     "PESO_PORT": (0, 65535),
     "PESO_MAX_PAGE_SIZE": (1, 10_000),
