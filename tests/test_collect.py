@@ -176,6 +176,51 @@ def client_with_role(client: TestClient, role: Role) -> TestClient:
     return TestClient(client.app, headers={"Authorization": f"Bearer {token}"})
 
 
+SET_CONTRACT = """mutation($c: JSON) { setDatasetContract(input: {namespace: "web",
+  name: "signups", contract: $c, create: true}) { dataset { contract } errors { message } } }"""
+
+
+def test_a_contract_decides_the_schema_and_refuses_rows(collecting: Any) -> None:
+    client, settings = collecting
+    contract = {"columns": {"user_id": {"type": "integer", "required": True, "min": 1},
+                            "email": {"type": "string", "regex": ".+@.+"},
+                            "signed_up": {"type": "timestamp"}}}
+    body = gql(client, SET_CONTRACT, {"c": contract})
+    assert body["data"]["setDatasetContract"]["errors"] == []
+    batch = b"\n".join([
+        b'{"user_id": 1, "email": "a@example.com", "signed_up": "2026-12-07T01:00:00Z"}',
+        b'{"user_id": 0, "email": "b@example.com"}',
+        b'{"email": "nobody@example.com"}',
+        b'{"user_id": 4, "email": "not-an-email", "plan": "pro"}',
+        b'{"user_id": 5, "email": "e@example.com", "plan": "free"}',
+    ])
+    answer = client.post("/api/v1/collect/web/signups", content=batch).json()
+    assert (answer["accepted"], answer["rejected"]) == (2, 3), answer
+    reasons = {r["record"]: r["reason"] for r in answer["reasons"]}
+    assert reasons == {2: "breaks the contract: user_id.min",
+                       3: "breaks the contract: user_id.required",
+                       4: "breaks the contract: email.regex"}
+    flush(client)
+    version = latest(client, "web", "signups")
+    assert version["rowCount"] == 2
+    assert {f["name"]: f["arrowType"] for f in version["fields"]} == {
+        "user_id": "int64", "email": "string", "signed_up": "timestamp[us, tz=UTC]",
+        "plan": "string"}   # the contract's typed columns, then the first batch's others
+    # a contract changed later applies from the next batch on
+    stricter = {"columns": {**contract["columns"], "plan": {"allowed": ["pro"]}}}
+    gql(client, SET_CONTRACT, {"c": stricter})
+    later = client.post("/api/v1/collect/web/signups",
+                        content=b'{"user_id": 9, "email": "z@example.com", "plan": "free"}')
+    assert later.json()["reasons"][0]["reason"] == "breaks the contract: plan.allowed"
+
+
+def test_a_bad_contract_is_refused_with_its_reason(collecting: Any) -> None:
+    client, _ = collecting
+    body = gql(client, SET_CONTRACT, {"c": {"columns": {"x": {"type": "colour"}}}})
+    payload = body["data"]["setDatasetContract"]
+    assert payload["dataset"] is None and "colour" in payload["errors"][0]["message"]
+
+
 def test_a_loaded_dataset_is_not_collected_into(collecting: Any, tmp_path: Path) -> None:
     client, _ = collecting
     csv = tmp_path / "leads.csv"

@@ -67,6 +67,7 @@ class _State:
     journal: wal.Journal
     frozen: records.FrozenSchema | None = None
     contract: Contract | None = None
+    contract_doc: dict[str, Any] | None = None   # as stored, to notice a change
     validator: Validator | None = None
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_rows: int = 0
@@ -163,6 +164,7 @@ class Collector:
                              f"{self.settings.collect_buffer_rows} (PESO_COLLECT_BUFFER_ROWS)",
                              retry)
         state = await self._state(namespace, name)
+        await self._refresh_contract(state)
         key = wal.key_id(idempotency_key) if idempotency_key else None
         if key is not None and key in state.keys:
             return _public(state.keys[key], replayed=True)
@@ -252,12 +254,28 @@ class Collector:
                 self._states[(namespace, name)] = found
             return found
 
+    async def _refresh_contract(self, state: _State) -> None:
+        """Follow a contract set or changed since this process first saw the dataset: its
+        rules apply from the next batch on (the frozen schema stays as it is)."""
+        j = state.journal
+        dataset = await self.graph.get_dataset(j.namespace, j.name)
+        doc = dataset.contract if dataset is not None else None
+        if doc == state.contract_doc:
+            return
+        contract = parse_contract(doc, label=f"contract of {j.namespace}/{j.name}") \
+            if doc else None
+        with state.lock:
+            state.contract_doc, state.contract = doc, contract
+            state.validator = (Validator(contract, state.frozen.schema)
+                               if contract is not None and state.frozen is not None else None)
+
     async def _load(self, journal: wal.Journal) -> _State:
         """A dataset's state: its frozen schema (from the WAL, else its collected versions,
         else frozen at its first batch) and contract, and the idempotency keys it knows."""
         state = _State(journal)
         dataset = await self.graph.get_dataset(journal.namespace, journal.name)
         if dataset is not None and dataset.contract:
+            state.contract_doc = dataset.contract
             state.contract = parse_contract(dataset.contract,
                                             label=f"contract of {journal.namespace}/"
                                                   f"{journal.name}")

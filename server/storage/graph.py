@@ -96,6 +96,11 @@ class GraphStore(Protocol):
     async def delete_dataset(self, namespace: str, name: str, *, actor: str) -> Dataset: ...
     async def set_description(self, namespace: str, name: str, description: str | None, *,
                               actor: str) -> Dataset: ...
+    async def set_contract(self, namespace: str, name: str, contract: dict[str, Any] | None,
+                           *, actor: str) -> Dataset:
+        """Store (or with None, remove) the dataset's validation contract, applied to every
+        later load and collected batch (audit ``dataset.contract_set``); NotFoundError for
+        an unknown or deleted dataset."""
 
     # --- versions and fields ---------------------------------------------------------------
     async def register_versions(
