@@ -38,6 +38,7 @@ class Loaders:
     owners: DataLoader[str, list[Owner]]
     entities: DataLoader[str, list[tuple[Entity, str | None]]]
     job: DataLoader[str, Job | None]
+    job_by_key: DataLoader[tuple[str, str], Job | None]   # (namespace, name)
     run: DataLoader[str, Run | None]
     run_datasets: DataLoader[str, list[RunDataset]]
     job_datasets: DataLoader[str, list[tuple[str, RunRole]]]
@@ -58,6 +59,7 @@ def make_loaders(graph: GraphStore) -> Loaders:
         owners=DataLoader(graph.get_owners),
         entities=DataLoader(graph.get_dataset_entities),
         job=DataLoader(graph.get_jobs),
+        job_by_key=DataLoader(graph.get_jobs_by_key),
         run=DataLoader(graph.get_runs),
         run_datasets=DataLoader(graph.get_run_datasets),
         job_datasets=DataLoader(graph.get_job_datasets),

@@ -12,6 +12,7 @@ from schema.context import Info
 from schema.payloads import UserError, attempt
 from schema.permissions import needs
 from server import models
+from server.openlineage import producer
 
 if TYPE_CHECKING:
     from schema.jobs import Run
@@ -30,10 +31,12 @@ class HarvestSource:
                         ) -> list[Annotated[Run, strawberry.lazy("schema.jobs")]]:
         from schema.jobs import Run
 
-        job = await info.context.graph.get_job("peso", f"peso.harvest.{self.name}")
+        # batched per request: every source's job in one read, their runs in another
+        job = await info.context.loaders.job_by_key.load(
+            (producer.NAMESPACE, f"peso.harvest.{self.name}"))
         if job is None:
             return []
-        page = await info.context.graph.list_runs(job_id=job.id, first=max(1, min(first, 50)))
+        page = await info.context.loaders.job_runs.load((job.id, max(1, min(first, 50))))
         return [Run.from_model(r) for r in page.items]
 
 

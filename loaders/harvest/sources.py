@@ -102,12 +102,11 @@ async def list_all(graph: GraphStore) -> list[HarvestSource]:
     out: list[HarvestSource] = []
     after: list[Any] | None = None
     while True:
-        page = await graph.list_jobs(first=500, after=after)
+        page = await graph.list_jobs(namespace=NAMESPACE, first=500, after=after)
         for job in page.items:
-            if job.namespace == NAMESPACE:
-                found = _from_facets(job.name, job.facets)
-                if found is not None and not found.removed:
-                    out.append(found)
+            found = _from_facets(job.name, job.facets)
+            if found is not None and not found.removed:
+                out.append(found)
         if not page.has_next or not page.cursors:
             return sorted(out, key=lambda s: s.name)
         after = page.cursors[-1]

@@ -178,8 +178,13 @@ class GraphStore(Protocol):
         ``key`` was applied before is a no-op (``created=False``): no record, no audit."""
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]: ...
     async def get_job(self, namespace: str, name: str) -> Job | None: ...
-    async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:
-        """Jobs by (namespace, name); cursors ``[namespace, name]``."""
+    async def get_jobs_by_key(self, keys: Sequence[tuple[str, str]]) -> list[Job | None]:
+        """Jobs by ``(namespace, name)``, in the order of ``keys`` (None for an unknown one):
+        ``get_job`` for many, in one read."""
+    async def list_jobs(self, *, namespace: str | None = None, first: int,
+                        after: list[Any] | None = None) -> Page[Job]:
+        """Jobs by (namespace, name), only those of ``namespace`` when given (``total``
+        counts those); cursors ``[namespace, name]``."""
     async def get_runs(self, ids: Sequence[str]) -> list[Run | None]: ...
     async def list_runs(self, *, job_id: str | None = None, first: int,
                         after: list[Any] | None = None) -> Page[Run]:

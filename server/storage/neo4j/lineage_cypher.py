@@ -75,14 +75,19 @@ JOB_UPDATE = """
 MATCH (j:Job {id: $id}) SET j.description = $description, j.facets = $facets, j.updated_at = $now
 """
 JOBS_BY_IDS = "MATCH (j:Job) WHERE j.id IN $ids RETURN j {.*} AS j"
-# keyset page by (namespace, name); $after_ns IS NULL on the first page
+JOBS_BY_KEYS = "MATCH (j:Job) WHERE j.natural_key IN $keys RETURN j {.*} AS j"
+# keyset page by (namespace, name); $after_ns IS NULL on the first page; $namespace IS NULL:
+# every namespace
 JOB_PAGE = """
 MATCH (j:Job)
-WHERE $after_ns IS NULL OR j.namespace > $after_ns
-   OR (j.namespace = $after_ns AND j.name > $after_name)
+WHERE ($namespace IS NULL OR j.namespace = $namespace)
+  AND ($after_ns IS NULL OR j.namespace > $after_ns
+       OR (j.namespace = $after_ns AND j.name > $after_name))
 RETURN j {.*} AS j ORDER BY j.namespace, j.name LIMIT $limit
 """
-JOB_COUNT = "MATCH (j:Job) RETURN count(j) AS n"
+JOB_COUNT = """
+MATCH (j:Job) WHERE $namespace IS NULL OR j.namespace = $namespace RETURN count(j) AS n
+"""
 # a job's known inputs and outputs (union over its runs and job events)
 JOB_READS_ADD = """
 MATCH (j:Job {id: $job_id}), (d:Dataset {id: $dataset_id}) MERGE (j)-[:JOB_READS]->(d)
