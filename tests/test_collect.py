@@ -77,7 +77,8 @@ def test_events_are_stored_as_parquet_and_counted_by_the_latest_version(
     answer = client.post(ROUTE, content=events(1000),
                          headers={"Content-Type": "application/x-ndjson"})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["accepted"] == 1000 and answer.json()["rejected"] == 0
+    assert answer.json()["accepted"] == 1000
+    assert answer.json()["rejected"] == 0
     array = json.dumps([json.loads(line) for line in events(500, 1000).split(b"\n")])
     assert client.post(ROUTE, content=array).json()["accepted"] == 500
     flush(client)
@@ -87,7 +88,8 @@ def test_events_are_stored_as_parquet_and_counted_by_the_latest_version(
     assert {f["name"]: f["arrowType"] for f in first["fields"]} == {
         "event_id": "int64", "ts": "timestamp[us, tz=UTC]", "campaign": "string",
         "cost": "double", "clicked": "bool"}
-    assert len(first["preview"]["rows"]) == 3 and first["preview"]["totalRows"] == 1500
+    assert len(first["preview"]["rows"]) == 3
+    assert first["preview"]["totalRows"] == 1500
 
     client.post(ROUTE, content=events(250, 1500))
     flush(client)
@@ -97,7 +99,8 @@ def test_events_are_stored_as_parquet_and_counted_by_the_latest_version(
     assert [r["event_id"] for r in rows] == list(range(1750))
     parts = list((settings.data_dir / "objects" / "collected" / "web" / "clicks").rglob(
         "*.parquet"))
-    assert len(parts) == 2 and all("dt=2" in str(p) and "hour=" in str(p) for p in parts)
+    assert len(parts) == 2
+    assert all("dt=2" in str(p) and "hour=" in str(p) for p in parts)
 
 
 def test_bad_records_are_refused_with_their_reasons_and_kept(collecting: Any) -> None:
@@ -132,7 +135,8 @@ def test_a_body_that_is_not_records_is_refused_whole_and_kept(collecting: Any) -
     answer = client.post(ROUTE, content=b'[{"event_id": 1}, {"event_id": ')
     assert answer.status_code == 400
     message = answer.json()["errors"][0]["message"]
-    assert "not a valid JSON array" in message and "the body is kept" in message
+    assert "not a valid JSON array" in message
+    assert "the body is kept" in message
     bodies = list((settings.data_dir / "objects" / "rejected" / "collect").rglob("*.body"))
     assert [b.read_bytes() for b in bodies] == [b'[{"event_id": 1}, {"event_id": ']
 
@@ -142,7 +146,8 @@ def test_a_replayed_batch_is_not_stored_twice(collecting: Any) -> None:
     headers = {"Idempotency-Key": "batch-0001"}
     first = client.post(ROUTE, content=events(100), headers=headers).json()
     again = client.post(ROUTE, content=events(100), headers=headers).json()
-    assert again["replayed"] is True and not first["replayed"]
+    assert again["replayed"] is True
+    assert not first["replayed"]
     assert (again["accepted"], again["batch"]) == (100, first["batch"])
     flush(client)
     after_flush = client.post(ROUTE, content=events(100), headers=headers).json()
@@ -181,7 +186,7 @@ SET_CONTRACT = """mutation($c: JSON) { setDatasetContract(input: {namespace: "we
 
 
 def test_a_contract_decides_the_schema_and_refuses_rows(collecting: Any) -> None:
-    client, settings = collecting
+    client, _settings = collecting
     contract = {"columns": {"user_id": {"type": "integer", "required": True, "min": 1},
                             "email": {"type": "string", "regex": ".+@.+"},
                             "signed_up": {"type": "timestamp"}}}
@@ -218,15 +223,16 @@ def test_a_bad_contract_is_refused_with_its_reason(collecting: Any) -> None:
     client, _ = collecting
     body = gql(client, SET_CONTRACT, {"c": {"columns": {"x": {"type": "colour"}}}})
     payload = body["data"]["setDatasetContract"]
-    assert payload["dataset"] is None and "colour" in payload["errors"][0]["message"]
+    assert payload["dataset"] is None
+    assert "colour" in payload["errors"][0]["message"]
 
 
 def test_a_loaded_dataset_is_not_collected_into(collecting: Any, tmp_path: Path) -> None:
     client, _ = collecting
     csv = tmp_path / "leads.csv"
     csv.write_text("id,name\n1,a\n")
-    graph = client.app.state.graph  # type: ignore[attr-defined]
-    objects = client.app.state.objects  # type: ignore[attr-defined]
+    graph = client.app.state.graph
+    objects = client.app.state.objects
     assert client.portal is not None
     client.portal.call(lambda: load_file(LoadRequest(csv, "web", "leads"), graph=graph,
                                          objects=objects, actor="cli"))
@@ -254,7 +260,8 @@ def test_limits_on_records_and_keys(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, PESO_COLLECT_MAX_RECORDS="10")
     with app_client(create_app(settings)) as client:
         many = client.post(ROUTE, content=events(11))
-        assert many.status_code == 400 and "PESO_COLLECT_MAX_RECORDS" in many.text
+        assert many.status_code == 400
+        assert "PESO_COLLECT_MAX_RECORDS" in many.text
         long_key = client.post(ROUTE, content=events(1), headers={"Idempotency-Key": "k" * 201})
         assert long_key.status_code == 400
         bad_name = client.post("/api/v1/collect/web/..%2Fx", content=events(1))
