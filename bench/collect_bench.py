@@ -72,8 +72,9 @@ def batch(n: int, size: int) -> bytes:
     lines = []
     for i in range(size):
         k = n * size + i
+        ts = f"2026-12-07T{k % 24:02d}:{k % 60:02d}:{(k * 7) % 60:02d}.{k % 1000:03d}Z"
         lines.append(json.dumps({
-            "event_id": k, "ts": f"2026-12-07T{k % 24:02d}:{k % 60:02d}:{(k * 7) % 60:02d}.{k % 1000:03d}Z",
+            "event_id": k, "ts": ts,
             "device": f"dev-{k % 5003:05d}", "campaign": f"cmp-{k % 211}",
             "channel": CHANNELS[k % 5], "country": ["DE", "FR", "US", "BR", "JP"][k % 5],
             "cost": round((k % 1000) * 0.013, 3), "score": (k % 97) / 97,
