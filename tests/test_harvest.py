@@ -194,6 +194,23 @@ def test_builtin_rules_agree_with_the_pod_schema() -> None:
         assert (not list(validator.iter_errors(v))) == (not dcat_us._builtin_problems(v)), v
 
 
+def test_data_json_is_read_as_a_stream_from_a_file(tmp_path: Path) -> None:
+    """A body past the fetcher's in-memory spool is a file on disk: parsed record by record."""
+    path = tmp_path / "data.json"
+    records = [pod_record(i) for i in range(3)] + ["not an object"]
+    path.write_bytes(data_json(records))  # type: ignore[arg-type]
+    with path.open("rb") as fh:
+        parsed, refused = dcat_us.parse(fh, where="data.json")
+    assert [r.identifier for r in parsed] == [pod_record(i)["identifier"] for i in range(3)]
+    assert [(r.where, r.reason) for r in refused] == [("dataset[3]", "not a JSON object")]
+    assert dcat_us.parse(b'{"conformsTo": "x", "dataset": []}', where="w") == ([], [])
+    for body, message in ((b'{"dataset": {"a": 1}}', "no 'dataset' array"),
+                          (b'[{"title": "x"}]', "no 'dataset' array"),
+                          (b'{"dataset": [{"title": "x"}', "not JSON")):
+        with pytest.raises(ValueError, match=message):
+            dcat_us.parse(body, where="w")
+
+
 def test_an_unchanged_portal_is_a_304_and_a_changed_record_an_update(
         catalog: Path, portal: Portal, capsys: pytest.CaptureFixture[str]) -> None:
     portal.serve("/data.json", data_json([pod_record(1), pod_record(2)]), etag='"v1"')

@@ -127,7 +127,11 @@ async def fetch_records(source: HarvestSource, fetcher: Fetcher, report: RunRepo
                         schema_dir: Path | None) -> tuple[list[HarvestRecord], HarvestSource]:
     if source.kind == "ckan":
         async def get(url: str) -> bytes:
-            return (await fetcher.get(url)).body
+            fetched = await fetcher.get(url)
+            try:
+                return fetched.body
+            finally:
+                fetched.close()
         records, refused = await ckan.harvest(source.url, get)
         report.refused += refused
         return records, source
@@ -139,14 +143,18 @@ async def fetch_records(source: HarvestSource, fetcher: Fetcher, report: RunRepo
     if fetched.status == 304:
         report.not_modified = True
         return [], source
-    if source.kind == "dcat-rdf":
-        records, refused = dcat_rdf.parse(fetched.body, where=source.url,
-                                          content_type=fetched.content_type)
-    elif source.kind == "schema-org":
-        records, refused = schema_org.parse(fetched.body, where=source.url,
-                                            content_type=fetched.content_type)
-    else:
-        records, refused = dcat_us.parse(fetched.body, where=source.url, schema_dir=schema_dir)
+    try:
+        if source.kind == "dcat-rdf":
+            records, refused = dcat_rdf.parse(fetched.body, where=source.url,
+                                              content_type=fetched.content_type)
+        elif source.kind == "schema-org":
+            records, refused = schema_org.parse(fetched.body, where=source.url,
+                                                content_type=fetched.content_type)
+        else:
+            records, refused = dcat_us.parse(fetched.stream(), where=source.url,
+                                             schema_dir=schema_dir)
+    finally:
+        fetched.close()
     report.refused += refused
     return records, replace(source, etag=fetched.etag, last_modified=fetched.last_modified)
 
