@@ -136,3 +136,15 @@ def test_peso_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert stored.is_file()
     assert main(["report", "--date", "1999-01-01"]) == 1
     assert "no catalog health report was stored for 1999-01-01" in capsys.readouterr().err
+
+    # a load that fails changes the numbers: one more failed run, named in the list
+    assert "| Failed or aborted runs | 0 |" in text
+    broken = tmp_path / "broken.csv"
+    broken.write_text("id,name\n")   # a header only: refused without --allow-empty
+    assert main(["load", str(broken), "--dataset", "crm/broken"]) != 0
+    capsys.readouterr()
+    assert main(["report"]) == 0
+    after = capsys.readouterr().out
+    assert "| Failed or aborted runs | 1 |" in after
+    assert "| Datasets | 2 |" in after   # the failed load registered nothing
+    assert "## Failed or aborted runs" in after
