@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from loaders.contract import Contract, Validator, parse_contract
 from loaders.profile import Profiler
 from loaders.semantic import hint
+from server import metrics
 from server.collect import records, wal
 from server.collect.parts import FOLDER, folder_key
 from server.errors import ConflictError, PesoError, ValidationError
@@ -167,14 +168,19 @@ class Collector:
         await self._refresh_contract(state)
         key = wal.key_id(idempotency_key) if idempotency_key else None
         if key is not None and key in state.keys:
-            return _public(state.keys[key], replayed=True)
+            return self._answer(state.keys[key], replayed=True)
         reply = await asyncio.to_thread(self._commit, state, body, key, actor)
         if reply.get("replayed"):
-            return _public(reply, replayed=True)
+            return self._answer(reply, replayed=True)
         self._buffered += reply["accepted"]
         if state.pending_rows >= self.settings.collect_flush_rows:
             self._wake.set()
-        return _public(reply, replayed=False)
+        return self._answer(reply, replayed=False)
+
+    def _answer(self, reply: dict[str, Any], *, replayed: bool) -> dict[str, Any]:
+        metrics.record_collected(reply["accepted"], reply["rejected"], replayed=replayed,
+                                 buffered=self._buffered)
+        return _public(reply, replayed=replayed)
 
     def _commit(self, state: _State, body: bytes, key: str | None,
                 actor: str) -> dict[str, Any]:
