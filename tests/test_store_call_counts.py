@@ -9,7 +9,8 @@ their way through. A unit of the catalog is a dataset with two versions (fields 
 a quality report, schema changes), a source, two tags, an owner, an entity, an OpenLineage job
 whose run derives it from ``hub`` and another whose run derives ``sink`` from it (column
 lineage and facets included), a harvest source with one run of its harvest job (which read
-the dataset, with quality facets, and wrote ``sink``), and an API token: so every list has 10x
+the dataset, with quality facets, and wrote ``sink``), and an API token (a collector's, with
+its namespace): so every list has 10x
 the items in the big catalog, which each test checks before comparing the calls. No field is
 excused: a list that grows its store calls fails here.
 
@@ -152,7 +153,9 @@ async def seed(graph: GraphStore, units: int) -> None:
         # after the events: their schema facets register versions too; these are the latest
         for v in (1, 2):
             await graph.register_versions([_version(i, v)], actor=actor)
-        await create_token(graph, name=f"token-{i}", role=Role.READER, pii=False, actor=actor)
+        # a collector token, so ApiToken.namespaces has an item per unit too
+        await create_token(graph, name=f"token-{i}", role=Role.COLLECTOR, pii=False,
+                           actor=actor, namespaces=[f"events-{i}"])
 
 
 @dataclass
