@@ -8,8 +8,8 @@ The app is the real ASGI app over HTTP on a real SQLite file; the graph store is
 their way through. A unit of the catalog is a dataset with two versions (fields with profiles,
 a quality report, schema changes), a source, two tags, an owner, an entity, an OpenLineage job
 whose run derives it from ``hub`` and another whose run derives ``sink`` from it (column
-lineage and facets included), and an API token: so every list has 10x the items in the big
-catalog, which each test checks before comparing the calls.
+lineage and facets included), two pending suggestions, and an API token: so every list has
+10x the items in the big catalog, which each test checks before comparing the calls.
 
 The caller is an admin token WITHOUT the pii permission, so the masking paths (which read
 fields and versions to know what to mask) run too."""
@@ -35,6 +35,7 @@ from server.models import (
     Role,
     SourceKind,
 )
+from server.models_suggestions import NewSuggestion, SuggestionKind
 from server.openlineage.consumer import ingest
 from server.storage.graph import GraphStore
 from server.storage.local import LocalObjectStore
@@ -137,7 +138,15 @@ async def seed(graph: GraphStore, units: int) -> None:
             assert outcome.result.created
         # after the events: their schema facets register versions too; these are the latest
         for v in (1, 2):
-            await graph.register_versions([_version(i, v)], actor=actor)
+            [reg] = await graph.register_versions([_version(i, v)], actor=actor)
+        # two pending enricher suggestions on the latest version
+        await graph.put_suggestions([NewSuggestion(
+            dataset_id=reg.dataset.id, version_id=reg.version.id, version=reg.version.version,
+            kind=kind, target=target, value=value, confidence=0.8, evidence={},
+            enricher="seed", enricher_version="1") for kind, target, value in (
+                (SuggestionKind.SEMANTIC_TYPE, "amount", {"semantic_type": "currency_amount",
+                                                          "pii": False}),
+                (SuggestionKind.TAG, "", {"tag": "finance"}))], actor=actor)
         await create_token(graph, name=f"token-{i}", role=Role.READER, pii=False, actor=actor)
 
 
