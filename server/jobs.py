@@ -50,4 +50,11 @@ async def harvest_jobs(ctx: JobContext) -> Sequence[Job]:
             for s in await list_all(ctx.graph)]
 
 
-SOURCES: list[JobSource] = [builtin_jobs, harvest_jobs]
+async def enrichment_jobs(ctx: JobContext) -> Sequence[Job]:
+    """``enrich`` while a new dataset version waits for the enrichers (server/enrich/)."""
+    from server.enrich.schedule import enrichment_jobs as jobs
+
+    return await jobs(ctx)
+
+
+SOURCES: list[JobSource] = [builtin_jobs, harvest_jobs, enrichment_jobs]

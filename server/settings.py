@@ -34,7 +34,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_OBJECTS_URL", "file://<data dir>/objects",
                "Object store: `file:///path` or `s3://bucket/prefix`."),
     SettingDoc("PESO_MCP_WRITES", "false",
-               "Offer MCP write tools (add_tag, set_description, link_entity) to writer tokens."),
+               "Offer MCP write tools (add_tag, set_description, link_entity, "
+               "accept_suggestion, reject_suggestion) to writer tokens."),
     SettingDoc("PESO_MCP_TOKEN", "",
                "API token `peso mcp` (stdio) acts as; empty means anonymous."),
     SettingDoc("PESO_LLM_URL", "",
@@ -51,6 +52,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_ENRICH_MIN_CONTAINMENT", "0.8",
                "Smallest estimated share of a column's distinct values found in another "
                "dataset's unique column for a join-key suggestion."),
+    SettingDoc("PESO_ENRICH_NEW_VERSIONS", "true",
+               "The background jobs (`peso worker`, `peso serve`) run the enrichers on every "
+               "new dataset version; `false`: only `peso enrich` and `enrichDataset` do."),
     SettingDoc("PESO_HOST", "127.0.0.1", "Address `peso serve` binds to."),
     SettingDoc("PESO_PORT", "8000", "Port `peso serve` listens on."),
     SettingDoc("PESO_MAX_PAGE_SIZE", "100", "Largest `first:` a connection accepts."),
@@ -288,6 +292,7 @@ class Settings:
     llm_timeout_seconds: float = 30.0
     enrich_sample_rows: int = 100_000
     enrich_min_containment: float = 0.8
+    enrich_new_versions: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -383,6 +388,7 @@ class Settings:
             llm_timeout_seconds=_float(env, "PESO_LLM_TIMEOUT_SECONDS", 30.0, 0.1, 600.0),
             enrich_sample_rows=_int(env, "PESO_ENRICH_SAMPLE_ROWS", 100_000, 100, 100_000_000),
             enrich_min_containment=_float(env, "PESO_ENRICH_MIN_CONTAINMENT", 0.8, 0.05, 1.0),
+            enrich_new_versions=_bool(env, "PESO_ENRICH_NEW_VERSIONS", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

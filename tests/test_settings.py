@@ -36,6 +36,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "PESO_LLM_TIMEOUT_SECONDS": ("llm_timeout_seconds", "5", 5.0),
     "PESO_ENRICH_SAMPLE_ROWS": ("enrich_sample_rows", "5000", 5000),
     "PESO_ENRICH_MIN_CONTAINMENT": ("enrich_min_containment", "0.5", 0.5),
+    "PESO_ENRICH_NEW_VERSIONS": ("enrich_new_versions", "false", False),
     "PESO_HARVEST_ALLOW_HOSTS": ("harvest_allow_hosts", "127.0.0.1, Intranet.example",
                                  ("127.0.0.1", "intranet.example")),
     "PESO_HARVEST_TIMEOUT_SECONDS": ("harvest_timeout_seconds", "5", 5.0),

@@ -9,10 +9,10 @@ their way through. A unit of the catalog is a dataset with two versions (fields 
 a quality report, schema changes), a source, two tags, an owner, an entity, an OpenLineage job
 whose run derives it from ``hub`` and another whose run derives ``sink`` from it (column
 lineage and facets included), a harvest source with one run of its harvest job (which read
-the dataset, with quality facets, and wrote ``sink``), and an API token (a collector's, with
-its namespace): so every list has 10x
-the items in the big catalog, which each test checks before comparing the calls. No field is
-excused: a list that grows its store calls fails here.
+the dataset, with quality facets, and wrote ``sink``), two pending suggestions, and an API
+token (a collector's, with its namespace): so every list has 10x the items in the big
+catalog, which each test checks before comparing the calls. No field is excused: a list that
+grows its store calls fails here.
 
 The caller is an admin token WITHOUT the pii permission, so the masking paths (which read
 fields and versions to know what to mask) run too."""
@@ -39,6 +39,7 @@ from server.models import (
     Role,
     SourceKind,
 )
+from server.models_suggestions import NewSuggestion, SuggestionKind
 from server.openlineage import producer
 from server.openlineage.consumer import ingest
 from server.storage.graph import GraphStore
@@ -152,7 +153,15 @@ async def seed(graph: GraphStore, units: int) -> None:
             assert outcome.result.created
         # after the events: their schema facets register versions too; these are the latest
         for v in (1, 2):
-            await graph.register_versions([_version(i, v)], actor=actor)
+            [reg] = await graph.register_versions([_version(i, v)], actor=actor)
+        # two pending enricher suggestions on the latest version
+        await graph.put_suggestions([NewSuggestion(
+            dataset_id=reg.dataset.id, version_id=reg.version.id, version=reg.version.version,
+            kind=kind, target=target, value=value, confidence=0.8, evidence={},
+            enricher="seed", enricher_version="1") for kind, target, value in (
+                (SuggestionKind.SEMANTIC_TYPE, "amount", {"semantic_type": "currency_amount",
+                                                          "pii": False}),
+                (SuggestionKind.TAG, "", {"tag": "finance"}))], actor=actor)
         # a collector token, so ApiToken.namespaces has an item per unit too
         await create_token(graph, name=f"token-{i}", role=Role.COLLECTOR, pii=False,
                            actor=actor, namespaces=[f"events-{i}"])

@@ -59,6 +59,7 @@ from server.models_suggestions import (
     NewSuggestion,
     PutSuggestionsResult,
     Suggestion,
+    SuggestionKind,
     SuggestionStatus,
 )
 
@@ -253,9 +254,16 @@ class GraphStore(Protocol):
         pending suggestions of the same kind and target (status ``superseded``)."""
     async def get_suggestions(self, ids: Sequence[str]) -> list[Suggestion | None]: ...
     async def list_suggestions(self, *, dataset_id: str | None = None,
-                               status: SuggestionStatus | None = None, first: int,
+                               status: SuggestionStatus | None = None,
+                               kind: SuggestionKind | None = None, first: int,
                                after: list[Any] | None = None) -> Page[Suggestion]:
         """Newest first by ``created_at``, then id; cursors ``[created_at text, id]``."""
+    async def list_dataset_suggestions(self, dataset_ids: Sequence[str], *,
+                                       status: SuggestionStatus | None = None,
+                                       kind: SuggestionKind | None = None,
+                                       first: int) -> list[Page[Suggestion]]:
+        """The first page of ``list_suggestions`` for each dataset, in the order of
+        ``dataset_ids``, in one read (``Dataset.suggestions`` through a DataLoader)."""
     async def decide_suggestion(self, suggestion_id: str, *, status: SuggestionStatus,
                                 actor: str, note: str | None = None) -> Suggestion:
         """Accept or reject a pending suggestion (audit ``suggestion.accepted|rejected``);
