@@ -143,3 +143,19 @@ def test_peso_worker_once_enriches_what_peso_load_added(tmp_path: Path) -> None:
     assert len(json.loads(listed.stdout)) > 3
     again = run_peso("worker", "--once", "--json", data_dir=data, env=env, timeout=120)
     assert JOB not in {j["job"] for j in json.loads(again.stdout)["jobs"]}
+
+
+async def test_a_collected_dataset_is_enriched_at_its_first_flush_only(world: World) -> None:
+    from server.models import FieldSpec, NewVersion
+
+    def flush(n: int) -> NewVersion:
+        return NewVersion(namespace="web", name="clicks", content_hash=f"flush-{n}",
+                          row_count=100 * n, byte_size=10 * n,
+                          fields=[FieldSpec(name="event_id", arrow_type="int64")],
+                          curated_key="collected/web/clicks", format="jsonl",
+                          changes={"collected": {"flush": f"f{n}"}})
+
+    [first] = await world.graph.register_versions([flush(1)], actor="collector")
+    assert await new_versions(world.graph, None) == [(first.dataset.id, 1)]
+    await world.graph.register_versions([flush(2)], actor="collector")
+    assert await new_versions(world.graph, None) == []   # a flush every few seconds: skipped

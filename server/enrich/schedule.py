@@ -9,7 +9,9 @@ the first one older than that mark. The run itself re-reads a few seconds before
 but committed after its scan is enriched then (enriching a version twice proposes nothing
 new: the store skips what was proposed before). The job exists in a tick only while a new
 version waits, so an idle catalog records no runs. RAW datasets are left out (their curated
-twin is enriched); so are versions without fields.
+twin is enriched); so are versions without fields, and every version of a collected dataset
+but its first (``server/collect``: a flush every few seconds adds a version whose schema is
+frozen, so later ones would only re-propose what a person already decided).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ async def new_versions(graph: GraphStore, since: datetime | None, *,
             if since is not None and d.updated_at < since:
                 return _oldest_first(found)
             if v is not None and d.layer is not DatasetLayer.RAW and \
-                    (since is None or v.created_at >= since):
+                    (since is None or v.created_at >= since) and \
+                    not (v.version > 1 and "collected" in (v.changes or {})):
                 found.append((v.created_at, d.id, v.version))
                 if limit is not None and len(found) >= limit:
                     return _oldest_first(found)
