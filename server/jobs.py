@@ -42,7 +42,8 @@ async def harvest_jobs(ctx: JobContext) -> Sequence[Job]:
 
     def runner(name: str) -> JobFunction:
         async def run(job_ctx: JobContext) -> str:
-            report = await harvest_once(job_ctx.graph, job_ctx.settings, name, actor="worker")
+            report = await harvest_once(job_ctx.graph, job_ctx.settings, name, actor="worker",
+                                        objects=job_ctx.objects)
             return str(report["summary"])
         return run
     return [Job(f"harvest.{s.name}", runner(s.name),

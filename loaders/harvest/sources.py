@@ -38,6 +38,7 @@ class HarvestSource:
     etag: str | None = None
     last_modified: str | None = None
     removed: bool = False
+    fetch_data: bool = False   # also download and load each dataset's tabular distribution
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +88,8 @@ def _from_facets(name: str, facets: dict[str, Any]) -> HarvestSource | None:
     return HarvestSource(name=name, url=str(body.get("url", "")), kind=str(body.get("kind", "")),
                          every_seconds=int(body.get("every_seconds") or 0),
                          etag=body.get("etag"), last_modified=body.get("last_modified"),
-                         removed=bool(body.get("removed")))
+                         removed=bool(body.get("removed")),
+                         fetch_data=bool(body.get("fetch_data")))
 
 
 async def get(graph: GraphStore, name: str) -> HarvestSource:
