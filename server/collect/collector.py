@@ -335,10 +335,11 @@ class Collector:
         if version is None and rows:
             version = await self._write_and_register(state, manifest["flush"], batches)
         await asyncio.to_thread(j.end_flush, manifest, [b.meta for b in batches])
-        state.pending_rows -= rows
+        with state.lock:   # _commit (in a thread) adds to the same counters
+            state.pending_rows -= rows
+            if state.pending_rows <= 0:
+                state.pending_rows, state.oldest = 0, None
         self._buffered -= rows
-        if state.pending_rows <= 0:
-            state.pending_rows, state.oldest = 0, None
         return version
 
     async def _registered(self, namespace: str, name: str, flush: str) -> DatasetVersion | None:
