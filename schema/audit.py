@@ -18,7 +18,7 @@ from server.ids import check_text, from_global_id
 
 _CURSOR_TAG = "audit"
 # target kinds whose ids are Relay global ids elsewhere in the API
-_NODE_KINDS = frozenset({"Dataset", "DatasetVersion", "Source", "Entity"})
+_NODE_KINDS = frozenset({"Dataset", "DatasetVersion", "Source", "Entity", "Suggestion"})
 
 
 @strawberry.type(name="AuditEvent",

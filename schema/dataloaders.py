@@ -22,7 +22,11 @@ from server.models import (
     Source,
     Tag,
 )
+from server.models_suggestions import Suggestion, SuggestionKind, SuggestionStatus
 from server.storage.graph import GraphStore
+
+# (dataset id, status, kind, page size): a dataset's first page of suggestions
+SuggestionsKey = tuple[str, SuggestionStatus | None, SuggestionKind | None, int]
 
 
 @dataclass
@@ -38,11 +42,13 @@ class Loaders:
     owners: DataLoader[str, list[Owner]]
     entities: DataLoader[str, list[tuple[Entity, str | None]]]
     job: DataLoader[str, Job | None]
+    job_by_key: DataLoader[tuple[str, str], Job | None]   # (namespace, name)
     run: DataLoader[str, Run | None]
     run_datasets: DataLoader[str, list[RunDataset]]
     job_datasets: DataLoader[str, list[tuple[str, RunRole]]]
     dataset_facets: DataLoader[str, dict[str, Any]]
     job_runs: DataLoader[tuple[str, int], Page[Run]]   # (job id, page size): first page
+    suggestions: DataLoader[SuggestionsKey, Page[Suggestion]]
 
 
 def make_loaders(graph: GraphStore) -> Loaders:
@@ -58,11 +64,13 @@ def make_loaders(graph: GraphStore) -> Loaders:
         owners=DataLoader(graph.get_owners),
         entities=DataLoader(graph.get_dataset_entities),
         job=DataLoader(graph.get_jobs),
+        job_by_key=DataLoader(graph.get_jobs_by_key),
         run=DataLoader(graph.get_runs),
         run_datasets=DataLoader(graph.get_run_datasets),
         job_datasets=DataLoader(graph.get_job_datasets),
         dataset_facets=DataLoader(graph.get_dataset_facets),
         job_runs=DataLoader(partial(_job_runs, graph)),
+        suggestions=DataLoader(partial(_suggestions, graph)),
     )
 
 
@@ -73,4 +81,16 @@ async def _job_runs(graph: GraphStore, keys: list[tuple[str, int]]) -> list[Page
         ids = list(dict.fromkeys(job for job, s in keys if s == size))
         found.update(((job, size), page) for job, page in
                      zip(ids, await graph.list_job_runs(ids, first=size), strict=True))
+    return [found[key] for key in keys]
+
+
+async def _suggestions(graph: GraphStore, keys: list[SuggestionsKey]
+                       ) -> list[Page[Suggestion]]:
+    """First pages of suggestions: one store read per distinct (status, kind, page size)."""
+    found: dict[SuggestionsKey, Page[Suggestion]] = {}
+    for status, kind, size in sorted({k[1:] for k in keys}, key=str):
+        ids = list(dict.fromkeys(k[0] for k in keys if k[1:] == (status, kind, size)))
+        pages = await graph.list_dataset_suggestions(ids, status=status, kind=kind, first=size)
+        found.update(((i, status, kind, size), page)
+                     for i, page in zip(ids, pages, strict=True))
     return [found[key] for key in keys]

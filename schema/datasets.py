@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import Any
 
+import strawberry
+from strawberry.scalars import JSON
+
+from loaders.contract import parse_contract
 from schema.context import Info
 from schema.enums import DatasetLayer, DatasetOrderField, EntityKind, OrderDirection, OwnerKind
 from schema.payloads import DatasetPayload, attempt
 from schema.relay import check_first, decode_after, tagged_cursor
 from schema.types import Connection, Dataset, connection
 from server import models
+from server.errors import ValidationError
 from server.ids import (
     check_label,
     check_lineage_name,
@@ -66,6 +71,19 @@ class DescribeDatasetInput:
     namespace: str
     name: str
     description: str | None
+
+
+@strawberry.input
+class SetContractInput:
+    namespace: str
+    name: str
+    contract: JSON | None = strawberry.field(
+        description="The validation contract (the format `peso load --contract` reads); "
+                    "null removes it.")
+    create: bool = strawberry.field(
+        default=False, description="Create the dataset (no versions yet) when it does not "
+                                   "exist: e.g. to give events a contract before the first "
+                                   "is collected.")
 
 
 @strawberry.input
@@ -179,6 +197,29 @@ class DatasetMutation:
             text = check_text(input.description, field="description")
             return await info.context.graph.set_description(key.namespace, key.name, text,
                                                             actor=info.context.actor)
+        found, errors = await attempt(run())
+        return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
+
+    @strawberry.mutation(description="Store a dataset's validation contract, applied to its "
+                                     "later loads and collected events.")
+    async def set_dataset_contract(self, info: Info, input: SetContractInput
+                                   ) -> DatasetPayload:
+        graph, actor = info.context.graph, info.context.actor
+
+        async def run() -> models.Dataset:
+            contract: dict[str, Any] | None = None
+            if input.contract is not None:
+                if not isinstance(input.contract, dict):
+                    raise ValidationError("contract must be a JSON object", field="contract")
+                contract = parse_contract(input.contract, label="contract").as_dict()
+            if input.create:
+                namespace, name = check_namespace(input.namespace), check_name(input.name)
+                if await graph.get_dataset(namespace, name) is None:
+                    await graph.upsert_dataset(namespace=namespace, name=name, actor=actor)
+                key = models.DatasetKey(namespace, name)
+            else:
+                key = existing_dataset_key(input.namespace, input.name)
+            return await graph.set_contract(key.namespace, key.name, contract, actor=actor)
         found, errors = await attempt(run())
         return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)
 

@@ -79,3 +79,21 @@ def source_kind(value: SourceKind) -> models.SourceKind:
 
 def entity_kind(value: EntityKind) -> models.EntityKind:
     return models.EntityKind(value.value)
+
+
+@strawberry.enum(description="What a suggestion proposes (server/enrich/).")
+class SuggestionKind(enum.Enum):
+    SEMANTIC_TYPE = "semantic_type"
+    ENTITY = "entity"
+    JOIN_KEY = "join_key"
+    DESCRIPTION = "description"
+    TAG = "tag"
+
+
+@strawberry.enum(description="PENDING: waiting for a person. SUPERSEDED: a newer version "
+                             "proposed the same kind for the same target.")
+class SuggestionStatus(enum.Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"

@@ -12,6 +12,7 @@ from schema.context import Info
 from schema.payloads import UserError, attempt
 from schema.permissions import needs
 from server import models
+from server.openlineage import producer
 
 if TYPE_CHECKING:
     from schema.jobs import Run
@@ -23,6 +24,9 @@ class HarvestSource:
     url: str
     kind: str = strawberry.field(description="dcat-us, ckan, dcat-rdf or schema-org.")
     every_seconds: int = strawberry.field(description="How often the worker harvests it.")
+    fetch_data: bool = strawberry.field(
+        default=False, description="Whether each dataset's first tabular distribution is "
+                                   "downloaded and loaded as a version.")
 
     @strawberry.field(description="Its latest runs (job `peso.harvest.NAME`), newest first; "
                                   "a run's facets hold nothing personal.")
@@ -30,10 +34,12 @@ class HarvestSource:
                         ) -> list[Annotated[Run, strawberry.lazy("schema.jobs")]]:
         from schema.jobs import Run
 
-        job = await info.context.graph.get_job("peso", f"peso.harvest.{self.name}")
+        # batched per request: every source's job in one read, their runs in another
+        job = await info.context.loaders.job_by_key.load(
+            (producer.NAMESPACE, f"peso.harvest.{self.name}"))
         if job is None:
             return []
-        page = await info.context.graph.list_runs(job_id=job.id, first=max(1, min(first, 50)))
+        page = await info.context.loaders.job_runs.load((job.id, max(1, min(first, 50))))
         return [Run.from_model(r) for r in page.items]
 
 
@@ -41,7 +47,8 @@ def _source(s: object) -> HarvestSource:
     from loaders.harvest.sources import HarvestSource as Model
 
     assert isinstance(s, Model)
-    return HarvestSource(name=s.name, url=s.url, kind=s.kind, every_seconds=s.every_seconds)
+    return HarvestSource(name=s.name, url=s.url, kind=s.kind, every_seconds=s.every_seconds,
+                         fetch_data=s.fetch_data)
 
 
 @strawberry.input
@@ -51,6 +58,10 @@ class AddHarvestSourceInput:
                                             "RDF document or a page with schema.org JSON-LD.")
     kind: str = strawberry.field(description="dcat-us, ckan, dcat-rdf or schema-org.")
     every: str = strawberry.field(default="1d", description="30m, 6h, 1d…")
+    fetch_data: bool = strawberry.field(
+        default=False, description="Also download each dataset's first tabular distribution "
+                                   "(CSV, JSON, XLSX, Parquet) and load it as a version "
+                                   "(PESO_HARVEST_MAX_BYTES; private addresses refused).")
 
 
 @strawberry.type
@@ -89,7 +100,7 @@ class HarvestMutation:
             source = sources.HarvestSource(
                 name=sources.check_name(input.name), url=input.url[:2000],
                 kind=sources.check_kind(input.kind),
-                every_seconds=sources.parse_every(input.every[:20]))
+                every_seconds=sources.parse_every(input.every[:20]), fetch_data=input.fetch_data)
             fetcher_for(info.context.settings).check_url(source.url)
             return await sources.save(info.context.graph, source, actor=info.context.actor)
         saved, errors = await attempt(work())
@@ -102,7 +113,8 @@ class HarvestMutation:
         from server.harvest_cli import harvest_once
 
         report, errors = await attempt(harvest_once(info.context.graph, info.context.settings,
-                                                    name[:64], actor=info.context.actor))
+                                                    name[:64], actor=info.context.actor,
+                                                    objects=info.context.objects))
         return HarvestRunPayload(report=cast(JSON, report), errors=errors)
 
     @strawberry.mutation(description="Stop harvesting a source (its datasets stay). "

@@ -28,6 +28,12 @@ class HealthCounts:
         description="PII columns in the latest versions of datasets nobody owns.")
     contract_failures: int = strawberry.field(
         description="Datasets whose latest version failed its contract.")
+    overdue: int = strawberry.field(
+        default=0, description="Datasets whose declared periodicity (a harvested record's "
+                               "accrualPeriodicity) says an update is overdue.")
+    pii_pending_review: int = strawberry.field(
+        default=0, description="Pending suggestions that would mark a column as personal "
+                               "data: PII nobody has reviewed yet.")
 
 
 @strawberry.type(description="One edition of the catalog health report.")
@@ -38,12 +44,14 @@ class CatalogHealth:
     counts: HealthCounts
     datasets_by_layer: JSON
     datasets_by_source: JSON
+    datasets_by_entity_kind: JSON = strawberry.field(
+        description="Datasets linked to each kind of entity (a dataset counts once per kind).")
     growth_by_week: JSON = strawberry.field(description="Datasets created per ISO week "
                                                         "(YYYY-Www), this week and the 7 "
                                                         "before.")
     lists: JSON = strawberry.field(description="Up to 50 names per finding: stale, "
                                                "without_description, without_owner, "
-                                               "contract_failures, failed_runs.")
+                                               "contract_failures, failed_runs, overdue.")
     diff: JSON | None = strawberry.field(description="Each count's change since the "
                                                      "edition of the day before (null "
                                                      "without one).")
@@ -54,8 +62,10 @@ class CatalogHealth:
         c = r["counts"]
         return cls(date=r["date"], generated_at=r["generated_at"], stale_days=r["stale_days"],
                    counts=HealthCounts(**{**c, "storage_bytes": BigInt(c["storage_bytes"])}),
+                   # (an edition stored before a count existed lacks it: the default is 0)
                    datasets_by_layer=cast(JSON, r["datasets_by_layer"]),
                    datasets_by_source=cast(JSON, r["datasets_by_source"]),
+                   datasets_by_entity_kind=cast(JSON, r.get("datasets_by_entity_kind", {})),
                    growth_by_week=cast(JSON, r.get("growth_by_week", {})),
                    lists=cast(JSON, r["lists"]), diff=cast(JSON, r.get("diff")),
                    markdown=markdown(r))

@@ -28,6 +28,7 @@ from schema.catalog import CatalogMutation, CatalogQuery
 from schema.context import Info
 from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
+from schema.enrichment import EnrichmentMutation, EnrichmentQuery
 from schema.events import EventSubscription
 from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
 from schema.harvest import HarvestMutation, HarvestQuery
@@ -37,6 +38,7 @@ from schema.lineage import LineageMutation, LineageQuery
 from schema.permissions import principal_of, protect_root
 from schema.relay import Node
 from schema.search import SearchQuery
+from schema.suggestion_types import Suggestion
 from schema.suggestions import NoSuggestions
 from schema.tokens import TokenMutation, TokenQuery
 from schema.types import BigInt, Dataset, DatasetVersion, Entity, Source
@@ -87,13 +89,18 @@ class NodeQuery:
             return await load_job(info, raw)
         if type_name == "Run":
             return await load_run(info, raw)
+        if type_name == "Suggestion":
+            [found] = await info.context.graph.get_suggestions([raw])
+            return Suggestion.from_model(found) if found else None
         return None
 
 
 Query = merge_types("Query", (NodeQuery, DatasetQuery, CatalogQuery, SearchQuery, LineageQuery,
-                              AuditQuery, TokenQuery, JobQuery, HealthQuery, HarvestQuery))
+                              AuditQuery, TokenQuery, JobQuery, HealthQuery, HarvestQuery,
+                              EnrichmentQuery))
 Mutation = merge_types("Mutation", (DatasetMutation, CatalogMutation, LineageMutation,
-                                    UploadMutation, TokenMutation, HarvestMutation))
+                                    UploadMutation, TokenMutation, HarvestMutation,
+                                    EnrichmentMutation))
 Subscription = merge_types("Subscription", (EventSubscription,))
 
 
@@ -168,7 +175,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.insert(0, NoSuggestions)  # first in: its after-hooks run last
     return PesoSchema(query=Query, mutation=Mutation, subscription=Subscription,
                       extensions=extensions,
-                      types=[Dataset, DatasetVersion, Source, Entity, Job, Run],
+                      types=[Dataset, DatasetVersion, Source, Entity, Job, Run, Suggestion],
                       config=StrawberryConfig(scalar_map=SCALARS),
                       query_timeout=settings.query_timeout_seconds,
                       max_tokens=settings.max_query_tokens)

@@ -15,11 +15,14 @@ from server import auth, models
 
 @strawberry.enum(description="What a token may do; each role includes the ones before it: "
                              "READER reads, WRITER also changes the catalog, ADMIN also "
-                             "manages tokens and reads the audit log.")
+                             "manages tokens and reads the audit log. COLLECTOR stands "
+                             "apart: it may only post events to the collection endpoint "
+                             "(`/api/v1/collect/{namespace}/{name}`) of its namespaces.")
 class TokenRole(enum.Enum):
     READER = "reader"
     WRITER = "writer"
     ADMIN = "admin"
+    COLLECTOR = "collector"
 
 
 @strawberry.type(description="An API token as stored: its secret is never shown again.")
@@ -31,12 +34,14 @@ class ApiToken:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    namespaces: list[str] = strawberry.field(
+        description="Where a COLLECTOR token may post events; empty for the other roles.")
 
     @classmethod
     def from_model(cls, t: models.ApiToken) -> ApiToken:
         return cls(id=strawberry.ID(t.id), name=t.name, role=TokenRole(t.role.value),
                    pii=t.pii, created_at=t.created_at, created_by=t.created_by,
-                   revoked_at=t.revoked_at)
+                   revoked_at=t.revoked_at, namespaces=list(t.namespaces))
 
 
 @strawberry.input
@@ -45,6 +50,9 @@ class CreateApiTokenInput:
                                              "change made with the token.")
     role: TokenRole = TokenRole.READER
     pii: bool = False
+    namespaces: list[str] = strawberry.field(
+        default_factory=list, description="For a COLLECTOR token (required there, at most "
+                                          "100): the namespaces it may post events to.")
 
 
 @strawberry.input
@@ -85,7 +93,7 @@ class TokenMutation:
         ctx = info.context
         made, errors = await attempt(auth.create_token(
             ctx.graph, name=input.name, role=models.Role(input.role.value), pii=input.pii,
-            actor=ctx.actor))
+            actor=ctx.actor, namespaces=input.namespaces[:auth.MAX_NAMESPACES + 1]))
         if made is None:
             return CreateApiTokenPayload(errors=errors)
         secret, record = made

@@ -12,7 +12,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
-from schema.enums import DatasetLayer, EntityKind, OwnerKind, SourceKind
+from schema.enums import (
+    DatasetLayer,
+    EntityKind,
+    OwnerKind,
+    SourceKind,
+    SuggestionKind,
+    SuggestionStatus,
+)
 from schema.permissions import may_see_pii
 from schema.pii import (
     check_download,
@@ -33,6 +40,7 @@ from schema.relay import (
     page_info,
     tagged_cursor,
 )
+from schema.suggestion_types import Suggestion, suggestions_page
 from server import models
 from server.downloads import download_url
 from server.errors import NotFoundError, ValidationError
@@ -338,6 +346,14 @@ class Dataset(Node):
         every = await info.context.loaders.versions.load(self.model.id)
         found = next((v for v in every if v.version == number), None)
         return DatasetVersion.from_model(found) if found else None
+
+    @strawberry.field(description="What the enrichers propose for it, newest first (status "
+                                  "null: every status).")
+    async def suggestions(self, info: Info,
+                          status: SuggestionStatus | None = SuggestionStatus.PENDING,
+                          kind: SuggestionKind | None = None, first: int | None = None,
+                          after: str | None = None) -> Connection[Suggestion]:
+        return await suggestions_page(info, self.model.id, status, kind, first, after)
 
 
 async def _download(info: Info, key: str | None, expires_in: int | None) -> str | None:

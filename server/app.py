@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from loaders import limits
 from schema.root import build_schema
 from server import __version__, catalog_export, downloads, metrics, semantic, web_ui
+from server.collect import endpoint as collect
+from server.collect.collector import Collector
 from server.errors import PesoError
 from server.graphql_http import PesoGraphQL
 from server.guard import guarded
@@ -134,18 +136,23 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
     schema = build_schema(settings)
     graphql = PesoGraphQL(schema, settings=settings, graph=graph, objects=objects)
     mcp = build_mcp(schema, settings, graph, objects)  # MCP over streamable HTTP at /mcp
+    collector = Collector(settings, graph, objects)   # POST /api/v1/collect/… (server/collect)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await graph.open()
         objects.open()
         try:
+            await collector.start()   # first flushes what a killed predecessor left
             async with mcp.session_manager.run():
                 yield
         finally:
-            await semantic.stop(graph)  # background embedding, if a search started one
-            objects.close()
-            await graph.close()
+            try:
+                await collector.stop()    # every acknowledged event written before we go
+            finally:
+                await semantic.stop(graph)  # background embedding, if a search started one
+                objects.close()
+                await graph.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -175,12 +182,14 @@ def create_app(settings: Settings | None = None, *, graph: GraphStore | None = N
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),   # subscriptions (graphql-transport-ws)
         Route(openlineage.ROUTE, openlineage.lineage_endpoint, methods=["POST"]),
+        Route(collect.ROUTE, collect.collect_endpoint, methods=["POST"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route(downloads.ROUTE, downloads.serve_object, methods=["GET"]),
         *(Route(path, endpoint, methods=["GET"]) for path, endpoint in catalog_export.ROUTES),
         *mcp_routes(mcp, graph, settings),
     ], lifespan=lifespan)
     app.state.settings, app.state.graph, app.state.objects = settings, graph, objects
+    app.state.collector = collector
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        upload_limit=settings.max_upload_bytes,
                        spool_limit=settings.max_upload_spool_bytes,

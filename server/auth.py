@@ -8,7 +8,9 @@ inputs, which these are not). Checking looks the record up by id and compares th
 
 Roles: ``reader`` < ``writer`` < ``admin`` (each includes the ones before it); the ``pii``
 permission is separate and lets a token read personal data unmasked. Anonymous callers may
-read unless ``PESO_AUTH=required``; every write needs at least a writer token.
+read unless ``PESO_AUTH=required``; every write needs at least a writer token. A
+``collector`` token (for machines: ad servers, pixels, devices) may only post events to
+``/api/v1/collect/{namespace}/…`` for the namespaces named when it was made.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from server.errors import PesoError, ValidationError
+from server.ids import check_namespace
 from server.models import ApiToken, Role
 from server.storage.graph import GraphStore
 
@@ -28,6 +32,7 @@ _ID_RE = re.compile(r"^[0-9a-f]{16}\Z")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
 RESERVED_NAMES = frozenset({"anonymous", "cli", "system", "peso"})
 AUTH_MODES = ("writes", "required")
+MAX_NAMESPACES = 100
 
 
 class AuthError(PesoError):
@@ -50,6 +55,13 @@ class Principal:
     role: Role | None = None
     pii: bool = False
     token_id: str | None = None
+    namespaces: tuple[str, ...] = ()
+
+    def may_collect(self, namespace: str) -> bool:
+        """Writers and admins post events anywhere; a collector only to its namespaces."""
+        if self.role is Role.COLLECTOR:
+            return namespace in self.namespaces
+        return self.has(Role.WRITER)
 
     @property
     def authenticated(self) -> bool:
@@ -86,15 +98,34 @@ def parse_role(text: str) -> Role:
                               f"not {text!r}", field="role") from exc
 
 
+def check_namespaces(role: Role, namespaces: Sequence[str]) -> tuple[str, ...]:
+    """A collector token names at least one namespace; the other roles name none."""
+    unique = tuple(dict.fromkeys(namespaces))
+    if role is not Role.COLLECTOR:
+        if unique:
+            raise ValidationError("only a collector token is limited to namespaces; a "
+                                  f"{role.value} token reaches every namespace",
+                                  field="namespaces")
+        return ()
+    if not unique:
+        raise ValidationError("a collector token needs at least one namespace it may post "
+                              "events to (--namespace NS, repeatable)", field="namespaces")
+    if len(unique) > MAX_NAMESPACES:
+        raise ValidationError(f"a token names at most {MAX_NAMESPACES} namespaces",
+                              field="namespaces")
+    return tuple(check_namespace(ns, field="namespaces") for ns in unique)
+
+
 async def create_token(graph: GraphStore, *, name: str, role: Role, pii: bool,
-                       actor: str) -> tuple[str, ApiToken]:
+                       actor: str, namespaces: Sequence[str] = ()) -> tuple[str, ApiToken]:
     """Mint and store a token; return ``(the token, its record)``. The token itself is
     shown to the caller once and never stored."""
+    allowed = check_namespaces(role, namespaces)
     token_id = secrets.token_hex(8)
     token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     record = await graph.create_token(token_id=token_id, name=check_token_name(name),
                                       role=role, pii=pii, secret_hash=hash_token(token),
-                                      actor=actor)
+                                      actor=actor, namespaces=allowed)
     return token, record
 
 
@@ -118,7 +149,7 @@ async def verify_token(graph: GraphStore, token: str) -> Principal:
     if not hmac.compare_digest(presented, stored) or record is None \
             or record.revoked_at is not None:
         raise AuthError("invalid or revoked API token")
-    return Principal(record.name, record.role, record.pii, record.id)
+    return Principal(record.name, record.role, record.pii, record.id, record.namespaces)
 
 
 def bearer(header: str | None) -> str | None:
@@ -153,4 +184,4 @@ def require(principal: Principal, role: Role, what: str) -> None:
 
 def may_read(principal: Principal, mode: str) -> bool:
     """Whether ``principal`` may read under ``PESO_AUTH=mode``."""
-    return mode == "writes" or principal.authenticated
+    return mode == "writes" or principal.has(Role.READER)

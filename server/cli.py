@@ -18,6 +18,7 @@ from typing import Any
 from loaders import limits
 from server import __version__, crashpoints, logs
 from server.cli_admin import add_admin_parsers
+from server.enrich_cli import add_enrich_parsers
 from server.errors import PesoError
 from server.harvest_cli import add_harvest_parser
 from server.health_cli import add_report_parser
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lineage_parser(sub)
     add_report_parser(sub)
     add_harvest_parser(sub)
+    add_enrich_parsers(sub)
     add_worker_parser(sub)
     return parser
 

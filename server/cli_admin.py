@@ -28,12 +28,18 @@ def add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "token", help="create, list and revoke API tokens",
         description="API tokens for the HTTP API (`Authorization: Bearer <token>`). Roles: "
                     "reader < writer < admin; --pii lets a token read personal data "
-                    "unmasked. A token is shown once, at creation; only its sha256 is kept.")
+                    "unmasked; a collector token (for machines) may only post events to "
+                    "/api/v1/collect/NAMESPACE/NAME for its --namespace values. A token is "
+                    "shown once, at creation; only its sha256 is kept.")
     actions = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
     create.add_argument("--name", required=True,
                         help="unique name, recorded as the actor of the token's changes")
-    create.add_argument("--role", required=True, choices=["reader", "writer", "admin"])
+    create.add_argument("--role", required=True,
+                        choices=["reader", "writer", "admin", "collector"])
+    create.add_argument("--namespace", action="append", default=[], dest="namespaces",
+                        metavar="NS", help="a namespace a collector token may post events "
+                                           "to (repeatable; collector tokens only)")
     create.add_argument("--pii", action="store_true",
                         help="may read personal data (PII columns) unmasked")
     create.set_defaults(func=cmd_token_create)
@@ -88,10 +94,12 @@ def _with_stores(settings: Settings, work: Work) -> int:
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     async def work(graph: GraphStore, objects: ObjectStore) -> int:
         token, record = await create_token(graph, name=args.name, role=parse_role(args.role),
-                                           pii=args.pii, actor=LOCAL_ADMIN.name)
+                                           pii=args.pii, actor=LOCAL_ADMIN.name,
+                                           namespaces=args.namespaces)
         print(token)
+        where = f", namespaces {', '.join(record.namespaces)}" if record.namespaces else ""
         print(f"created token {record.name!r} (id {record.id}, role {record.role.value}"
-              f"{', pii' if record.pii else ''}); it is shown only this once",
+              f"{', pii' if record.pii else ''}{where}); it is shown only this once",
               file=sys.stderr)
         return EXIT_OK
     return _with_stores(settings, work)
@@ -101,6 +109,7 @@ def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
     async def work(graph: GraphStore, objects: ObjectStore) -> int:
         for t in await graph.list_tokens():
             row = {"id": t.id, "name": t.name, "role": t.role.value, "pii": t.pii,
+                   "namespaces": list(t.namespaces),
                    "created_at": t.created_at.isoformat(timespec="seconds"),
                    "created_by": t.created_by,
                    "revoked_at": t.revoked_at.isoformat(timespec="seconds")
@@ -109,7 +118,8 @@ def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps(row))
             else:
                 state = f"revoked {row['revoked_at']}" if t.revoked_at else "active"
-                print(f"{t.name}\t{t.id}\t{t.role.value}{'+pii' if t.pii else ''}\t"
+                scope = f"[{','.join(t.namespaces)}]" if t.namespaces else ""
+                print(f"{t.name}\t{t.id}\t{t.role.value}{scope}{'+pii' if t.pii else ''}\t"
                       f"created {row['created_at']}\t{state}")
         return EXIT_OK
     return _with_stores(settings, work)

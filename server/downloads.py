@@ -20,6 +20,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from server.collect.parts import is_folder_key
 from server.errors import PesoError
 from server.ids import check_object_key
 from server.settings import Settings
@@ -60,6 +61,8 @@ def _signature(key: bytes, object_key: str, expires: int) -> str:
 def download_url(objects: ObjectStore, settings: Settings, key: str, *, base_url: str,
                  expires_in: int | None = None) -> str | None:
     """A URL that downloads ``key`` until it expires; presigned on S3, signed route here."""
+    if is_folder_key(key):   # a collected dataset: a folder of parts, no single file
+        return None
     seconds = expires_in or settings.download_url_seconds
     seconds = max(1, min(seconds, settings.download_url_seconds))
     url = objects.presign_get(key, expires_seconds=seconds)

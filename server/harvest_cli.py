@@ -25,14 +25,17 @@ def fetcher_for(settings: Settings) -> Fetcher:
 
 
 async def harvest_once(graph: GraphStore, settings: Settings, name: str,
-                       actor: str = "harvest") -> dict[str, Any]:
-    """Run the harvest ``name`` now (the CLI, and the worker's scheduled job)."""
+                       actor: str = "harvest", objects: ObjectStore | None = None
+                       ) -> dict[str, Any]:
+    """Run the harvest ``name`` now (the CLI, and the worker's scheduled job); ``objects``
+    receives the data of a source added with ``--fetch-data``."""
     source = await sources.get(graph, name)
     schema = Path(settings.harvest_pod_schema_dir) if settings.harvest_pod_schema_dir else None
     try:
         report = await run_harvest(graph, source, fetcher_for(settings),
                                    max_remove_share=settings.harvest_max_remove_share,
-                                   schema_dir=schema, actor=actor)
+                                   schema_dir=schema, actor=actor, objects=objects,
+                                   tmp_dir=settings.data_dir / "tmp")
     except (FetchError, ValueError) as exc:
         raise LoadError(f"harvest {name}: {exc}") from exc
     return report.as_dict() | {"summary": report.summary()}
@@ -49,6 +52,10 @@ def add_harvest_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     add.add_argument("url", help="the data.json URL, or the CKAN API root (…/api/3)")
     add.add_argument("--kind", required=True, choices=sources.KINDS)
     add.add_argument("--every", default="1d", help="schedule, e.g. 30m, 6h, 1d (default 1d)")
+    add.add_argument("--fetch-data", action="store_true",
+                     help="also download each dataset's first tabular distribution (CSV, "
+                          "JSON, XLSX, Parquet) and load it as a version (size-capped by "
+                          "PESO_HARVEST_MAX_BYTES; private addresses refused)")
     listing = cmds.add_parser("list", help="list harvest sources")
     run = cmds.add_parser("run", help="run one harvest now, or all of them")
     run.add_argument("name", nargs="?", help="the harvest to run (default: all)")
@@ -68,7 +75,8 @@ def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
         if args.harvest_command == "add":
             source = sources.HarvestSource(
                 name=sources.check_name(args.name), url=args.url,
-                kind=sources.check_kind(args.kind), every_seconds=sources.parse_every(args.every))
+                kind=sources.check_kind(args.kind), every_seconds=sources.parse_every(args.every),
+                fetch_data=args.fetch_data)
             fetcher_for(settings).check_url(source.url)  # refuse a private address at once
             out = (await sources.save(graph, source, actor="cli")).as_dict()
             text = f"harvest {source.name}: {source.kind} {source.url} every {args.every}"
@@ -81,7 +89,8 @@ def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
             text = f"harvest {args.name} removed (its datasets stay in the catalog)"
         else:
             names = [args.name] if args.name else [s.name for s in await sources.list_all(graph)]
-            out = [await harvest_once(graph, settings, name, actor="cli") for name in names]
+            out = [await harvest_once(graph, settings, name, actor="cli", objects=objects)
+                   for name in names]
             failed = any(r["aborted"] for r in out)
             text = "\n".join(r["summary"] + "".join(f"\n  refused {x['where']}: {x['reason']}"
                                                     for x in r["refused"][:20])

@@ -6,7 +6,10 @@ layer and source, datasets created per week (the last 8), versions, sources, sto
 (every version's ``byte_size``), stale datasets (no new version within
 ``PESO_REPORT_STALE_DAYS``), OpenLineage runs that failed or aborted within that period,
 datasets without a description or an owner, PII columns of datasets nobody owns (personal
-data nobody answers for), and datasets whose latest version failed its contract.
+data nobody answers for), datasets whose latest version failed its contract, datasets by the
+kind of entity they describe, datasets overdue against their declared periodicity (a
+harvested record's ``accrualPeriodicity`` and ``modified``, server/freshness.py), and
+suggested PII columns still waiting for a person's review.
 
 Editions are JSON objects in the object store at ``reports/health/YYYY-MM-DD.json`` (UTC
 days): each run of ``peso report`` writes today's edition (replacing the earlier one of the
@@ -24,8 +27,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from server.errors import NotFoundError, ValidationError
+from server.freshness import overdue
 from server.models import DatasetFilter, PageRequest
 from server.models_lineage import RunState
+from server.models_suggestions import SuggestionKind, SuggestionStatus
 from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
@@ -34,7 +39,8 @@ PAGE = 500
 LIST_LIMIT = 50   # names listed per finding (the counts are always complete)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 COUNTS = ("datasets", "versions", "sources", "storage_bytes", "stale", "failed_runs",
-          "without_description", "without_owner", "unowned_pii_columns", "contract_failures")
+          "without_description", "without_owner", "unowned_pii_columns", "contract_failures",
+          "overdue", "pii_pending_review")
 
 
 GROWTH_WEEKS = 8  # datasets created per ISO week, this week and the 7 before
@@ -65,6 +71,8 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
     cutoff = now - timedelta(days=stale_days)
     names: dict[str, list[str]] = {k: [] for k in ("stale", "without_description",
                                                     "without_owner", "contract_failures")}
+    late: list[dict[str, Any]] = []
+    by_entity_kind: dict[str, int] = {}
     counts = dict.fromkeys(COUNTS, 0)
     by_layer: dict[str, int] = {}
     by_source: dict[str, int] = {}
@@ -85,11 +93,24 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
             for s in await graph.get_sources(unknown):
                 if s is not None:
                     source_names[s.id] = s.name
+            facets = await graph.get_dataset_facets(ids)
+            entities = await graph.get_dataset_entities(ids)
             fields = await graph.get_fields([v.id for v in latest if v is not None])
             fields_of = {v.id: f for v, f in zip([v for v in latest if v is not None], fields,
                                                    strict=True)}
-            for d, own, vs, last in zip(items, owners, versions, latest, strict=True):
+            for d, own, vs, last, facet, linked in zip(items, owners, versions, latest, facets,
+                                                       entities, strict=True):
                 label = f"{d.namespace}/{d.name}"
+                for kind in sorted({e.kind.value for e, _ in linked}):
+                    by_entity_kind[kind] = by_entity_kind.get(kind, 0) + 1
+                declared = facet.get("peso_harvest") or {}
+                behind = overdue(declared.get("periodicity"), declared.get("modified"), now)
+                if behind is not None:
+                    counts["overdue"] += 1
+                    if len(late) < LIST_LIMIT:
+                        late.append({"dataset": label, "periodicity": declared["periodicity"],
+                                     "modified": declared["modified"],
+                                     "days_late": round(behind.total_seconds() / 86400, 1)})
                 counts["datasets"] += 1
                 counts["versions"] += len(vs)
                 counts["storage_bytes"] += sum(v.byte_size for v in vs)
@@ -116,6 +137,7 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
         after = page.cursors[-1]
     sources = await graph.list_sources(first=1)
     counts["sources"] = sources.total
+    counts["pii_pending_review"] = await _pii_pending(graph)
     failed: list[dict[str, Any]] = []
     run_after: list[Any] | None = None
     while True:
@@ -135,7 +157,21 @@ async def compute(graph: GraphStore, *, stale_days: int, now: datetime | None = 
             "datasets_by_layer": dict(sorted(by_layer.items())),
             "datasets_by_source": dict(sorted(by_source.items())),
             "growth_by_week": growth,
-            "lists": {**names, "failed_runs": failed}}
+            "datasets_by_entity_kind": dict(sorted(by_entity_kind.items())),
+            "lists": {**names, "failed_runs": failed, "overdue": late}}
+
+
+async def _pii_pending(graph: GraphStore) -> int:
+    """Pending suggestions that would mark a column as personal data."""
+    count, after = 0, None
+    while True:
+        page = await graph.list_suggestions(status=SuggestionStatus.PENDING, first=PAGE,
+                                            after=after)
+        count += sum(1 for s in page.items if s.kind is SuggestionKind.SEMANTIC_TYPE
+                     and s.value.get("pii") is True)
+        if not page.has_next or not page.cursors:
+            return count
+        after = page.cursors[-1]
 
 
 def diff(today: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -200,15 +236,22 @@ def markdown(report: dict[str, Any]) -> str:
               "without_description": "Datasets without a description",
               "without_owner": "Datasets without an owner",
               "unowned_pii_columns": "PII columns of unowned datasets",
-              "contract_failures": "Latest versions failing their contract"}
-    lines += [f"| {labels[k]} | {c[k]}{delta(k)} |" for k in COUNTS]
+              "contract_failures": "Latest versions failing their contract",
+              "overdue": "Datasets overdue against their declared periodicity",
+              "pii_pending_review": "Suggested PII columns awaiting review"}
+    lines += [f"| {labels[k]} | {c.get(k, 0)}{delta(k)} |" for k in COUNTS]
     for title, table in (("Datasets by layer", report["datasets_by_layer"]),
                          ("Datasets by source", report["datasets_by_source"]),
+                         ("Datasets by entity kind", report.get("datasets_by_entity_kind", {})),
                          ("Datasets created per week", report.get("growth_by_week", {}))):
         lines += ["", f"## {title}", ""] + [f"- {k}: {v}" for k, v in table.items()]
     for key in ("stale", "without_description", "without_owner", "contract_failures"):
         if report["lists"][key]:
             lines += ["", f"## {labels[key]}", ""] + [f"- {n}" for n in report["lists"][key]]
+    if report["lists"].get("overdue"):
+        lines += ["", f"## {labels['overdue']}", ""]
+        lines += [f"- {r['dataset']}: every {r['periodicity']}, last modified {r['modified']}, "
+                  f"{r['days_late']} days late" for r in report["lists"]["overdue"]]
     if report["lists"]["failed_runs"]:
         lines += ["", "## Failed or aborted runs", ""]
         lines += [f"- {r['run']} ({r['state']}): {r['error']}"

@@ -42,7 +42,8 @@ async def harvest_jobs(ctx: JobContext) -> Sequence[Job]:
 
     def runner(name: str) -> JobFunction:
         async def run(job_ctx: JobContext) -> str:
-            report = await harvest_once(job_ctx.graph, job_ctx.settings, name, actor="worker")
+            report = await harvest_once(job_ctx.graph, job_ctx.settings, name, actor="worker",
+                                        objects=job_ctx.objects)
             return str(report["summary"])
         return run
     return [Job(f"harvest.{s.name}", runner(s.name),
@@ -50,4 +51,11 @@ async def harvest_jobs(ctx: JobContext) -> Sequence[Job]:
             for s in await list_all(ctx.graph)]
 
 
-SOURCES: list[JobSource] = [builtin_jobs, harvest_jobs]
+async def enrichment_jobs(ctx: JobContext) -> Sequence[Job]:
+    """``enrich`` while a new dataset version waits for the enrichers (server/enrich/)."""
+    from server.enrich.schedule import enrichment_jobs as jobs
+
+    return await jobs(ctx)
+
+
+SOURCES: list[JobSource] = [builtin_jobs, harvest_jobs, enrichment_jobs]

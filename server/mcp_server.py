@@ -8,7 +8,8 @@ comes from ``Authorization: Bearer`` on each request; over stdio from the token 
 (``--token`` or PESO_MCP_TOKEN). Write tools exist only when PESO_MCP_WRITES is on, and the
 GraphQL mutations behind them still demand the writer role.
 
-``TOOLS`` is the registry: a new tool (e.g. ``accept_suggestion``) is one more ``ToolSpec``.
+``build_tools`` is the registry: a new tool is one more function in its ``reads`` or
+``writes`` list.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from server.storage.objects import ObjectStore
 _DATASET = "id namespace name layer description tags { name } owners { name kind email }"
 _FIELD = "name position arrowType nullable description semanticType pii"
 _REF = "namespace name"
+_SUGGESTION = ("id kind status version target value confidence evidence enricher createdAt "
+               "decidedAt decidedBy note dataset { namespace name }")
+_DECISION = f"applied message suggestion {{{_SUGGESTION}}} errors {{message field code}}"
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,12 @@ def _need(value: Any, what: str) -> Any:
     return value
 
 
-def _payload(data: dict[str, Any], field: str) -> Any:
+def _payload(data: dict[str, Any], field: str, result: str | None = "dataset") -> Any:
     payload = data[field]
     if payload["errors"]:
         raise ToolError("; ".join(f"{e['message']} (field {e['field']})" if e.get("field")
                                   else e["message"] for e in payload["errors"]))
-    return payload["dataset"]
+    return payload[result] if result is not None else payload
 
 
 def build_tools(peso: PesoMcp) -> list[ToolSpec]:
@@ -235,10 +239,50 @@ def build_tools(peso: PesoMcp) -> list[ToolSpec]:
                                      "entityId": entity_id, "role": role}})
         return dict(_payload(data, "linkEntity"))
 
+    async def list_suggestions(ctx: McpContext, namespace: str | None = None,
+                               name: str | None = None, status: str = "PENDING",
+                               kind: str | None = None, first: int = 20) -> dict[str, Any]:
+        """What the enrichers propose (semantic types, entities, join keys, descriptions,
+        tags), newest first: of one dataset (namespace and name) or of all. `status` PENDING
+        (default), ACCEPTED, REJECTED, SUPERSEDED or ALL; `kind` SEMANTIC_TYPE, ENTITY,
+        JOIN_KEY, DESCRIPTION or TAG. Each has an id for accept_suggestion /
+        reject_suggestion, a confidence and its evidence."""
+        if (namespace is None) != (name is None):
+            raise ToolError("give both namespace and name, or neither")
+        statuses = ("PENDING", "ACCEPTED", "REJECTED", "SUPERSEDED", "ALL")
+        if status not in statuses:
+            raise ToolError(f"status must be one of {', '.join(statuses)}, not {status!r}")
+        data = await peso.run(
+            ctx, "query($d:DatasetRef,$s:SuggestionStatus,$k:SuggestionKind,$f:Int){"
+            f"suggestions(dataset:$d,status:$s,kind:$k,first:$f){{totalCount "
+            f"edges{{node{{{_SUGGESTION}}}}}}}}}",
+            {"d": {"namespace": namespace, "name": name} if namespace is not None else None,
+             "s": None if status == "ALL" else status, "k": kind, "f": first})
+        found = data["suggestions"]
+        return {"totalCount": found["totalCount"],
+                "suggestions": [e["node"] for e in found["edges"]]}
+
+    async def accept_suggestion(ctx: McpContext, id: str) -> dict[str, Any]:
+        """Accept a pending suggestion by id: the catalog changes as it proposes, audited
+        (writer token; PESO_MCP_WRITES=true). `applied` is false when a description a person
+        wrote was kept (the suggestion stays pending; `message` says why)."""
+        data = await peso.run(ctx, f"mutation($id:ID!){{acceptSuggestion(id:$id){{{_DECISION}}}}}",
+                              {"id": id})
+        return dict(_payload(data, "acceptSuggestion", None))
+
+    async def reject_suggestion(ctx: McpContext, id: str,
+                                reason: str | None = None) -> dict[str, Any]:
+        """Reject a pending suggestion by id, optionally saying why; it is not proposed again
+        for that version (writer token; PESO_MCP_WRITES=true)."""
+        data = await peso.run(ctx, "mutation($id:ID!,$r:String){rejectSuggestion(id:$id,"
+                              f"reason:$r){{{_DECISION}}}}}", {"id": id, "r": reason})
+        return dict(_payload(data, "rejectSuggestion", None))
+
     reads: list[Callable[..., Any]] = [
         search_datasets, get_dataset, list_schema_fields, preview, get_lineage, impact,
-        get_lineage_path, list_entities, catalog_health]
-    writes: list[Callable[..., Any]] = [add_tag, set_description, link_entity]
+        get_lineage_path, list_entities, catalog_health, list_suggestions]
+    writes: list[Callable[..., Any]] = [add_tag, set_description, link_entity,
+                                        accept_suggestion, reject_suggestion]
     return [ToolSpec(f.__name__, (f.__doc__ or "").strip(), f) for f in reads] + \
         [ToolSpec(f.__name__, (f.__doc__ or "").strip(), f, write=True) for f in writes]
 

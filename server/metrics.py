@@ -23,6 +23,7 @@ import threading
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -51,6 +52,11 @@ LOADS = Counter("peso_loads", "Files loaded through the server (loadFile).", ["o
                 registry=REGISTRY)
 LOAD_ROWS = Counter("peso_load_rows", "Rows written by loads through the server.",
                     registry=REGISTRY)
+COLLECTED = Counter("peso_collected_events", "Events posted to /api/v1/collect, by outcome "
+                    "(accepted: on disk; rejected: kept with a reason; replayed: a repeat "
+                    "of an Idempotency-Key).", ["outcome"], registry=REGISTRY)
+COLLECT_BUFFERED = Gauge("peso_collect_buffered_events", "Collected events waiting for a "
+                         "flush to Parquet in this process.", registry=REGISTRY)
 STORE_ERRORS = Counter("peso_store_errors", "Store failures and SQLite lock retries.",
                        ["store", "kind"], registry=REGISTRY)
 
@@ -81,6 +87,15 @@ def record_load(outcome: str, rows: int = 0) -> None:
     LOADS.labels(outcome=outcome).inc()
     if rows:
         LOAD_ROWS.inc(rows)
+
+
+def record_collected(accepted: int, rejected: int, *, replayed: bool, buffered: int) -> None:
+    if replayed:
+        COLLECTED.labels(outcome="replayed").inc(accepted + rejected)
+    else:
+        COLLECTED.labels(outcome="accepted").inc(accepted)
+        COLLECTED.labels(outcome="rejected").inc(rejected)
+    COLLECT_BUFFERED.set(buffered)
 
 
 def exposition() -> bytes:

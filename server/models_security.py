@@ -11,15 +11,19 @@ from datetime import datetime
 
 
 class Role(enum.StrEnum):
-    """What an API token may do; each role includes the ones before it."""
+    """What an API token may do. ``reader`` < ``writer`` < ``admin``: each includes the ones
+    before it. ``collector`` stands outside that ladder: it may only post events to the
+    collection endpoint of its token's namespaces, and reads nothing a caller without a
+    token could not read."""
 
     READER = "reader"
     WRITER = "writer"
     ADMIN = "admin"
+    COLLECTOR = "collector"
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return -1 if self is Role.COLLECTOR else list(Role).index(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class ApiToken:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None = None
+    namespaces: tuple[str, ...] = ()   # a collector token's namespaces; empty for the others
 
 
 @dataclass(frozen=True, slots=True)

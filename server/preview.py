@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from server.collect.parts import is_folder_key
 from server.errors import LoadError, ValidationError
 from server.storage.objects import ObjectStore
 
@@ -41,8 +42,8 @@ def read_preview(objects: ObjectStore, key: str, *, columns: list[str] | None, l
         raise ValidationError("limit and offset must not be negative", field="limit")
     fs, base = objects.arrow_filesystem()
     try:
-        if where:
-            return _filtered(fs, base + key, columns, limit, offset, where)
+        if where or is_folder_key(key):   # a folder of parts reads as one dataset
+            return _filtered(fs, base + key, columns, limit, offset, where or [])
         with fs.open_input_file(base + key) as fh:
             pf = pq.ParquetFile(fh)
             names = pf.schema_arrow.names
@@ -62,12 +63,15 @@ def _filtered(fs: Any, path: str, columns: list[str] | None, limit: int, offset:
     dataset = ds.dataset(path, filesystem=fs, format="parquet")
     schema = dataset.schema
     wanted = _columns(columns, schema.names)
-    expression = _expression(schema, where)
+    expression = _expression(schema, where) if where else None
     scanner = dataset.scanner(columns=wanted, filter=expression, batch_size=_BATCH_ROWS)
     out = _take(scanner.to_batches(), limit, offset)
     total = sum(f.metadata.num_rows for f in dataset.get_fragments())  # footers only
-    return {"columns": wanted, "rows": out, "offset": offset, "limit": limit,
-            "totalRows": total, "where": [[c.column, c.op, json_safe(c.value)] for c in where]}
+    block = {"columns": wanted, "rows": out, "offset": offset, "limit": limit,
+             "totalRows": total}
+    if where:
+        block["where"] = [[c.column, c.op, json_safe(c.value)] for c in where]
+    return block
 
 
 def _expression(schema: pa.Schema, where: list[Condition]) -> ds.Expression:

@@ -34,7 +34,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_OBJECTS_URL", "file://<data dir>/objects",
                "Object store: `file:///path` or `s3://bucket/prefix`."),
     SettingDoc("PESO_MCP_WRITES", "false",
-               "Offer MCP write tools (add_tag, set_description, link_entity) to writer tokens."),
+               "Offer MCP write tools (add_tag, set_description, link_entity, "
+               "accept_suggestion, reject_suggestion) to writer tokens."),
     SettingDoc("PESO_MCP_TOKEN", "",
                "API token `peso mcp` (stdio) acts as; empty means anonymous."),
     SettingDoc("PESO_LLM_URL", "",
@@ -51,6 +52,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_ENRICH_MIN_CONTAINMENT", "0.8",
                "Smallest estimated share of a column's distinct values found in another "
                "dataset's unique column for a join-key suggestion."),
+    SettingDoc("PESO_ENRICH_NEW_VERSIONS", "true",
+               "The background jobs (`peso worker`, `peso serve`) run the enrichers on every "
+               "new dataset version; `false`: only `peso enrich` and `enrichDataset` do."),
     SettingDoc("PESO_HOST", "127.0.0.1", "Address `peso serve` binds to."),
     SettingDoc("PESO_PORT", "8000", "Port `peso serve` listens on."),
     SettingDoc("PESO_MAX_PAGE_SIZE", "100", "Largest `first:` a connection accepts."),
@@ -105,6 +109,20 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("PESO_HARVEST_POD_SCHEMA_DIR", "",
                "Folder of the POD v1.1 JSON schema files: DCAT-US records are validated "
                "against them (without it, against their required fields and types)."),
+    SettingDoc("PESO_COLLECT_MAX_RECORDS", "10000",
+               "Most events one `POST /api/v1/collect/…` request may carry (the body is also "
+               "bounded by PESO_MAX_BODY_BYTES)."),
+    SettingDoc("PESO_COLLECT_FLUSH_ROWS", "100000",
+               "A collected dataset's buffered events are written as a Parquet part (and a "
+               "new version) once this many are waiting..."),
+    SettingDoc("PESO_COLLECT_FLUSH_SECONDS", "30",
+               "...or once the oldest has waited this long."),
+    SettingDoc("PESO_COLLECT_BUFFER_ROWS", "1000000",
+               "Events a process holds unflushed (all datasets together); above it a "
+               "collection request is answered 429 with Retry-After."),
+    SettingDoc("PESO_COLLECT_KEY_TTL_HOURS", "24",
+               "How long an `Idempotency-Key` is remembered: a batch replayed with the same "
+               "key within it is answered as before and not stored again."),
     SettingDoc("PESO_LOG_FORMAT", "auto",
                "Log lines: `json`, `text`, or `auto` (JSON unless stderr is a terminal)."),
     SettingDoc("PESO_MAX_PREVIEW_ROWS", "1000", "Largest `limit:` of `DatasetVersion.preview`."),
@@ -256,6 +274,11 @@ class Settings:
     harvest_max_bytes: int = 256 << 20
     harvest_max_remove_share: float = 0.2
     harvest_pod_schema_dir: str = ""
+    collect_max_records: int = 10_000
+    collect_flush_rows: int = 100_000
+    collect_flush_seconds: float = 30.0
+    collect_buffer_rows: int = 1_000_000
+    collect_key_ttl_hours: int = 24
     semantic_search: str = "auto"
     semantic_weight: float = 0.5
     semantic_candidates: int = 100
@@ -269,6 +292,7 @@ class Settings:
     llm_timeout_seconds: float = 30.0
     enrich_sample_rows: int = 100_000
     enrich_min_containment: float = 0.8
+    enrich_new_versions: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -344,6 +368,13 @@ class Settings:
             harvest_max_remove_share=_float(env, "PESO_HARVEST_MAX_REMOVE_SHARE", 0.2, 0.0,
                                             1.0),
             harvest_pod_schema_dir=env.get("PESO_HARVEST_POD_SCHEMA_DIR") or "",
+            collect_max_records=_int(env, "PESO_COLLECT_MAX_RECORDS", 10_000, 1, 1_000_000),
+            collect_flush_rows=_int(env, "PESO_COLLECT_FLUSH_ROWS", 100_000, 1, 100_000_000),
+            collect_flush_seconds=_float(env, "PESO_COLLECT_FLUSH_SECONDS", 30.0, 0.05,
+                                         86400.0),
+            collect_buffer_rows=_int(env, "PESO_COLLECT_BUFFER_ROWS", 1_000_000, 1,
+                                     1_000_000_000),
+            collect_key_ttl_hours=_int(env, "PESO_COLLECT_KEY_TTL_HOURS", 24, 1, 24 * 365),
             semantic_search=_choice(env, "PESO_SEMANTIC_SEARCH", "auto", ("auto", "on", "off")),
             semantic_weight=_float(env, "PESO_SEMANTIC_WEIGHT", 0.5, 0.0, 1.0),
             semantic_candidates=_int(env, "PESO_SEMANTIC_CANDIDATES", 100, 1, 1000),
@@ -357,6 +388,7 @@ class Settings:
             llm_timeout_seconds=_float(env, "PESO_LLM_TIMEOUT_SECONDS", 30.0, 0.1, 600.0),
             enrich_sample_rows=_int(env, "PESO_ENRICH_SAMPLE_ROWS", 100_000, 100, 100_000_000),
             enrich_min_containment=_float(env, "PESO_ENRICH_MIN_CONTAINMENT", 0.8, 0.05, 1.0),
+            enrich_new_versions=_bool(env, "PESO_ENRICH_NEW_VERSIONS", True),
             log_level=_choice(env, "PESO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             neo4j_user=env.get("PESO_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("PESO_NEO4J_PASSWORD") or "",

@@ -54,6 +54,8 @@ def peso_env(data_dir: Path, **extra: str) -> dict[str, str]:
            if not k.startswith(("PESO_", "AWS_"))}
     env.update({"PESO_DATA_DIR": str(data_dir), "PESO_LOG_LEVEL": "warning",
                 "PESO_SEMANTIC_SEARCH": "off",  # opted into by the tests of semantic search
+                # the worker's enrich job: opted into by tests/test_worker_enrich.py
+                "PESO_ENRICH_NEW_VERSIONS": "false",
                 "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env

@@ -93,6 +93,29 @@ async def test_phone_numbers_are_typed_and_pii(stores: Stores, tmp_path: Path) -
     assert typed["member_no"] == ("customer_id", True)
 
 
+async def test_the_template_draft_holds_no_range_of_a_pii_date(stores: Stores,
+                                                                tmp_path: Path) -> None:
+    path = tmp_path / "members.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["plan", "birth", "joined"])
+        for i in range(40):
+            w.writerow([f"plan {i % 3}", f"19{50 + i}-03-0{1 + i % 9}",
+                        f"2024-02-{1 + i % 28:02d}"])
+    result = await stores.load(path, "corpus", "members")
+    version = result.curated.version
+    await stores.graph.set_field_semantics(version.id, "birth", semantic_type="date", pii=True,
+                                           actor="alice")   # a person says: personal data
+    report = await enrich_version(stores.graph, stores.objects, settings(stores.tmp),
+                                  result.curated.dataset.id)
+    [draft] = [s.value["description"] for s in report.created
+               if s.kind is SuggestionKind.DESCRIPTION]
+    assert "1950" not in draft
+    assert "1989" not in draft
+    assert "birth runs from" not in draft
+    assert "Personal data in: birth" in draft
+
+
 @needs_corpus
 async def test_bank_files_describe_people_and_ad_click_a_campaign(stores: Stores) -> None:
     for path, name in ((BANK_CSV, "bank"), (ADDITIONAL, "bank_additional")):

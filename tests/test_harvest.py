@@ -194,6 +194,23 @@ def test_builtin_rules_agree_with_the_pod_schema() -> None:
         assert (not list(validator.iter_errors(v))) == (not dcat_us._builtin_problems(v)), v
 
 
+def test_data_json_is_read_as_a_stream_from_a_file(tmp_path: Path) -> None:
+    """A body past the fetcher's in-memory spool is a file on disk: parsed record by record."""
+    path = tmp_path / "data.json"
+    records = [pod_record(i) for i in range(3)] + ["not an object"]
+    path.write_bytes(data_json(records))  # type: ignore[arg-type]
+    with path.open("rb") as fh:
+        parsed, refused = dcat_us.parse(fh, where="data.json")
+    assert [r.identifier for r in parsed] == [pod_record(i)["identifier"] for i in range(3)]
+    assert [(r.where, r.reason) for r in refused] == [("dataset[3]", "not a JSON object")]
+    assert dcat_us.parse(b'{"conformsTo": "x", "dataset": []}', where="w") == ([], [])
+    for body, message in ((b'{"dataset": {"a": 1}}', "no 'dataset' array"),
+                          (b'[{"title": "x"}]', "no 'dataset' array"),
+                          (b'{"dataset": [{"title": "x"}', "not JSON")):
+        with pytest.raises(ValueError, match=message):
+            dcat_us.parse(body, where="w")
+
+
 def test_an_unchanged_portal_is_a_304_and_a_changed_record_an_update(
         catalog: Path, portal: Portal, capsys: pytest.CaptureFixture[str]) -> None:
     portal.serve("/data.json", data_json([pod_record(1), pod_record(2)]), etag='"v1"')
@@ -207,6 +224,54 @@ def test_an_unchanged_portal_is_a_304_and_a_changed_record_an_update(
     _, [third] = peso(capsys, "harvest", "run", "acme", "--json")
     assert third["unchanged"] == 1
     assert third["updated"] == [{"dataset": "acme/acme-2", "changed": ["keywords", "title"]}]
+
+
+def test_fetch_data_loads_tabular_distributions_and_refuses_the_rest(
+        catalog: Path, portal: Portal, capsys: pytest.CaptureFixture[str]) -> None:
+    def dist(url: str, media: str) -> dict[str, Any]:
+        return {"distribution": [{"downloadURL": url, "mediaType": media}]}
+    portal.serve("/files/spend-1.csv", b"day,channel,spend\n2026-11-01,search,12.5\n"
+                 b"2026-11-02,social,7\n", content_type="text/csv")
+    portal.serve("/files/empty.csv", b"day,channel,spend\n", content_type="text/csv")
+    records = [pod_record(1, **dist(f"{portal.base}/files/spend-1.csv", "text/csv")),
+               pod_record(2, **dist("http://10.1.2.3/secret.csv", "text/csv")),
+               pod_record(3, **dist(f"{portal.base}/files/empty.csv", "text/csv")),
+               pod_record(4, **dist(f"{portal.base}/files/report.pdf", "application/pdf")),
+               pod_record(5, **dist(f"{portal.base}/files/missing.csv", "text/csv"))]
+    portal.serve("/data.json", data_json(records))
+    code, _ = peso(capsys, "harvest", "add", "acme", f"{portal.base}/data.json", "--kind",
+                   "dcat-us", "--fetch-data")
+    assert code == 0
+    _, [listed] = peso(capsys, "harvest", "list", "--json")
+    assert listed["fetch_data"] is True
+    code, [report] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert code == 0
+    assert len(report["created"]) == 5                # the metadata of every record
+    assert report["data_loaded"] == ["acme/acme-1 v1 (2 rows)"]
+    why = {r["where"].split(" ")[0]: r["reason"] for r in report["data_refused"]}
+    assert set(why) == {"acme-2", "acme-3", "acme-5"}  # acme-4 has no tabular distribution
+    assert "not fetched" in why["acme-2"]
+    assert "10.1.2.3" in why["acme-2"]
+    assert "not loaded" in why["acme-3"]
+    assert "--allow-empty" in why["acme-3"]   # a header only: refused, as peso load does
+    assert "HTTP 404" in why["acme-5"]
+    assert "data: 1 loaded, 3 not" in report["summary"]
+
+    with app_client(create_app(make_settings(catalog.parent)), role=None) as client:
+        got = q(client, """{ dataset(namespace: "acme", name: "acme-1") { layer tags { name }
+            latestVersion { rowCount fields { name arrowType } preview(limit: 5) } } }""")
+    version = got["dataset"]["latestVersion"]
+    assert version["rowCount"] == 2
+    assert [f["name"] for f in version["fields"]] == ["day", "channel", "spend"]
+    assert "ads" in {t["name"] for t in got["dataset"]["tags"]}   # the metadata stays
+    assert got["dataset"]["layer"] == "EXTERNAL"
+    # an unchanged record is not downloaded again
+    fetched = sum(1 for path, _ in portal.log if path == "/files/spend-1.csv")
+    _, [again] = peso(capsys, "harvest", "run", "acme", "--json")
+    assert again["unchanged"] == 5
+    assert again["removed"] == []           # the loaded data's raw twin is not "stale"
+    assert again["data_loaded"] == []
+    assert sum(1 for path, _ in portal.log if path == "/files/spend-1.csv") == fetched
 
 
 def test_vanished_records_are_removed_up_to_the_share(catalog: Path, portal: Portal,

@@ -136,3 +136,72 @@ def test_peso_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert stored.is_file()
     assert main(["report", "--date", "1999-01-01"]) == 1
     assert "no catalog health report was stored for 1999-01-01" in capsys.readouterr().err
+
+    # a load that fails changes the numbers: one more failed run, named in the list
+    assert "| Failed or aborted runs | 0 |" in text
+    broken = tmp_path / "broken.csv"
+    broken.write_text("id,name\n")   # a header only: refused without --allow-empty
+    assert main(["load", str(broken), "--dataset", "crm/broken"]) != 0
+    capsys.readouterr()
+    assert main(["report"]) == 0
+    after = capsys.readouterr().out
+    assert "| Failed or aborted runs | 1 |" in after
+    assert "| Datasets | 2 |" in after   # the failed load registered nothing
+    assert "## Failed or aborted runs" in after
+
+
+def test_periodicities_are_read_as_periods() -> None:
+    from server.freshness import overdue, period
+
+    assert period("R/P1D") == timedelta(days=1)
+    assert period("R/PT1H") == timedelta(hours=1)
+    assert period("R/P0.5M") == timedelta(days=15.22)
+    assert period("weekly") == timedelta(weeks=1)
+    assert period("http://purl.org/cld/freq/monthly") == timedelta(days=30.44)
+    for nothing in ("irregular", "", None, "R/P", "every now and then"):
+        assert period(nothing) is None
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert overdue("R/P1D", "2026-12-01", now) == timedelta(days=4)
+    assert overdue("R/P1Y", "2026-12-01", now) is None
+    assert overdue("R/P1D", "not a date", now) is None
+
+
+def test_overdue_entity_kinds_and_pii_waiting_for_review(client: TestClient,
+                                                         tmp_path: Path) -> None:
+    from server.models import EntityKind
+    from server.models_suggestions import NewSuggestion, SuggestionKind
+
+    graph, _ = stores(client)
+    stale = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    fresh = datetime.now(UTC).date().isoformat()
+    for name, every, modified in (("daily-late", "R/P1D", stale), ("daily-ok", "R/P1D", fresh),
+                                  ("yearly", "R/P1Y", stale), ("irregular", "irregular", stale)):
+        event = {"eventTime": datetime.now(UTC).isoformat(), "producer": "https://peso.test",
+                 "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+                              "#/$defs/DatasetEvent",
+                 "dataset": {"namespace": "portal", "name": name, "facets": {"peso_harvest": {
+                     "_producer": "https://peso.test", "_schemaURL": "https://peso.test/f",
+                     "periodicity": every, "modified": modified}}}}
+        answer = client.post("/api/v1/lineage", json=event)
+        assert answer.status_code in (200, 201), answer.text
+    load_csv(client, tmp_path, "people")
+    person = call(client, graph.upsert_entity, kind=EntityKind.PERSON, name="customers",
+                  actor="test")
+    call(client, graph.link_entity, DatasetKey("crm", "people"), person.id, actor="test")
+    dataset = call(client, graph.get_dataset, "crm", "people")
+    [version] = call(client, graph.get_latest_versions, [dataset.id])
+    call(client, graph.put_suggestions, [NewSuggestion(
+        dataset_id=dataset.id, version_id=version.id, version=version.version,
+        kind=SuggestionKind.SEMANTIC_TYPE, target="email",
+        value={"semantic_type": "email", "pii": True}, confidence=0.9, evidence={},
+        enricher="test", enricher_version="1")], actor="test")
+
+    report = q(client, """{ catalogHealth { datasetsByEntityKind lists markdown
+        counts { overdue piiPendingReview } } }""")["catalogHealth"]
+    assert report["counts"] == {"overdue": 1, "piiPendingReview": 1}
+    [late] = report["lists"]["overdue"]
+    assert (late["dataset"], late["periodicity"]) == ("portal/daily-late", "R/P1D")
+    assert late["days_late"] > 8
+    assert report["datasetsByEntityKind"] == {EntityKind.PERSON.value: 1}
+    assert "| Datasets overdue against their declared periodicity | 1 |" in report["markdown"]
+    assert "- portal/daily-late: every R/P1D" in report["markdown"]

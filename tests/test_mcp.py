@@ -26,8 +26,10 @@ from tests.serverproc import (
 )
 
 READ_TOOLS = {"search_datasets", "get_dataset", "list_schema_fields", "preview", "get_lineage",
-              "impact", "get_lineage_path", "list_entities", "catalog_health"}
-WRITE_TOOLS = {"add_tag", "set_description", "link_entity"}
+              "impact", "get_lineage_path", "list_entities", "catalog_health",
+              "list_suggestions"}
+WRITE_TOOLS = {"add_tag", "set_description", "link_entity", "accept_suggestion",
+               "reject_suggestion"}
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +172,52 @@ async def test_catalog_health_is_the_graphql_report(server: ServerProcess,
     assert got["datasetsByLayer"] == want["datasetsByLayer"]
     assert bad.is_error
     assert "date" in bad.content[0].text
+
+
+ENRICH = """mutation { enrichDataset(namespace: "crm", name: "customers") {
+  report { created skipped } errors { message } } }"""
+
+
+async def test_suggestions_listed_accepted_and_rejected(server: ServerProcess,
+                                                        tokens: dict[str, str]) -> None:
+    first = graphql(server, ENRICH, tokens["writer"])["enrichDataset"]
+    assert first["errors"] == []
+    assert first["report"]["created"] > 2
+    ref = {"namespace": "crm", "name": "customers"}
+    async with http_session(server, tokens["reader"]) as session:
+        listed = payload(await session.call_tool("list_suggestions", ref))
+        typed = payload(await session.call_tool("list_suggestions",
+                                                {**ref, "kind": "SEMANTIC_TYPE"}))
+        half = await session.call_tool("list_suggestions", {"namespace": "crm"})
+        column = next(s for s in typed["suggestions"] if s["target"] == "customer_id")
+        refused = await session.call_tool("accept_suggestion", {"id": column["id"]})
+    assert listed["totalCount"] == first["report"]["created"]
+    assert {s["dataset"]["name"] for s in listed["suggestions"]} == {"customers"}
+    assert {s["kind"] for s in typed["suggestions"]} == {"SEMANTIC_TYPE"}
+    assert column["value"] == {"semantic_type": "customer_id", "pii": True}
+    assert half.is_error
+    assert refused.is_error   # the mutation behind the tool demands the writer role
+    assert "writer" in refused.content[0].text
+
+    tag = next(s for s in listed["suggestions"] if s["kind"] == "TAG")
+    async with http_session(server, tokens["writer"]) as session:
+        accepted = payload(await session.call_tool("accept_suggestion", {"id": column["id"]}))
+        rejected = payload(await session.call_tool("reject_suggestion",
+                                                   {"id": tag["id"], "reason": "too vague"}))
+        twice = await session.call_tool("reject_suggestion", {"id": tag["id"]})
+        gone = payload(await session.call_tool("list_suggestions",
+                                               {**ref, "status": "REJECTED"}))
+    assert accepted["applied"] is True
+    assert accepted["suggestion"]["status"] == "ACCEPTED"
+    assert accepted["suggestion"]["decidedBy"] == "mcp-writer"
+    assert (rejected["applied"], rejected["suggestion"]["note"]) == (False, "too vague")
+    assert twice.is_error
+    assert "not pending" in twice.content[0].text
+    assert [s["id"] for s in gone["suggestions"]] == [tag["id"]]
+    fields = graphql(server, '{ dataset(namespace: "crm", name: "customers") { latestVersion '
+                             '{ fields { name semanticType pii } } } }', tokens["reader"])
+    by_name = {f["name"]: f for f in fields["dataset"]["latestVersion"]["fields"]}
+    assert (by_name["customer_id"]["semanticType"], by_name["customer_id"]["pii"]) == (
+        "customer_id", True)
+    again = graphql(server, ENRICH, tokens["writer"])["enrichDataset"]["report"]
+    assert again["created"] == 0   # the rejected tag is not proposed again

@@ -66,6 +66,20 @@ def test_metrics_count_requests_operations_and_loads(client: TestClient, tmp_pat
     assert delta("peso_loads_total", outcome="created") == 1
     assert delta("peso_load_rows_total") == 2
     assert "process_resident_memory_bytes" in after
+
+    # collected events, by outcome, and what waits for a flush
+    lines = b'{"n": 1}\n{"n": 2}\n{"n": "three"}'
+    key = {"Idempotency-Key": "obs-1"}
+    assert client.post("/api/v1/collect/m/events", content=lines, headers=key).status_code == 200
+    assert client.post("/api/v1/collect/m/events", content=lines, headers=key).status_code == 200
+    collected = scrape(client)
+    assert sample(collected, "peso_collected_events_total", outcome="accepted") \
+        - sample(after, "peso_collected_events_total", outcome="accepted") == 2
+    assert sample(collected, "peso_collected_events_total", outcome="rejected") \
+        - sample(after, "peso_collected_events_total", outcome="rejected") == 1
+    assert sample(collected, "peso_collected_events_total", outcome="replayed") \
+        - sample(after, "peso_collected_events_total", outcome="replayed") == 3
+    assert sample(collected, "peso_collect_buffered_events") >= 2
     assert "peso_store_errors_total" in after or "peso_store_errors" in after
 
 

@@ -83,7 +83,7 @@ def pair(s3_server: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Ite
               "PESO_S3_ENDPOINT": s3_server.endpoint,
               "PESO_S3_ACCESS_KEY": s3_server.access_key,
               "PESO_S3_SECRET_KEY": s3_server.secret_key,
-              "PESO_WORKER_POLL_SECONDS": "0.2"}
+              "PESO_WORKER_POLL_SECONDS": "0.2", "PESO_COLLECT_FLUSH_SECONDS": "0.3"}
     root = tmp_path_factory.mktemp("scale")
     token = create_token(root / "cli", "scale-writer", env=peso_env(root / "cli", **shared))
     a = start_server(root / "a", **shared)   # separate data folders: nothing shared on disk
@@ -214,6 +214,43 @@ def test_concurrent_writers_through_both_get_versions_without_gaps(pair: Pair) -
     for server in (pair.a, pair.b):
         edges = _read(server)["versions"]["edges"]
         assert sorted(e["node"]["version"] for e in edges) == list(range(1, total + 1))
+
+
+COLLECTED = """query { dataset(namespace: "scale", name: "events") {
+  versions(first: 100) { edges { node { version rowCount } } }
+  latestVersion { rowCount preview(limit: 2) } } }"""
+
+
+def test_events_collected_through_both_are_all_counted_once(pair: Pair) -> None:
+    def post(n: int) -> None:
+        lines = [json.dumps({"event_id": n * 200 + i, "kind": "click", "cost": i / 4})
+                 for i in range(200)]
+        answer = http("POST", (pair.a, pair.b)[n % 2].base_url + "/api/v1/collect/scale/events",
+                      body="\n".join(lines).encode(), timeout=30, headers=pair.auth())
+        assert answer.status == 200, answer.text
+        assert answer.json()["accepted"] == 200
+
+    post(0)   # the first batch freezes the schema; the others race through both servers
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(1, 10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        seen = [s.graphql(COLLECTED).json()["data"]["dataset"] for s in (pair.a, pair.b)]
+        if all(d and d["latestVersion"]["rowCount"] == 2000 for d in seen):
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"not every event was counted: {seen}")
+    for dataset in seen:   # each flush added its own rows to the running total, in turn
+        versions = sorted((e["node"]["version"], e["node"]["rowCount"])
+                          for e in dataset["versions"]["edges"])
+        assert [v for v, _ in versions] == list(range(1, len(versions) + 1))
+        counts = [c for _, c in versions]
+        assert counts == sorted(counts)
+        assert dataset["latestVersion"]["preview"]["totalRows"] == 2000   # parts on S3
 
 
 def test_the_background_job_ran_once_across_both(pair: Pair) -> None:

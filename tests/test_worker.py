@@ -223,8 +223,9 @@ def test_serve_runs_the_jobs_unless_told_not_to(tmp_path: Path) -> None:
         assert _sqlite_runs(off) == []
     busy = tmp_path / "busy"
     with running_server(busy, **fast):
-        deadline = time.monotonic() + 20
-        while not _sqlite_runs(busy) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 20   # until the job's run has ended, not just begun
+        while (not (runs := _sqlite_runs(busy)) or runs[0].state is RunState.START) \
+                and time.monotonic() < deadline:
             time.sleep(0.1)
         [run] = _sqlite_runs(busy)
     assert run.state is RunState.COMPLETE

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from loaders.harvest import ckan, dcat_rdf, dcat_us, schema_org
+from loaders.harvest.data import load_data
 from loaders.harvest.fetch import Fetcher
 from loaders.harvest.records import HarvestRecord, Refusal, RunReport
 from loaders.harvest.sources import HarvestSource, save
@@ -47,6 +48,7 @@ from server.openlineage.consumer import ingest
 from server.openlineage.producer import DatasetRef, Emitter
 from server.openlineage.validate import SPEC_2_0_2
 from server.storage.graph import GraphStore
+from server.storage.objects import ObjectStore
 
 FACET = "peso_harvest"
 PRODUCER = "urn:peso:harvest"
@@ -83,11 +85,13 @@ def tag_of(keyword: str) -> str:
 
 
 async def _existing(graph: GraphStore, source: str) -> dict[str, str]:
-    """name → id of the source's live datasets."""
+    """name → id of the source's live harvested datasets (layer EXTERNAL: the raw copies of
+    data a ``fetch_data`` source loaded are not records of the portal)."""
     found: dict[str, str] = {}
     after: list[Any] | None = None
     while True:
-        page = await graph.list_datasets(DatasetFilter(source=source),
+        page = await graph.list_datasets(DatasetFilter(source=source,
+                                                       layer=DatasetLayer.EXTERNAL),
                                          PageRequest(first=500, after=after))
         found.update({d.name: d.id for d in page.items})
         if not page.has_next or not page.cursors:
@@ -127,7 +131,11 @@ async def fetch_records(source: HarvestSource, fetcher: Fetcher, report: RunRepo
                         schema_dir: Path | None) -> tuple[list[HarvestRecord], HarvestSource]:
     if source.kind == "ckan":
         async def get(url: str) -> bytes:
-            return (await fetcher.get(url)).body
+            fetched = await fetcher.get(url)
+            try:
+                return fetched.body
+            finally:
+                fetched.close()
         records, refused = await ckan.harvest(source.url, get)
         report.refused += refused
         return records, source
@@ -139,29 +147,37 @@ async def fetch_records(source: HarvestSource, fetcher: Fetcher, report: RunRepo
     if fetched.status == 304:
         report.not_modified = True
         return [], source
-    if source.kind == "dcat-rdf":
-        records, refused = dcat_rdf.parse(fetched.body, where=source.url,
-                                          content_type=fetched.content_type)
-    elif source.kind == "schema-org":
-        records, refused = schema_org.parse(fetched.body, where=source.url,
-                                            content_type=fetched.content_type)
-    else:
-        records, refused = dcat_us.parse(fetched.body, where=source.url, schema_dir=schema_dir)
+    try:
+        if source.kind == "dcat-rdf":
+            records, refused = dcat_rdf.parse(fetched.body, where=source.url,
+                                              content_type=fetched.content_type)
+        elif source.kind == "schema-org":
+            records, refused = schema_org.parse(fetched.body, where=source.url,
+                                                content_type=fetched.content_type)
+        else:
+            records, refused = dcat_us.parse(fetched.stream(), where=source.url,
+                                             schema_dir=schema_dir)
+    finally:
+        fetched.close()
     report.refused += refused
     return records, replace(source, etag=fetched.etag, last_modified=fetched.last_modified)
 
 
 async def run_harvest(graph: GraphStore, source: HarvestSource, fetcher: Fetcher, *,
                       max_remove_share: float, schema_dir: Path | None = None,
-                      actor: str = "harvest") -> RunReport:
-    """Harvest ``source`` once; the run is an OpenLineage run of job ``peso.harvest``."""
+                      actor: str = "harvest", objects: ObjectStore | None = None,
+                      tmp_dir: Path | None = None) -> RunReport:
+    """Harvest ``source`` once; the run is an OpenLineage run of job ``peso.harvest``.
+    ``objects`` and ``tmp_dir``: where the data of a ``fetch_data`` source goes."""
+    if source.fetch_data and (objects is None or tmp_dir is None):
+        raise ValueError(f"harvest {source.name} fetches data: it needs the object store")
     report = RunReport(source=source.name, url=source.url, kind=source.kind)
     run = Emitter(graph, actor=actor).run(f"peso.harvest.{source.name}",
                                           f"Harvest {source.kind} catalog {source.url}")
     await run.start()
     try:
         outputs = await _run(graph, source, fetcher, report, max_remove_share, schema_dir,
-                             actor)
+                             actor, (objects, tmp_dir) if source.fetch_data else None)
     except Exception as exc:
         await run.fail(exc if isinstance(exc, PesoError) else str(exc))
         raise
@@ -173,8 +189,8 @@ async def run_harvest(graph: GraphStore, source: HarvestSource, fetcher: Fetcher
 
 
 async def _run(graph: GraphStore, source: HarvestSource, fetcher: Fetcher, report: RunReport,
-               max_remove_share: float, schema_dir: Path | None, actor: str
-               ) -> list[DatasetRef]:
+               max_remove_share: float, schema_dir: Path | None, actor: str,
+               data: tuple[ObjectStore | None, Path | None] | None) -> list[DatasetRef]:
     records, fetched_source = await fetch_records(source, fetcher, report, schema_dir)
     if report.not_modified:
         return []
@@ -206,6 +222,13 @@ async def _run(graph: GraphStore, source: HarvestSource, fetcher: Fetcher, repor
             report.refused.append(Refusal(record.identifier, exc.message))
             continue
         outputs.append(DatasetRef(namespace, name))
+        if data is not None and data[0] is not None and data[1] is not None:
+            loaded = await load_data(graph, data[0], fetcher, record, namespace, name,
+                                     source=source.name, tmp_dir=data[1], actor=actor)
+            if isinstance(loaded, Refusal):
+                report.data_refused.append(loaded)
+            elif loaded is not None:
+                report.data_loaded.append(loaded)
         if isinstance(old, dict):
             report.updated.append({"dataset": f"{namespace}/{name}",
                                    "changed": _changed(old, public_metadata(record))})

@@ -6,14 +6,21 @@ schema files (``dataset.json``, ``distribution.json``, ``organization.json``, ``
 https://github.com/project-open-data/project-open-data.github.io/tree/master/v1.1/schema), each
 record is validated against that schema with ``jsonschema``; without it, against the schema's
 required fields and their types, checked here.
+
+The document is read as a stream (``ijson``): one ``dataset`` record is in memory at a time,
+never the whole parsed document, so a portal's 100 MB catalog costs its records, not ten times
+its size in Python objects.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import ijson
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -109,16 +116,28 @@ def to_record(item: dict[str, Any]) -> HarvestRecord:
                             if d is not None))
 
 
-def parse(body: bytes, *, where: str, schema_dir: Path | None = None
-          ) -> tuple[list[HarvestRecord], list[Refusal]]:
-    """Records of a data.json document, and the refusals (one per bad record)."""
+def _items(source: IO[bytes], where: str) -> Iterator[Any]:
+    """The members of the top-level ``dataset`` array, one at a time; ValueError when the
+    document is not JSON or has no such array."""
+    seen = 0
     try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        for item in ijson.items(source, "dataset.item", use_float=True):
+            seen += 1
+            yield item
+        if seen == 0:   # an empty array, or none at all?
+            source.seek(0)
+            if not any(isinstance(d, list) for d in ijson.items(source, "dataset")):
+                raise ValueError(f"{where}: not a DCAT-US data.json (no 'dataset' array at "
+                                 "the top)")
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise ValueError(f"{where}: not JSON ({exc})") from exc
-    items = doc.get("dataset") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise ValueError(f"{where}: not a DCAT-US data.json (no 'dataset' array at the top)")
+
+
+def parse(body: bytes | IO[bytes], *, where: str, schema_dir: Path | None = None
+          ) -> tuple[list[HarvestRecord], list[Refusal]]:
+    """Records of a data.json document (bytes, or a binary file read as a stream), and the
+    refusals (one per bad record)."""
+    items = _items(io.BytesIO(body) if isinstance(body, bytes) else body, where)
     validator = pod_validator(schema_dir) if schema_dir else None
     records: list[HarvestRecord] = []
     refused: list[Refusal] = []

@@ -20,10 +20,13 @@ against here; put harvests of untrusted URLs behind an egress proxy.
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import logging
 import socket
+import tempfile
 from dataclasses import dataclass, field
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -39,6 +42,7 @@ RETRIES = 3
 BACKOFF_SECONDS = 0.5
 MAX_RETRY_AFTER = 60.0
 MAX_REDIRECTS = 5
+SPOOL_BYTES = 8 << 20   # an answer larger than this waits in a temporary file, not in memory
 
 
 class FetchError(Exception):
@@ -54,10 +58,27 @@ class FetchError(Exception):
 class Fetched:
     url: str
     status: int             # 200, or 304 (not modified: ``body`` is empty)
-    body: bytes
     content_type: str | None
     etag: str | None
     last_modified: str | None
+    file: IO[bytes] | None = None   # the body: in memory up to SPOOL_BYTES, else on disk
+
+    @property
+    def body(self) -> bytes:
+        """The whole body in memory (for the formats that are parsed as one document)."""
+        return b"" if self.file is None else _read_all(self.file)
+
+    def close(self) -> None:
+        """Free the body (its temporary file, when it was spooled to disk)."""
+        if self.file is not None:
+            self.file.close()
+
+    def stream(self) -> IO[bytes]:
+        """The body as a file positioned at its start (for streaming parsers)."""
+        if self.file is None:
+            return io.BytesIO()
+        self.file.seek(0)
+        return self.file
 
 
 def _public(address: str) -> bool:
@@ -125,6 +146,7 @@ class Fetcher:
             self.check_url(current)
             status, answer = await self._attempts(client, current, headers)
             if status in (301, 302, 303, 307, 308):
+                answer.file.close()
                 location = answer.headers.get("location")
                 if not location:
                     raise FetchError(f"{current}: HTTP {status} without a Location header")
@@ -145,6 +167,7 @@ class Fetcher:
             else:
                 if answer.status != 429 and answer.status < 500:
                     return answer.status, answer
+                answer.file.close()
                 last = f"HTTP {answer.status}"
                 wait = _retry_after(answer.headers.get("retry-after"),
                                     BACKOFF_SECONDS * 2 ** attempt)
@@ -154,16 +177,22 @@ class Fetcher:
 
     async def _once(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]
                     ) -> _Answer:
-        async with client.stream("GET", url, headers=headers) as response:
-            chunks, size = [], 0
-            if response.status_code == 200:
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise FetchError(f"{url}: the answer is larger than {self.max_bytes:,} "
-                                         "bytes (PESO_HARVEST_MAX_BYTES)")
-                    chunks.append(chunk)
-            return _Answer(response.status_code, dict(response.headers), b"".join(chunks))
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
+        try:
+            async with client.stream("GET", url, headers=headers) as response:
+                size = 0
+                if response.status_code == 200:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise FetchError(f"{url}: the answer is larger than "
+                                             f"{self.max_bytes:,} bytes (PESO_HARVEST_MAX_BYTES)")
+                        spool.write(chunk)
+                spool.seek(0)
+                return _Answer(response.status_code, dict(response.headers), spool)
+        except BaseException:
+            spool.close()
+            raise
 
     async def _check_robots(self, url: str) -> None:
         parts = urlsplit(url)
@@ -182,11 +211,13 @@ class Fetcher:
                 answer = await self._once(client, robots, {"Accept": "text/plain"})
         except httpx.TransportError:
             return None  # unreachable robots.txt: the catalog request will say why
+        with answer.file:
+            text = answer.body.decode("utf-8", errors="replace")
         parser = RobotFileParser(robots)
         if answer.status >= 500:
             parser.parse(["User-agent: *", "Disallow: /"])  # RFC 9309: 5xx means "do not crawl"
         elif answer.status == 200:
-            parser.parse(answer.body.decode("utf-8", errors="replace").splitlines())
+            parser.parse(text.splitlines())
         else:
             return None                     # 4xx: no rules
         return parser
@@ -196,13 +227,25 @@ class Fetcher:
 class _Answer:
     status: int
     headers: dict[str, str]
-    body: bytes
+    file: IO[bytes]
+
+    @property
+    def body(self) -> bytes:
+        return _read_all(self.file)
+
+
+def _read_all(file: IO[bytes]) -> bytes:
+    file.seek(0)
+    return file.read()
 
 
 def answer_of(url: str, status: int, answer: _Answer) -> Fetched:
     if status not in (200, 304):
+        answer.file.close()
         raise FetchError(f"{url}: HTTP {status}", status=status)
-    return Fetched(url=url, status=status, body=answer.body if status == 200 else b"",
+    if status == 304:
+        answer.file.close()
+    return Fetched(url=url, status=status, file=answer.file if status == 200 else None,
                    content_type=answer.headers.get("content-type"),
                    etag=answer.headers.get("etag"),
                    last_modified=answer.headers.get("last-modified"))

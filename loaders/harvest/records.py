@@ -74,10 +74,13 @@ class RunReport:
     not_modified: bool = False      # the portal answered 304: nothing was read
     aborted: str | None = None      # why the run wrote nothing, if it did not
     warnings: list[str] = field(default_factory=list)
+    data_loaded: list[str] = field(default_factory=list)       # "ns/name vN (rows)"
+    data_refused: list[Refusal] = field(default_factory=list)  # data not fetched or loaded
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["refused"] = [asdict(r) for r in self.refused]
+        out["data_refused"] = [asdict(r) for r in self.data_refused]
         return out
 
     def summary(self) -> str:
@@ -87,4 +90,6 @@ class RunReport:
             return f"harvest {self.source}: not modified since the last run (HTTP 304)"
         return (f"harvest {self.source}: {self.read} read, {len(self.created)} created, "
                 f"{len(self.updated)} updated, {self.unchanged} unchanged, "
-                f"{len(self.removed)} removed, {len(self.refused)} refused")
+                f"{len(self.removed)} removed, {len(self.refused)} refused"
+                + (f"; data: {len(self.data_loaded)} loaded, {len(self.data_refused)} not"
+                   if self.data_loaded or self.data_refused else ""))

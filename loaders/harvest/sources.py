@@ -38,6 +38,7 @@ class HarvestSource:
     etag: str | None = None
     last_modified: str | None = None
     removed: bool = False
+    fetch_data: bool = False   # also download and load each dataset's tabular distribution
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +88,8 @@ def _from_facets(name: str, facets: dict[str, Any]) -> HarvestSource | None:
     return HarvestSource(name=name, url=str(body.get("url", "")), kind=str(body.get("kind", "")),
                          every_seconds=int(body.get("every_seconds") or 0),
                          etag=body.get("etag"), last_modified=body.get("last_modified"),
-                         removed=bool(body.get("removed")))
+                         removed=bool(body.get("removed")),
+                         fetch_data=bool(body.get("fetch_data")))
 
 
 async def get(graph: GraphStore, name: str) -> HarvestSource:
@@ -102,12 +104,11 @@ async def list_all(graph: GraphStore) -> list[HarvestSource]:
     out: list[HarvestSource] = []
     after: list[Any] | None = None
     while True:
-        page = await graph.list_jobs(first=500, after=after)
+        page = await graph.list_jobs(namespace=NAMESPACE, first=500, after=after)
         for job in page.items:
-            if job.namespace == NAMESPACE:
-                found = _from_facets(job.name, job.facets)
-                if found is not None and not found.removed:
-                    out.append(found)
+            found = _from_facets(job.name, job.facets)
+            if found is not None and not found.removed:
+                out.append(found)
         if not page.has_next or not page.cursors:
             return sorted(out, key=lambda s: s.name)
         after = page.cursors[-1]

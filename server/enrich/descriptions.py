@@ -99,8 +99,9 @@ def template_draft(ctx: EnrichContext) -> tuple[str, list[str]]:
            if (types[f.name].semantic_type or "").endswith("id")][:5]
     if ids:
         text.append("Identifiers: " + ", ".join(ids) + ".")
+    # a PII column's range is personal data (e.g. birth dates): readers see the draft
     times = [f for f in ctx.fields if types[f.name].semantic_type in ("date", "timestamp")
-             and "min" in f.stats and "max" in f.stats]
+             and "min" in f.stats and "max" in f.stats and f.name not in pii]
     if times:
         t = times[0]
         text.append(f"{t.name} runs from {t.stats['min']} to {t.stats['max']}.")

@@ -18,7 +18,7 @@ from typing import Any
 from server.enrich.base import EnrichContext, Enricher, load_enrichers, log
 from server.enrich.sample import read_sample
 from server.errors import NotFoundError, PesoError
-from server.models import DatasetFilter, PageRequest
+from server.models import DatasetFilter, DatasetLayer, PageRequest
 from server.models_suggestions import NewSuggestion, Suggestion
 from server.settings import Settings
 from server.storage.graph import GraphStore
@@ -105,7 +105,8 @@ async def enrich_version(graph: GraphStore, objects: ObjectStore, settings: Sett
 async def enrich_all(graph: GraphStore, objects: ObjectStore, settings: Settings, *,
                      enrichers: Sequence[Enricher] | None = None,
                      actor: str = ACTOR) -> list[EnrichReport]:
-    """``enrich_version`` on the latest version of every live dataset, by namespace/name."""
+    """``enrich_version`` on the latest version of every live dataset, by namespace/name;
+    RAW datasets (an upload as it arrived) are left out: their curated twin is enriched."""
     chosen = list(enrichers) if enrichers is not None else load_enrichers()
     reports = []
     after = None
@@ -113,7 +114,7 @@ async def enrich_all(graph: GraphStore, objects: ObjectStore, settings: Settings
         page = await graph.list_datasets(DatasetFilter(), PageRequest(first=100, after=after))
         latest = await graph.get_latest_versions([d.id for d in page.items])
         for d, v in zip(page.items, latest, strict=True):
-            if v is not None:
+            if v is not None and d.layer is not DatasetLayer.RAW:
                 reports.append(await enrich_version(graph, objects, settings, d.id,
                                                     enrichers=chosen, actor=actor))
         if not page.has_next:

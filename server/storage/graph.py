@@ -59,6 +59,7 @@ from server.models_suggestions import (
     NewSuggestion,
     PutSuggestionsResult,
     Suggestion,
+    SuggestionKind,
     SuggestionStatus,
 )
 
@@ -96,6 +97,11 @@ class GraphStore(Protocol):
     async def delete_dataset(self, namespace: str, name: str, *, actor: str) -> Dataset: ...
     async def set_description(self, namespace: str, name: str, description: str | None, *,
                               actor: str) -> Dataset: ...
+    async def set_contract(self, namespace: str, name: str, contract: dict[str, Any] | None,
+                           *, actor: str) -> Dataset:
+        """Store (or with None, remove) the dataset's validation contract, applied to every
+        later load and collected batch (audit ``dataset.contract_set``); NotFoundError for
+        an unknown or deleted dataset."""
 
     # --- versions and fields ---------------------------------------------------------------
     async def register_versions(
@@ -180,8 +186,13 @@ class GraphStore(Protocol):
         of the batch is written (apply them one by one to learn which it was)."""
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]: ...
     async def get_job(self, namespace: str, name: str) -> Job | None: ...
-    async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:
-        """Jobs by (namespace, name); cursors ``[namespace, name]``."""
+    async def get_jobs_by_key(self, keys: Sequence[tuple[str, str]]) -> list[Job | None]:
+        """Jobs by ``(namespace, name)``, in the order of ``keys`` (None for an unknown one):
+        ``get_job`` for many, in one read."""
+    async def list_jobs(self, *, namespace: str | None = None, first: int,
+                        after: list[Any] | None = None) -> Page[Job]:
+        """Jobs by (namespace, name), only those of ``namespace`` when given (``total``
+        counts those); cursors ``[namespace, name]``."""
     async def get_runs(self, ids: Sequence[str]) -> list[Run | None]: ...
     async def list_runs(self, *, job_id: str | None = None, first: int,
                         after: list[Any] | None = None) -> Page[Run]:
@@ -250,9 +261,16 @@ class GraphStore(Protocol):
         pending suggestions of the same kind and target (status ``superseded``)."""
     async def get_suggestions(self, ids: Sequence[str]) -> list[Suggestion | None]: ...
     async def list_suggestions(self, *, dataset_id: str | None = None,
-                               status: SuggestionStatus | None = None, first: int,
+                               status: SuggestionStatus | None = None,
+                               kind: SuggestionKind | None = None, first: int,
                                after: list[Any] | None = None) -> Page[Suggestion]:
         """Newest first by ``created_at``, then id; cursors ``[created_at text, id]``."""
+    async def list_dataset_suggestions(self, dataset_ids: Sequence[str], *,
+                                       status: SuggestionStatus | None = None,
+                                       kind: SuggestionKind | None = None,
+                                       first: int) -> list[Page[Suggestion]]:
+        """The first page of ``list_suggestions`` for each dataset, in the order of
+        ``dataset_ids``, in one read (``Dataset.suggestions`` through a DataLoader)."""
     async def decide_suggestion(self, suggestion_id: str, *, status: SuggestionStatus,
                                 actor: str, note: str | None = None) -> Suggestion:
         """Accept or reject a pending suggestion (audit ``suggestion.accepted|rejected``);
@@ -270,9 +288,11 @@ class GraphStore(Protocol):
 
     # --- API tokens (server/auth.py; only a sha256 of each secret is stored) ---------------
     async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,
-                           secret_hash: str, actor: str) -> ApiToken:
+                           secret_hash: str, actor: str,
+                           namespaces: Sequence[str] = ()) -> ApiToken:
         """Store a new token (audit ``token.created``); ConflictError when ``name`` was ever
-        used, revoked tokens included (a name identifies an actor in the audit log)."""
+        used, revoked tokens included (a name identifies an actor in the audit log).
+        ``namespaces``: where a collector token may post events (kept in the given order)."""
     async def get_token(self, token_id: str) -> ApiToken | None: ...
     async def list_tokens(self) -> list[ApiToken]:
         """Every token, revoked ones included, by name."""

@@ -179,6 +179,24 @@ async def test_upsert_dataset_unknown_source_creates_nothing(graph: GraphStore) 
     assert await audit_since(graph, mark) == []
 
 
+async def test_set_contract(graph: GraphStore) -> None:
+    ds = await dataset(graph, "mkt", "events")
+    assert ds.contract is None
+    mark = await audit_mark(graph)
+    contract = {"columns": {"user_id": {"type": "integer", "required": True}},
+                "on_violation": "quarantine"}
+    changed = await graph.set_contract("mkt", "events", contract, actor="editor")
+    assert (changed.id, changed.contract) == (ds.id, contract)
+    assert (await graph.get_dataset("mkt", "events")) == changed
+    await graph.set_contract("mkt", "events", contract, actor="editor")   # same: no event
+    cleared = await graph.set_contract("mkt", "events", None, actor="editor")
+    assert cleared.contract is None
+    events = await audit_since(graph, mark)
+    assert [(e.action, e.actor) for e in events] == [("dataset.contract_set", "editor")] * 2
+    with pytest.raises(NotFoundError):
+        await graph.set_contract("mkt", "nobody", contract, actor="editor")
+
+
 async def test_set_description(graph: GraphStore) -> None:
     ds = await dataset(graph, "mkt", "a", description="one")
     mark = await audit_mark(graph)

@@ -234,6 +234,36 @@ async def test_jobs_and_runs_in_pages(graph: GraphStore) -> None:
     assert await graph.get_jobs([]) == []
 
 
+async def test_jobs_by_key_and_by_namespace(graph: GraphStore) -> None:
+    """``get_jobs_by_key`` is ``get_job`` for many (input order, None for an unknown key,
+    a repeated key answered twice); ``list_jobs(namespace=…)`` pages and counts only that
+    namespace's jobs."""
+    for namespace, name in (("scheduler", "b"), ("scheduler", "a"), ("other", "a"),
+                            ("s3://bucket", "a/b"), ("zeta", "z")):
+        await graph.ingest_lineage_event(event(run_event(name, new_run_id(), "START",
+                                                         namespace=namespace)), actor=ACTOR)
+    keys = [("scheduler", "a"), ("nope", "a"), ("other", "a"), ("s3://bucket", "a/b"),
+            ("scheduler", "a"), ("scheduler", "b/a")]
+    found = await graph.get_jobs_by_key(keys)
+    assert [(j.namespace, j.name) if j else None for j in found] == [
+        ("scheduler", "a"), None, ("other", "a"), ("s3://bucket", "a/b"), ("scheduler", "a"),
+        None]
+    one_by_one = [await graph.get_job(ns, name) for ns, name in keys]
+    assert [j.id if j else None for j in found] == [j.id if j else None for j in one_by_one]
+    assert await graph.get_jobs_by_key([]) == []
+
+    first = await graph.list_jobs(namespace="scheduler", first=1)
+    assert ([j.name for j in first.items], first.has_next, first.total) == (["a"], True, 2)
+    rest = await graph.list_jobs(namespace="scheduler", first=1, after=first.cursors[-1])
+    assert ([j.name for j in rest.items], rest.has_next, rest.total) == (["b"], False, 2)
+    # a cursor from another namespace's page: only this namespace's jobs after it
+    after_other = await graph.list_jobs(namespace="zeta", first=5, after=["other", "a"])
+    assert [(j.namespace, j.name) for j in after_other.items] == [("zeta", "z")]
+    none = await graph.list_jobs(namespace="nope", first=5)
+    assert (none.items, none.has_next, none.total) == ([], False, 0)
+    assert (await graph.list_jobs(first=10)).total == 5
+
+
 async def test_the_audit_log_can_be_followed(graph: GraphStore) -> None:
     start = await audit_mark(graph)
     for name in ("a", "b", "c"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server import auth
-from server.errors import ConflictError, NotFoundError
+from server.errors import ConflictError, NotFoundError, ValidationError
 from server.models import AuditFilter, Role, SourceKind
 from server.requestctx import request_id
 from server.storage.graph import GraphStore
@@ -54,6 +54,40 @@ async def test_names_are_never_reused_and_unknown_tokens_are_not_found(
         await auth.create_token(graph, name="svc", role=Role.ADMIN, pii=False, actor=ACTOR)
     with pytest.raises(NotFoundError):
         await graph.revoke_token("nobody", actor=ACTOR)
+
+
+async def test_a_collector_token_keeps_its_namespaces(graph: GraphStore) -> None:
+    token, made = await auth.create_token(graph, name="pixel-eu", role=Role.COLLECTOR,
+                                          pii=False, actor=ACTOR,
+                                          namespaces=["web", "ads", "web"])
+    assert made.namespaces == ("web", "ads")   # de-duplicated, order kept
+    assert (await graph.get_token(made.id)) == made
+    principal = await auth.verify_token(graph, token)
+    assert principal.namespaces == ("web", "ads")
+    assert principal.may_collect("ads")
+    assert not principal.may_collect("crm")
+    assert not principal.has(Role.READER)          # a collector reads nothing extra
+    assert not auth.may_read(principal, "required")
+    _, writer = await auth.create_token(graph, name="loader", role=Role.WRITER, pii=False,
+                                        actor=ACTOR)
+    assert writer.namespaces == ()
+    listed = {t.name: t.namespaces for t in await graph.list_tokens()}
+    assert listed == {"loader": (), "pixel-eu": ("web", "ads")}
+    created = [e for e in await graph.list_audit(limit=10) if e.target_id == made.id]
+    assert created[0].detail["namespaces"] == ["web", "ads"]
+
+
+@pytest.mark.parametrize(("role", "namespaces", "message"), [
+    (Role.COLLECTOR, [], "at least one namespace"),
+    (Role.WRITER, ["web"], "only a collector token"),
+    (Role.COLLECTOR, ["bad/ns"], "not valid"),
+])
+async def test_namespaces_are_checked_before_anything_is_stored(
+        graph: GraphStore, role: Role, namespaces: list[str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        await auth.create_token(graph, name="t", role=role, pii=False, actor=ACTOR,
+                                namespaces=namespaces)
+    assert await graph.list_tokens() == []
 
 
 @pytest.mark.parametrize("presented", [

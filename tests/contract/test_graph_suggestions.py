@@ -130,3 +130,37 @@ async def test_accept_and_field_semantics(graph: GraphStore) -> None:
                                         actor="alice")
     noted = await graph.note_suggestion(made.id, "kept", actor="alice")
     assert noted.note == "kept"
+
+
+async def test_list_by_kind_and_first_pages_of_several_datasets(graph: GraphStore) -> None:
+    ds, ver, n = await registered(graph)
+    other, over, on = await registered(graph, "other")
+    empty, _, _ = await registered(graph, "empty")
+    tag = NewSuggestion(dataset_id=ds, version_id=ver, version=n, kind=SuggestionKind.TAG,
+                        target="", value={"tag": "crm"}, confidence=0.6, evidence={},
+                        enricher="test", enricher_version="1")
+    made = await graph.put_suggestions(
+        [proposal(ds, ver, n), proposal(ds, ver, n, target="age", semantic="age"), tag,
+         proposal(other, over, on)], actor=ACTOR)
+    assert len(made.created) == 4
+    tags = await graph.list_suggestions(kind=SuggestionKind.TAG, first=10)
+    assert [s.value for s in tags.items] == [{"tag": "crm"}]
+    assert tags.total == 1
+    typed = await graph.list_suggestions(dataset_id=ds, kind=SuggestionKind.SEMANTIC_TYPE,
+                                         status=SuggestionStatus.PENDING, first=10)
+    assert {s.target for s in typed.items} == {"email", "age"}
+
+    pages = await graph.list_dataset_suggestions([ds, empty, other, ds], first=2)
+    assert [p.total for p in pages] == [3, 0, 1, 3]
+    assert [len(p.items) for p in pages] == [2, 0, 1, 2]
+    assert [p.has_next for p in pages] == [True, False, False, True]
+    # the same order and cursors as the dataset's own list
+    alone = await graph.list_suggestions(dataset_id=ds, first=2)
+    assert [s.id for s in pages[0].items] == [s.id for s in alone.items]
+    assert pages[0].cursors == alone.cursors
+    rest = await graph.list_suggestions(dataset_id=ds, first=5, after=pages[0].cursors[-1])
+    assert len(rest.items) == 1
+    [only] = await graph.list_dataset_suggestions([ds], kind=SuggestionKind.TAG,
+                                                  status=SuggestionStatus.PENDING, first=5)
+    assert (only.total, [s.kind for s in only.items]) == (1, [SuggestionKind.TAG])
+    assert await graph.list_dataset_suggestions([], first=5) == []

@@ -155,6 +155,18 @@ class DatasetsMixin(Neo4jBase):
             return await dataset_by_id(tx, ds.id)
         return await self._write(work)
 
+    async def set_contract(self, namespace: str, name: str, contract: dict[str, Any] | None,
+                           *, actor: str) -> Dataset:
+        async def work(tx: Tx) -> Dataset:
+            ds = await live_dataset(tx, DatasetKey(namespace, name))
+            if ds.contract != contract:
+                await run(tx, cypher.DATASET_SET_CONTRACT, id=ds.id, now=now(),
+                          contract=records.to_json(contract) if contract is not None else None)
+                await audit(tx, actor, "dataset.contract_set", "Dataset", ds.id,
+                            {"contract": contract})
+            return await dataset_by_id(tx, ds.id)
+        return await self._write(work)
+
     # --- search and audit ------------------------------------------------------------------
     async def search(self, query: str, *, first: int, offset: int = 0
                      ) -> tuple[list[SearchHit], int]:

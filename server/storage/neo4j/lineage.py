@@ -290,13 +290,25 @@ class LineageMixin(Neo4jBase):
             return job(found["j"]) if found else None
         return await self._read(work)
 
-    async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:
+    async def get_jobs_by_key(self, keys: Sequence[tuple[str, str]]) -> list[Job | None]:
+        if not keys:
+            return []
+
+        async def work(tx: Tx) -> list[Job]:
+            wanted = list(dict.fromkeys(records.dataset_key(ns, name) for ns, name in keys))
+            return [job(r["j"]) for r in await rows(tx, LC.JOBS_BY_KEYS, keys=wanted)]
+        found = {(j.namespace, j.name): j for j in await self._read(work)}
+        return [found.get((namespace, name)) for namespace, name in keys]
+
+    async def list_jobs(self, *, namespace: str | None = None, first: int,
+                        after: list[Any] | None = None) -> Page[Job]:
         a = after or [None, None]
 
         async def work(tx: Tx) -> Page[Job]:
-            found = [job(r["j"]) for r in await rows(tx, LC.JOB_PAGE, after_ns=a[0],
-                                                     after_name=a[1], limit=first + 1)]
-            total = await one(tx, LC.JOB_COUNT)
+            found = [job(r["j"]) for r in await rows(tx, LC.JOB_PAGE, namespace=namespace,
+                                                     after_ns=a[0], after_name=a[1],
+                                                     limit=first + 1)]
+            total = await one(tx, LC.JOB_COUNT, namespace=namespace)
             items = found[:first]
             return Page(items, [[j.namespace, j.name] for j in items], len(found) > first,
                         int(total["n"]) if total else 0)

@@ -70,16 +70,21 @@ SCHEMA: tuple[str, ...] = (
 # --- jobs ----------------------------------------------------------------------------------
 JOB_BY_KEY = "MATCH (j:Job {natural_key: $natural_key}) RETURN j {.*} AS j"
 JOBS_BY_IDS = "MATCH (j:Job) WHERE j.id IN $ids RETURN j {.*} AS j"
-# keyset page by (namespace, name); $after_ns IS NULL on the first page
+JOBS_BY_KEYS = "MATCH (j:Job) WHERE j.natural_key IN $keys RETURN j {.*} AS j"
+# keyset page by (namespace, name); $after_ns IS NULL on the first page; $namespace IS NULL:
+# every namespace
 JOB_PAGE = """
 MATCH (j:Job)
-WHERE $after_ns IS NULL OR j.namespace > $after_ns
-   OR (j.namespace = $after_ns AND j.name > $after_name)
+WHERE ($namespace IS NULL OR j.namespace = $namespace)
+  AND ($after_ns IS NULL OR j.namespace > $after_ns
+       OR (j.namespace = $after_ns AND j.name > $after_name))
 RETURN j {.*} AS j ORDER BY j.namespace, j.name LIMIT $limit
 """
-JOB_COUNT = "MATCH (j:Job) RETURN count(j) AS n"
+JOB_COUNT = """
+MATCH (j:Job) WHERE $namespace IS NULL OR j.namespace = $namespace RETURN count(j) AS n
+"""
 # a job's known inputs and outputs (union over its runs and job events; written by
-# RUN_IO_SET); type(r) tells inputs (JOB_READS) from outputs (JOB_WRITES); inputs sort first
+# JOB_IO_SET); type(r) tells inputs (JOB_READS) from outputs (JOB_WRITES); inputs sort first
 JOB_DATASETS_OF = """
 MATCH (j:Job)-[r:JOB_READS|JOB_WRITES]->(d:Dataset) WHERE j.id IN $ids
 RETURN j.id AS job_id, d.id AS dataset_id, type(r) AS rel

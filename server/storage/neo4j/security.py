@@ -9,6 +9,7 @@ lives here, beside the code that runs it; values always go in as parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from server.errors import ConflictError, NotFoundError
@@ -20,7 +21,7 @@ SELECT_BY_ID = "MATCH (t:ApiToken {id: $id}) RETURN t {.*} AS t"
 SELECT_BY_NAME = "MATCH (t:ApiToken {name: $name}) RETURN t {.*} AS t"
 CREATE_ROW = """
 CREATE (t:ApiToken {id: $id, name: $name, role: $role, pii: $pii, secret_hash: $secret_hash,
-                    created_at: $now, created_by: $actor})
+                    created_at: $now, created_by: $actor, namespaces: $namespaces})
 """
 SELECT_ALL = "MATCH (t:ApiToken) RETURN t {.*} AS t ORDER BY t.name"
 # revoking twice is a no-op: only a live token matches
@@ -49,7 +50,8 @@ def token(m: dict[str, Any]) -> ApiToken:
     return ApiToken(id=m["id"], name=m["name"], role=Role(m["role"]), pii=bool(m["pii"]),
                     secret_hash=m["secret_hash"], created_at=records.ts(m["created_at"]),
                     created_by=m["created_by"],
-                    revoked_at=records.ts(revoked) if revoked is not None else None)
+                    revoked_at=records.ts(revoked) if revoked is not None else None,
+                    namespaces=tuple(m.get("namespaces") or ()))
 
 
 async def _token(tx: Tx, token_id: str) -> ApiToken | None:
@@ -60,16 +62,20 @@ async def _token(tx: Tx, token_id: str) -> ApiToken | None:
 class SecurityMixin(Neo4jBase):
     # --- API tokens ------------------------------------------------------------------------
     async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,
-                           secret_hash: str, actor: str) -> ApiToken:
+                           secret_hash: str, actor: str,
+                           namespaces: Sequence[str] = ()) -> ApiToken:
         async def work(tx: Tx) -> ApiToken:
             if await one(tx, SELECT_BY_NAME, name=name) is not None:
                 raise ConflictError(f"a token named {name!r} already exists (names are never "
                                     "reused: they identify actors in the audit log)",
                                     field="name")
             await run(tx, CREATE_ROW, id=token_id, name=name, role=role.value, pii=pii,
-                      secret_hash=secret_hash, now=now(), actor=actor)
-            await audit(tx, actor, "token.created", "ApiToken", token_id,
-                        {"name": name, "role": role.value, "pii": pii})
+                      secret_hash=secret_hash, now=now(), actor=actor,
+                      namespaces=list(namespaces))
+            detail: dict[str, Any] = {"name": name, "role": role.value, "pii": pii}
+            if namespaces:
+                detail["namespaces"] = list(namespaces)
+            await audit(tx, actor, "token.created", "ApiToken", token_id, detail)
             created = await _token(tx, token_id)
             assert created is not None
             return created

@@ -27,6 +27,7 @@ from server.models_suggestions import (
     SuggestionKind,
     SuggestionStatus,
 )
+from server.storage.batching import first_pages
 from server.storage.neo4j import records
 from server.storage.neo4j.base import Neo4jBase, Tx, audit, now, one, rows, run
 
@@ -50,6 +51,7 @@ LIST = """
 MATCH (s:Suggestion)
 WHERE ($dataset_id IS NULL OR s.dataset_id = $dataset_id)
   AND ($status IS NULL OR s.status = $status)
+  AND ($kind IS NULL OR s.kind = $kind)
   AND ($after_at IS NULL OR s.created_at < $after_at
        OR (s.created_at = $after_at AND s.id > $after_id))
 RETURN s {.*} AS s ORDER BY s.created_at DESC, s.id LIMIT $limit
@@ -58,7 +60,26 @@ COUNT = """
 MATCH (s:Suggestion)
 WHERE ($dataset_id IS NULL OR s.dataset_id = $dataset_id)
   AND ($status IS NULL OR s.status = $status)
+  AND ($kind IS NULL OR s.kind = $kind)
 RETURN count(s) AS n
+"""
+# the first page of several datasets' lists at once (Dataset.suggestions through a DataLoader)
+OF_DATASETS = """
+UNWIND $ids AS dataset_id
+CALL {
+  WITH dataset_id
+  MATCH (s:Suggestion) WHERE s.dataset_id = dataset_id
+    AND ($status IS NULL OR s.status = $status) AND ($kind IS NULL OR s.kind = $kind)
+  WITH s ORDER BY s.created_at DESC, s.id LIMIT $limit
+  RETURN collect(s {.*}) AS found
+}
+CALL {
+  WITH dataset_id
+  MATCH (s:Suggestion) WHERE s.dataset_id = dataset_id
+    AND ($status IS NULL OR s.status = $status) AND ($kind IS NULL OR s.kind = $kind)
+  RETURN count(s) AS n
+}
+RETURN dataset_id, found, n
 """
 DECIDE = """
 MATCH (s:Suggestion {id: $id}) WHERE s.status = 'pending'
@@ -135,11 +156,13 @@ class SuggestionsMixin(Neo4jBase):
         return await self._read(work)
 
     async def list_suggestions(self, *, dataset_id: str | None = None,
-                               status: SuggestionStatus | None = None, first: int,
+                               status: SuggestionStatus | None = None,
+                               kind: SuggestionKind | None = None, first: int,
                                after: list[Any] | None = None) -> Page[Suggestion]:
         async def work(tx: Tx) -> Page[Suggestion]:
             filters = {"dataset_id": dataset_id,
-                       "status": status.value if status is not None else None}
+                       "status": status.value if status is not None else None,
+                       "kind": kind.value if kind is not None else None}
             found = [r["s"] for r in await rows(
                 tx, LIST, **filters, after_at=str(after[0]) if after else None,
                 after_id=str(after[1]) if after else None, limit=first + 1)]
@@ -148,6 +171,25 @@ class SuggestionsMixin(Neo4jBase):
             return Page([suggestion(m) for m in items],
                         [[m["created_at"], m["id"]] for m in items], len(found) > first,
                         int(counted["n"]) if counted else 0)
+        return await self._read(work)
+
+    async def list_dataset_suggestions(self, dataset_ids: Sequence[str], *,
+                                       status: SuggestionStatus | None = None,
+                                       kind: SuggestionKind | None = None,
+                                       first: int) -> list[Page[Suggestion]]:
+        if not dataset_ids:
+            return []
+
+        async def work(tx: Tx) -> list[Page[Suggestion]]:
+            found = await rows(tx, OF_DATASETS, ids=list(dict.fromkeys(dataset_ids)),
+                               status=status.value if status else None,
+                               kind=kind.value if kind else None, limit=first + 1)
+            items = [m for r in found for m in r["found"]]
+            totals = {r["dataset_id"]: int(r["n"]) for r in found}
+            stamps = {m["id"]: m["created_at"] for m in items}
+            return first_pages(dataset_ids, [suggestion(m) for m in items],
+                               lambda s: s.dataset_id, totals, first,
+                               lambda s: [stamps[s.id], s.id])
         return await self._read(work)
 
     async def decide_suggestion(self, suggestion_id: str, *, status: SuggestionStatus,

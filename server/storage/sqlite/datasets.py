@@ -5,6 +5,7 @@ change writes its audit event inside that same transaction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -132,6 +133,18 @@ class DatasetsMixin:
                 _audit(c, actor, "dataset.described", "Dataset", ds.id,
                        {"description": description})
                 _reindex(c, ds.id)
+            return rows.dataset(c.execute(sql.datasets_by_ids(1), (ds.id,)).fetchone())
+        return await self.db.write(run)
+
+    async def set_contract(self, namespace: str, name: str, contract: dict[str, Any] | None,
+                           *, actor: str) -> Dataset:
+        def run(c: sqlite3.Connection) -> Dataset:
+            ds = _live_dataset(c, DatasetKey(namespace, name))
+            if ds.contract != contract:
+                stored = json.dumps(contract, sort_keys=True) if contract is not None else None
+                c.execute(sql.DATASET_SET_CONTRACT, (stored, rows.now(), ds.id))
+                _audit(c, actor, "dataset.contract_set", "Dataset", ds.id,
+                       {"contract": contract})
             return rows.dataset(c.execute(sql.datasets_by_ids(1), (ds.id,)).fetchone())
         return await self.db.write(run)
 

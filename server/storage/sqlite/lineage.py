@@ -199,14 +199,24 @@ class LineageMixin:
         row = await self.db.read(lambda c: c.execute(L.JOB_BY_KEY, (namespace, name)).fetchone())
         return lr.job(row) if row else None
 
-    async def list_jobs(self, *, first: int, after: list[Any] | None = None) -> Page[Job]:
+    async def get_jobs_by_key(self, keys: Sequence[tuple[str, str]]) -> list[Job | None]:
+        if not keys:
+            return []
+        pairs = json.dumps([[namespace, name] for namespace, name in keys])
+        found = await self.db.read(lambda c: {(j.namespace, j.name): j for j in (
+            lr.job(r) for r in c.execute(L.JOBS_BY_KEYS, (pairs,)))})
+        return [found.get((namespace, name)) for namespace, name in keys]
+
+    async def list_jobs(self, *, namespace: str | None = None, first: int,
+                        after: list[Any] | None = None) -> Page[Job]:
         a = after or [None, None]
 
         def run(c: sqlite3.Connection) -> Page[Job]:
-            found = [lr.job(r) for r in c.execute(L.JOB_PAGE, (a[0], a[1], first + 1))]
+            found = [lr.job(r) for r in c.execute(L.JOB_PAGE,
+                                                  (a[0], a[1], first + 1, namespace))]
             items = found[:first]
             return Page(items, [[j.namespace, j.name] for j in items], len(found) > first,
-                        c.execute(L.JOB_COUNT).fetchone()[0])
+                        c.execute(L.JOB_COUNT, (namespace,)).fetchone()[0])
         return await self.db.read(run)
 
     async def get_runs(self, ids: Sequence[str]) -> list[Run | None]:

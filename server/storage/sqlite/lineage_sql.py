@@ -25,10 +25,13 @@ JOB_INSERT = ("INSERT INTO jobs (id, namespace, name, description, facets, creat
               "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
 JOB_UPDATE = "UPDATE jobs SET description = ?, facets = ?, updated_at = ? WHERE id = ?"
 JOBS_BY_IDS = f"SELECT {JOB_COLS} FROM jobs j WHERE j.id IN {IDS}"
-# keyset page by (namespace, name); ?1 NULL on the first page
-JOB_PAGE = (f"SELECT {JOB_COLS} FROM jobs j WHERE (?1 IS NULL OR (j.namespace, j.name) > "
-            "(?1, ?2)) ORDER BY j.namespace, j.name LIMIT ?3")
-JOB_COUNT = "SELECT count(*) FROM jobs"
+# (namespace, name) pairs as one JSON array of two-element arrays
+JOBS_BY_KEYS = f"SELECT {JOB_COLS} FROM jobs j WHERE (j.namespace, j.name) IN {PAIRS}"
+# keyset page by (namespace, name); ?1 NULL on the first page; ?4 NULL: every namespace
+JOB_PAGE = (f"SELECT {JOB_COLS} FROM jobs j WHERE (?4 IS NULL OR j.namespace = ?4) "
+            "AND (?1 IS NULL OR (j.namespace, j.name) > (?1, ?2)) "
+            "ORDER BY j.namespace, j.name LIMIT ?3")
+JOB_COUNT = "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR namespace = ?1"
 JOB_DATASET_ADD = "INSERT OR IGNORE INTO job_datasets (job_id, dataset_id, role) VALUES (?, ?, ?)"
 JOB_DATASETS_OF = ("SELECT jd.job_id, jd.dataset_id, jd.role FROM job_datasets jd "
                    f"JOIN datasets d ON d.id = jd.dataset_id WHERE jd.job_id IN {IDS} "

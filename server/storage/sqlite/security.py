@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from server.errors import ConflictError, NotFoundError
@@ -15,8 +16,8 @@ from server.requestctx import current_request_id
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.db import Database
 
-ROW_COLS = "id, name, role, pii, secret_hash, created_at, created_by, revoked_at"
-INSERT_ROW = (f"INSERT INTO api_tokens ({ROW_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
+ROW_COLS = "id, name, role, pii, secret_hash, created_at, created_by, revoked_at, namespaces"
+INSERT_ROW = (f"INSERT INTO api_tokens ({ROW_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)")
 SELECT_BY_ID = f"SELECT {ROW_COLS} FROM api_tokens WHERE id = ?"
 SELECT_BY_NAME = f"SELECT {ROW_COLS} FROM api_tokens WHERE name = ?"
 SELECT_ALL = f"SELECT {ROW_COLS} FROM api_tokens ORDER BY name"
@@ -30,7 +31,8 @@ def token(r: sqlite3.Row) -> ApiToken:
     return ApiToken(id=r["id"], name=r["name"], role=Role(r["role"]), pii=bool(r["pii"]),
                     secret_hash=r["secret_hash"], created_at=rows.ts(r["created_at"]),
                     created_by=r["created_by"],
-                    revoked_at=rows.ts(r["revoked_at"]) if r["revoked_at"] else None)
+                    revoked_at=rows.ts(r["revoked_at"]) if r["revoked_at"] else None,
+                    namespaces=tuple(json.loads(r["namespaces"])))
 
 
 def _audit(c: sqlite3.Connection, actor: str, action: str, target_id: str,
@@ -54,16 +56,19 @@ class SecurityMixin:
 
     # --- API tokens ------------------------------------------------------------------------
     async def create_token(self, *, token_id: str, name: str, role: Role, pii: bool,
-                           secret_hash: str, actor: str) -> ApiToken:
+                           secret_hash: str, actor: str,
+                           namespaces: Sequence[str] = ()) -> ApiToken:
         def run(c: sqlite3.Connection) -> ApiToken:
             if c.execute(SELECT_BY_NAME, (name,)).fetchone() is not None:
                 raise ConflictError(f"a token named {name!r} already exists (names are never "
                                     "reused: they identify actors in the audit log)",
                                     field="name")
             c.execute(INSERT_ROW, (token_id, name, role.value, int(pii), secret_hash,
-                                     rows.now(), actor))
-            _audit(c, actor, "token.created", token_id,
-                   {"name": name, "role": role.value, "pii": pii})
+                                     rows.now(), actor, json.dumps(list(namespaces))))
+            detail: dict[str, Any] = {"name": name, "role": role.value, "pii": pii}
+            if namespaces:
+                detail["namespaces"] = list(namespaces)
+            _audit(c, actor, "token.created", token_id, detail)
             return token(c.execute(SELECT_BY_ID, (token_id,)).fetchone())
         return await self.db.write(run)
 

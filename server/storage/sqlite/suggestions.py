@@ -20,6 +20,7 @@ from server.models_suggestions import (
     SuggestionKind,
     SuggestionStatus,
 )
+from server.storage.batching import first_pages
 from server.storage.sqlite import rows
 from server.storage.sqlite.db import Database
 from server.storage.sqlite.helpers import _audit
@@ -40,6 +41,16 @@ NOTE = "UPDATE suggestions SET note = ? WHERE id = ?"
 FIELD = ("SELECT id, version_id, position, name, arrow_type, nullable, description, metadata, "
          "semantic_type, pii, stats FROM fields WHERE version_id = ? AND name = ?")
 SET_FIELD = "UPDATE fields SET semantic_type = ?, pii = ? WHERE id = ?"
+# the first page of several datasets' lists at once (Dataset.suggestions through a DataLoader)
+OF_DATASETS = (f"SELECT * FROM (SELECT {COLS}, row_number() OVER (PARTITION BY dataset_id "
+               "ORDER BY created_at DESC, id) AS rank FROM suggestions "
+               "WHERE dataset_id IN (SELECT value FROM json_each(?1)) "
+               "AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR kind = ?3)) "
+               "WHERE rank <= ?4 ORDER BY dataset_id, rank")
+COUNTS_OF_DATASETS = ("SELECT dataset_id, count(*) AS n FROM suggestions "
+                      "WHERE dataset_id IN (SELECT value FROM json_each(?1)) "
+                      "AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR kind = ?3) "
+                      "GROUP BY dataset_id")
 
 
 def suggestion(r: sqlite3.Row) -> Suggestion:
@@ -100,7 +111,8 @@ class SuggestionsMixin:
         return await self.db.read(run)
 
     async def list_suggestions(self, *, dataset_id: str | None = None,
-                               status: SuggestionStatus | None = None, first: int,
+                               status: SuggestionStatus | None = None,
+                               kind: SuggestionKind | None = None, first: int,
                                after: list[Any] | None = None) -> Page[Suggestion]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -110,6 +122,9 @@ class SuggestionsMixin:
         if status is not None:
             clauses.append("status = ?")
             params.append(status.value)
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind.value)
         where = " AND ".join(clauses) or "1"
         cursor, cursor_params = "", []
         if after is not None:
@@ -125,6 +140,24 @@ class SuggestionsMixin:
             items = [suggestion(r) for r in found[:first]]
             cursors = [[r["created_at"], r["id"]] for r in found[:first]]
             return Page(items, cursors, len(found) > first, total)
+        return await self.db.read(run)
+
+    async def list_dataset_suggestions(self, dataset_ids: Sequence[str], *,
+                                       status: SuggestionStatus | None = None,
+                                       kind: SuggestionKind | None = None,
+                                       first: int) -> list[Page[Suggestion]]:
+        if not dataset_ids:
+            return []
+        ids = json.dumps(list(dict.fromkeys(dataset_ids)))
+        params = (ids, status.value if status else None, kind.value if kind else None)
+
+        def run(c: sqlite3.Connection) -> list[Page[Suggestion]]:
+            found = list(c.execute(OF_DATASETS, (*params, first + 1)))
+            totals = {r["dataset_id"]: r["n"] for r in c.execute(COUNTS_OF_DATASETS, params)}
+            stamps = {r["id"]: r["created_at"] for r in found}
+            return first_pages(dataset_ids, [suggestion(r) for r in found],
+                               lambda s: s.dataset_id, totals, first,
+                               lambda s: [stamps[s.id], s.id])
         return await self.db.read(run)
 
     async def decide_suggestion(self, suggestion_id: str, *, status: SuggestionStatus,
