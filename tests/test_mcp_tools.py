@@ -70,3 +70,15 @@ async def test_invalid_arguments_are_clear_tool_errors(
     assert result.is_error
     text = json.dumps([c.model_dump() for c in result.content])
     assert said in text, text
+
+
+async def test_a_dataset_document_is_a_resource(small_cap: ServerProcess,
+                                                tokens: dict[str, str]) -> None:  # noqa: F811
+    async with http_session(small_cap, tokens["reader"]) as session:
+        templates = (await session.list_resource_templates()).resource_templates
+        read = await session.read_resource("peso://dataset/crm/customers")
+    assert [t.uri_template for t in templates] == ["peso://dataset/{namespace}/{name}"]
+    [content] = read.contents
+    document = json.loads(content.text)  # type: ignore[union-attr]
+    assert (document["namespace"], document["name"]) == ("crm", "customers")
+    assert "customer_id" in {f["name"] for f in document["latestVersion"]["fields"]}
