@@ -141,6 +141,21 @@ def test_a_body_that_is_not_records_is_refused_whole_and_kept(collecting: Any) -
     assert [b.read_bytes() for b in bodies] == [b'[{"event_id": 1}, {"event_id": ']
 
 
+def test_line_endings_a_byte_order_mark_and_an_empty_body(collecting: Any) -> None:
+    client, _ = collecting
+    crlf = b"\xef\xbb\xbf" + events(3).replace(b"\n", b"\r\n") + b"\r\n\r\n"
+    answer = client.post(ROUTE, content=crlf)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["accepted"], answer.json()["rejected"]) == (3, 0)
+    deep = b'{"event_id": 4, "campaign": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    nested = client.post(ROUTE, content=events(1) + b"\n" + deep)
+    assert nested.status_code == 200, nested.text
+    assert (nested.json()["accepted"], nested.json()["rejected"]) == (1, 1)
+    empty = client.post(ROUTE, content=b"  \n ")
+    assert empty.status_code == 400
+    assert "holds no records" in empty.json()["errors"][0]["message"]
+
+
 def test_a_replayed_batch_is_not_stored_twice(collecting: Any) -> None:
     client, settings = collecting
     headers = {"Idempotency-Key": "batch-0001"}

@@ -57,6 +57,11 @@ def split_body(body: bytes) -> list[bytes]:
     A body that starts with ``[`` and is not valid JSON is refused as a whole: there is no
     telling where its records begin."""
     text = body.lstrip()
+    if text.startswith(b"\xef\xbb\xbf"):   # a UTF-8 byte order mark some writers put first
+        text = text[3:].lstrip()
+    if not text:
+        raise ValidationError("the body holds no records: send JSON Lines (one object per "
+                              "line) or a JSON array of objects", field="body")
     if text.startswith(b"["):
         try:
             items = json.loads(text)
@@ -68,7 +73,7 @@ def split_body(body: bytes) -> list[bytes]:
                                   field="body")
         return [json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
                 for item in items]
-    return [line for line in (raw.strip() for raw in body.split(b"\n")) if line]
+    return [line for line in (raw.strip() for raw in text.split(b"\n")) if line]
 
 
 def _options(schema: pa.Schema) -> pj.ParseOptions:
@@ -137,7 +142,7 @@ def freeze(lines: Sequence[bytes], contract: Contract | None) -> FrozenSchema:
 def _is_object(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -208,6 +213,8 @@ def _problem(line: bytes, schema: pa.Schema) -> str | None:
         value = json.loads(line)
     except ValueError as exc:
         return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "nested too deeply to read"
     if not isinstance(value, dict):
         return f"a record must be a JSON object, not {_kind(value)}"
     names = set(schema.names)
