@@ -151,6 +151,9 @@ def test_line_endings_a_byte_order_mark_and_an_empty_body(collecting: Any) -> No
     nested = client.post(ROUTE, content=events(1) + b"\n" + deep)
     assert nested.status_code == 200, nested.text
     assert (nested.json()["accepted"], nested.json()["rejected"]) == (1, 1)
+    pretty = json.dumps({"event_id": 5, "campaign": "c5", "cost": 1.0}, indent=2).encode()
+    one = client.post(ROUTE, content=pretty, headers={"Content-Type": "application/json"})
+    assert one.json()["accepted"] == 1
     empty = client.post(ROUTE, content=b"  \n ")
     assert empty.status_code == 400
     assert "holds no records" in empty.json()["errors"][0]["message"]

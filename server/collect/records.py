@@ -53,7 +53,8 @@ class Checked:
 
 
 def split_body(body: bytes) -> list[bytes]:
-    """The records of a body: a JSON array of objects, or JSON Lines (blank lines skipped).
+    """The records of a body: a JSON array of objects, JSON Lines (blank lines skipped), or
+    one JSON object (even spread over several lines).
     A body that starts with ``[`` and is not valid JSON is refused as a whole: there is no
     telling where its records begin."""
     text = body.lstrip()
@@ -73,6 +74,13 @@ def split_body(body: bytes) -> list[bytes]:
                                   field="body")
         return [json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
                 for item in items]
+    if text.startswith(b"{") and b"\n" in text.rstrip():
+        try:   # one pretty-printed object (JSON Lines fail here at their second line, fast)
+            single = json.loads(text)
+        except (ValueError, RecursionError):
+            single = None
+        if isinstance(single, dict):
+            return [json.dumps(single, separators=(",", ":"), ensure_ascii=False).encode()]
     return [line for line in (raw.strip() for raw in text.split(b"\n")) if line]
 
 
