@@ -80,10 +80,6 @@ class SetContractInput:
     contract: JSON | None = strawberry.field(
         description="The validation contract (the format `peso load --contract` reads); "
                     "null removes it.")
-    create: bool = strawberry.field(
-        default=False, description="Create the dataset (no versions yet) when it does not "
-                                   "exist: e.g. to give events a contract before the first "
-                                   "is collected.")
 
 
 @strawberry.input
@@ -212,13 +208,7 @@ class DatasetMutation:
                 if not isinstance(input.contract, dict):
                     raise ValidationError("contract must be a JSON object", field="contract")
                 contract = parse_contract(input.contract, label="contract").as_dict()
-            if input.create:
-                namespace, name = check_namespace(input.namespace), check_name(input.name)
-                if await graph.get_dataset(namespace, name) is None:
-                    await graph.upsert_dataset(namespace=namespace, name=name, actor=actor)
-                key = models.DatasetKey(namespace, name)
-            else:
-                key = existing_dataset_key(input.namespace, input.name)
+            key = existing_dataset_key(input.namespace, input.name)
             return await graph.set_contract(key.namespace, key.name, contract, actor=actor)
         found, errors = await attempt(run())
         return DatasetPayload(dataset=Dataset.from_model(found) if found else None, errors=errors)

@@ -200,7 +200,9 @@ def client_with_role(client: TestClient, role: Role) -> TestClient:
 
 
 SET_CONTRACT = """mutation($c: JSON) { setDatasetContract(input: {namespace: "web",
-  name: "signups", contract: $c, create: true}) { dataset { contract } errors { message } } }"""
+  name: "signups", contract: $c}) { dataset { contract } errors { message } } }"""
+REGISTER = """mutation { registerDataset(input: {namespace: "web", name: "signups"})
+  { errors { message } } }"""
 
 
 def test_a_contract_decides_the_schema_and_refuses_rows(collecting: Any) -> None:
@@ -208,6 +210,7 @@ def test_a_contract_decides_the_schema_and_refuses_rows(collecting: Any) -> None
     contract = {"columns": {"user_id": {"type": "integer", "required": True, "min": 1},
                             "email": {"type": "string", "regex": ".+@.+"},
                             "signed_up": {"type": "timestamp"}}}
+    assert gql(client, REGISTER)["data"]["registerDataset"]["errors"] == []
     body = gql(client, SET_CONTRACT, {"c": contract})
     assert body["data"]["setDatasetContract"]["errors"] == []
     batch = b"\n".join([
@@ -239,6 +242,7 @@ def test_a_contract_decides_the_schema_and_refuses_rows(collecting: Any) -> None
 
 def test_a_bad_contract_is_refused_with_its_reason(collecting: Any) -> None:
     client, _ = collecting
+    gql(client, REGISTER)
     body = gql(client, SET_CONTRACT, {"c": {"columns": {"x": {"type": "colour"}}}})
     payload = body["data"]["setDatasetContract"]
     assert payload["dataset"] is None

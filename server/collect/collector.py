@@ -188,7 +188,7 @@ class Collector:
             if key is not None and key in state.keys:   # a concurrent replay won
                 return {**state.keys[key], "replayed": True}
             received = datetime.now(UTC)
-            batch = wal.new_batch_id(None if key is None else key)
+            batch = wal.new_batch_id(key)
             try:
                 lines = records.split_body(body)
             except ValidationError as exc:
@@ -406,7 +406,7 @@ class Collector:
         for i, ((day, hour), lines) in enumerate(sorted(by_hour.items())):
             if not lines:
                 continue
-            table = records._read(lines, schema)
+            table = records.read(lines, schema)
             profiler.update(table)
             key = object_key(FOLDER, j.namespace, j.name, f"dt={day}", f"hour={hour}",
                              f"part-{flush}-{i}.parquet")

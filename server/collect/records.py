@@ -89,7 +89,9 @@ def _options(schema: pa.Schema) -> pj.ParseOptions:
                            newlines_in_values=False)
 
 
-def _read(lines: Sequence[bytes], schema: pa.Schema | None) -> pa.Table:
+def read(lines: Sequence[bytes], schema: pa.Schema | None) -> pa.Table:
+    """JSON lines as a table with ``schema`` (inferred when None): the check and the flush
+    read records the same way."""
     data = b"\n".join(lines) + b"\n"
     block = max(_BLOCK, len(data) + 1)
     if schema is None:
@@ -132,9 +134,9 @@ def freeze(lines: Sequence[bytes], contract: Contract | None) -> FrozenSchema:
     inferred = pa.schema([])
     if objects:
         try:
-            table = _read(objects, None)
+            table = read(objects, None)
         except pa.ArrowInvalid:
-            table = _read(objects[:1], None)
+            table = read(objects[:1], None)
         inferred = pa.schema([pa.field(f.name, _settle(f.type, table.column(f.name)))
                               for f in table.schema])
     fields = [pa.field(name, t) for name, t in declared.items()]
@@ -177,7 +179,7 @@ def check(lines: Sequence[bytes], frozen: FrozenSchema,
     built over ``frozen.schema``) also refuses records that break a row rule."""
     out = Checked()
     try:
-        table = _read(lines, frozen.schema)
+        table = read(lines, frozen.schema)
         kept = list(range(len(lines)))
     except pa.ArrowInvalid:
         kept = []
@@ -189,7 +191,7 @@ def check(lines: Sequence[bytes], frozen: FrozenSchema,
                 kept.append(i)
             else:
                 out.refused.append(_refused(i, reason, line))
-        table = _read([lines[i] for i in kept], frozen.schema) if kept else None
+        table = read([lines[i] for i in kept], frozen.schema) if kept else None
     if table is not None and validator is not None and table.num_rows:
         batch = table.combine_chunks().to_batches()[0]
         mask = validator.validate(batch, 0)
@@ -240,12 +242,12 @@ def _problem(line: bytes, schema: pa.Schema) -> str | None:
 def _arrow_problem(line: bytes, schema: pa.Schema) -> str | None:
     """pyarrow's objection to a record Python found no fault with, naming the field."""
     try:
-        _read([line], schema)
+        read([line], schema)
         return None
     except pa.ArrowInvalid as whole:
         for name, item in json.loads(line).items():
             try:
-                _read([json.dumps({name: item}).encode()], schema)
+                read([json.dumps({name: item}).encode()], schema)
             except pa.ArrowInvalid as exc:
                 return f"field {name!r}: {exc}"
         return f"{whole}"

@@ -208,8 +208,10 @@ class Journal:
         return seen
 
 
-def new_batch_id(idempotency_key: str | None) -> str:
-    return key_id(idempotency_key) if idempotency_key else uuid.uuid4().hex
+def new_batch_id(key: str | None) -> str:
+    """A batch's id: its stored idempotency key (``key_id``) when it has one, so a replay
+    rewrites the same rejected-records object; else a fresh one."""
+    return key or uuid.uuid4().hex
 
 
 def _write_atomic(path: Path, data: bytes, *, fsync_folder: bool = False) -> None:
