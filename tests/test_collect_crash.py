@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import urllib.error
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,11 @@ class Cluster:
                 answer = http("POST", url, body=body, timeout=15, headers={
                     "Authorization": f"Bearer {token}", "Idempotency-Key": key,
                     "Content-Type": "application/x-ndjson"})
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                time.sleep(0.2)   # the server is gone: send the same batch again
+            except (urllib.error.URLError, HTTPException, ConnectionError,
+                    TimeoutError, OSError):
+                # the server is gone, perhaps half-way through its answer (IncompleteRead):
+                # send the same batch again, with the same key
+                time.sleep(0.2)
                 continue
             if answer.status == 429:
                 time.sleep(float(answer.headers.get("retry-after", "1")))
@@ -115,6 +119,7 @@ def test_every_acknowledged_event_is_stored_once_through_a_kill_9(tmp_path: Path
     finally:
         cluster.server.kill()
 
+    assert len(replies) == CLIENTS * BATCHES_PER_CLIENT   # every batch was acknowledged
     refused = {(1, 3)}
     bad_ids = {(1 * BATCHES_PER_CLIENT + 3) * BATCH + i for i in MALFORMED[(1, 3)]}
     for key, reply in replies.items():
