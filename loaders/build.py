@@ -7,6 +7,13 @@ is widened (integer → float → text; a day/month date swaps its order once, s
 dropped or mis-typed; a column with no values in the first batch is typed by its first values
 and read again the same way. Restarts are bounded by a small multiple of the column count.
 Arrow errors the data provokes become LoadErrors naming the file, never a traceback.
+
+CSV columns that a sample of the file's head shows to be plain integers, decimals, ISO dates
+or ISO timestamps are parsed by Arrow's CSV reader straight into their type
+(``loaders.native``), skipping the text path's trim/token/convert passes; a value Arrow
+cannot convert sends that one column back to the text path (``NativeParseFailed``: the pass
+starts again), which cleans, converts or widens it as before. The report lists them under
+``cleaning.parsed_natively``.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from loaders.compression import detect_compression, layer_budget, materialize
 from loaders.convert import CleanStats, ConversionError, clean_text, convert
 from loaders.infer import EMPTY, STRING, ColumnPlan, infer_column, widen
 from loaders.names import normalize_names
+from loaders.native import missing_markers, sample_native
 from loaders.options import DateOrder, LoadOptions
-from loaders.readers import TypedStream, open_csv, open_source
+from loaders.readers import NativeParseFailed, TypedStream, csv_width, open_csv, open_source
 from loaders.sniff import FileFormat, sniff
 from loaders.stages import Stages
 from loaders.streams import StringStream
@@ -74,13 +82,22 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
                     encoding=opts.read.encoding, label=label)
     size = os.path.getsize(path)
     plans: list[ColumnPlan] | None = None
+    # CSV columns Arrow parses straight into their type, planned from the first block
+    native: dict[int, ColumnPlan] = {}
+    if sniffed.format is FileFormat.CSV and opts.read.native_types:
+        plans, native = sample_native(path, sniffed, csv_width(path, sniffed, shown), opts)
     warnings: list[str] = []
     multiline = False
+    fallbacks = 0   # passes started again because a natively parsed column needs the text path
     for attempt in range(1000):
-        stream = _open(path, sniffed, opts, shown, multiline)
+        stream = _open(path, sniffed, opts, shown, multiline, native)
         try:
             result = _one_pass(stream, out, quarantine, opts, contract, plans, shown, size,
-                               progress)
+                               progress, native)
+        except NativeParseFailed as failed:   # a value Arrow cannot convert: the text path
+            native = {i: p for i, p in native.items() if i != failed.column}
+            fallbacks += 1
+            continue
         except _WidenAndRestart as again:
             plans = again.plans
             warnings.append(again.message)
@@ -88,6 +105,8 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
         except LoadError as exc:
             if sniffed.format is FileFormat.CSV and not multiline and "fields, found" in str(exc):
                 multiline = True   # maybe a quoted field with a line break: read again, slower
+                if native:   # its batches are cut otherwise: plan from them, on the text path
+                    plans, native = None, {}
                 continue
             raise
         except pa.ArrowException as exc:   # data Arrow cannot process: say so, not a traceback
@@ -99,15 +118,17 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
             if callable(close):
                 close()
         result.warnings = warnings + result.warnings
-        result.restarts = attempt
+        result.restarts = attempt - fallbacks
         return result
     raise LoadError(f"{shown}: too many re-reads while settling column types")
 
 
-def _open(path: Path, sniffed: Any, opts: LoadOptions, shown: str,
-          multiline: bool) -> StringStream | TypedStream:
-    if multiline:
-        return open_csv(path, sniffed, opts.read, shown, newlines_in_values=True)
+def _open(path: Path, sniffed: Any, opts: LoadOptions, shown: str, multiline: bool,
+          native: dict[int, ColumnPlan]) -> StringStream | TypedStream:
+    if multiline or native:
+        return open_csv(path, sniffed, opts.read, shown, newlines_in_values=multiline,
+                        typed={i: p.arrow_type for i, p in native.items()},
+                        null_values=missing_markers(opts))
     return open_source(path, sniffed, opts.read, label=shown)
 
 
@@ -119,7 +140,8 @@ class _WidenAndRestart(Exception):
 
 def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
               opts: LoadOptions, contract: Any, plans: list[ColumnPlan] | None, shown: str,
-              size: int, progress: Progress | None) -> BuildResult:
+              size: int, progress: Progress | None,
+              native: dict[int, pa.DataType]) -> BuildResult:
     result = BuildResult(format=stream.format)
     stats = CleanStats()
     if isinstance(stream, TypedStream):
@@ -139,11 +161,15 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
             if isinstance(stream, TypedStream):
                 typed = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
             else:
-                texts = [clean_text(col, opts.clean, stats, names[i])
+                texts = [col if i in native else clean_text(col, opts.clean, stats, names[i])
                          for i, col in enumerate(batch.columns)]
+                for i in native:   # Arrow read the null tokens as null: count them
+                    stats.null_tokens += texts[i].null_count
                 if plans is None:
-                    plans = [infer_column(t, date_order=opts.clean.date_order)
-                             if opts.clean.infer_types else STRING for t in texts]
+                    plans = [native[i] if i in native else
+                             infer_column(t, date_order=opts.clean.date_order)
+                             if opts.clean.infer_types else STRING
+                             for i, t in enumerate(texts)]
                 elif opts.clean.infer_types:
                     _type_empty_columns(texts, plans, names, opts.clean.date_order, rows)
                 if schema is None:
@@ -151,7 +177,8 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
                                         zip(names, plans, strict=True)])
                     notes = [p.note for p in plans]
                 try:
-                    arrays = [convert(t, plans[i], i, rows) for i, t in enumerate(texts)]
+                    arrays = [t if i in native else convert(t, plans[i], i, rows)
+                              for i, t in enumerate(texts)]
                 except ConversionError as exc:
                     widened = list(plans)
                     again = widened[exc.column] = widen(exc.plan, exc.value)
@@ -187,7 +214,8 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
                        "sentinels": list(opts.clean.sentinels),
                        "names_normalized": opts.clean.normalize_names,
                        "types_inferred": opts.clean.infer_types,
-                       "duplicates_dropped": result.rows_skipped}
+                       "duplicates_dropped": result.rows_skipped,
+                       "parsed_natively": [names[i] for i in sorted(native)]}
     if stats.excel_overflow:
         result.warnings.append(
             f"{stats.excel_overflow} Excel overflow cell(s) ('####': the value was lost on "

@@ -86,9 +86,13 @@ def _any(values: pa.Array, pattern: str) -> bool:
 
 def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnPlan:
     """The plan for one cleaned text column (trimmed, null tokens already null)."""
-    nn = pc.drop_null(values)
-    if len(nn) == 0:
+    rows = pc.drop_null(values)
+    if len(rows) == 0:
         return EMPTY
+    # Every test below is "all values match" or "any value matches": the distinct values
+    # answer it the same, and a marketing column has far fewer of them than rows. (The
+    # day/month reading looks at consecutive rows, so it gets the rows themselves.)
+    nn = pc.unique(rows)
     if _all(nn, PATTERNS[Kind.BOOLEAN]):
         return ColumnPlan(Kind.BOOLEAN)
     if _all(nn, PATTERNS[Kind.INTEGER]):
@@ -113,7 +117,7 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
             return ColumnPlan(Kind.TIMESTAMP, utc=zoned)
         return ColumnPlan(Kind.STRING, note="timestamps mix values with and without a zone")
     if _all(nn, _NUMERIC_DATE):
-        return _numeric_date(nn, date_order)
+        return _numeric_date(rows, date_order)
     return STRING
 
 

@@ -22,6 +22,7 @@ class ReadOptions:
     sheet: str | None = None           # Excel: the sheet to read (default: the first)
     batch_rows: int = 65_536           # rows per batch for JSON and Excel
     block_bytes: int = 8 << 20         # bytes per CSV block (memory per batch)
+    native_types: bool = True          # CSV: let Arrow parse plain numbers/ISO dates typed
 
 
 @dataclass(frozen=True, slots=True)

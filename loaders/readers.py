@@ -10,7 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,19 @@ from server.errors import LoadError
 
 PARQUET_BATCH_ROWS = 65_536
 _MANGLED_SHARE = 0.9
+
+
+class NativeParseFailed(Exception):
+    """A column read natively (typed by Arrow's CSV reader) held a value Arrow could not
+    convert: the caller reads the file again with that column as text, where Peso's own
+    cleaning and conversion handle it (and widen the column if it must)."""
+
+    def __init__(self, column: int, detail: str) -> None:
+        super().__init__(detail)
+        self.column = column
+
+
+_NATIVE_FAILURE = re.compile(r"^In CSV column #(\d+): CSV conversion error")
 
 
 @dataclass
@@ -75,6 +89,11 @@ def _header(path: Path, sniffed: Sniffed, shown: str) -> tuple[list[str], list[l
     return rows[0], rows[1:-1] if len(rows) > 2 else rows[1:]
 
 
+def csv_width(path: Path, sniffed: Sniffed, shown: str) -> int:
+    """How many columns the header row names."""
+    return len(_header(path, sniffed, shown)[0])
+
+
 def _check_not_mangled(shown: str, header: list[str], rows: list[list[str]]) -> None:
     """A one-column file whose every row holds a whole delimited record in one quoted field
     was quoted twice on export; loading it would give one useless text column."""
@@ -92,7 +111,11 @@ def _check_not_mangled(shown: str, header: list[str], rows: list[list[str]]) -> 
 
 
 def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
-             newlines_in_values: bool) -> StringStream:
+             newlines_in_values: bool, typed: Mapping[int, pa.DataType] | None = None,
+             null_values: Sequence[str] = ()) -> StringStream:
+    """Stream a CSV file as text columns; ``typed`` names the columns (by index) Arrow
+    converts natively instead, with ``null_values`` (exact matches) read as null in them.
+    A value in a typed column that Arrow cannot convert raises ``NativeParseFailed``."""
     header, sample = _header(path, sniffed, shown)
     _check_not_mangled(shown, header, sample)
     names = [f"c{i}" for i in range(len(header))]
@@ -109,8 +132,13 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
     parse = pacsv.ParseOptions(delimiter=sniffed.delimiter or ",",
                                newlines_in_values=newlines_in_values,
                                invalid_row_handler=on_bad_row)
-    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    types: dict[str, pa.DataType] = dict.fromkeys(names, pa.string())
+    for index, arrow_type in (typed or {}).items():
+        types[names[index]] = arrow_type
+    # null_values apply to the typed columns only (strings_can_be_null=False): a quoted
+    # "NA" is null there as it is after the text path's token step
+    convert = pacsv.ConvertOptions(column_types=types, null_values=list(null_values),
+                                   strings_can_be_null=False)
 
     def fail(exc: Exception) -> LoadError:
         where = _locate(path, encoding, bad_rows[0].rsplit(": ", 1)[-1]) if bad_rows else ""
@@ -121,13 +149,19 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
             detail = f"{shown}: {_bad_utf8(path)}"
         return LoadError(f"{detail} (read as CSV, delimiter {sniffed.delimiter!r}, {encoding})")
 
+    def refuse(exc: Exception) -> Exception:
+        native = _NATIVE_FAILURE.match(str(exc)) if isinstance(exc, pa.ArrowInvalid) else None
+        if native and typed and int(native.group(1)) in typed:
+            return NativeParseFailed(int(native.group(1)), str(exc))
+        return fail(exc)
+
     source = _CountingFile(path)
     try:
         reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
                                 convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         source.close()
-        raise fail(exc) from exc
+        raise refuse(exc) from exc
 
     def batches() -> Iterator[pa.RecordBatch]:
         last = None
@@ -135,7 +169,7 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
             for last in reader:
                 yield last
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise fail(exc) from exc
+            raise refuse(exc) from exc
         if last is not None and last.num_rows:
             _check_last_quote_closed(path, encoding, shown, header, last)
 
@@ -177,6 +211,8 @@ def _check_last_quote_closed(path: Path, encoding: str, shown: str, header: list
     file (when it is in the last column, the field count still fits): refuse that rather than
     load one row where there were many."""
     value = last.column(last.num_columns - 1)[last.num_rows - 1].as_py()
+    if not isinstance(value, str):   # read natively: Arrow refuses a value with line breaks
+        return
     if not value or "\n" not in value.rstrip("\r\n") or encoding.startswith("utf-16"):
         return
     with path.open("rb") as fh:

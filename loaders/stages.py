@@ -3,10 +3,10 @@
 Owns the curated Parquet writer (zstd) and the quarantine writer; ``finish`` turns what was
 seen into the version's fields (with profile, semantic type and PII flag) and quality report.
 
-Profiling and writing a batch run on a second thread (``_Sink``) while the caller reads,
-cleans and converts the next one: Arrow's kernels and the Parquet writer release the GIL, so
-the two halves of the pipeline use two cores. At most ``SINK_DEPTH`` batches wait in between,
-so memory stays bounded by the batch size.
+Profiling a batch and writing it run on two more threads (``_Sink``: one profiles, one
+writes) while the caller reads, cleans and converts the next one: Arrow's kernels and the
+Parquet writer release the GIL, so the pipeline's parts share the cores. At most
+``SINK_DEPTH`` batches wait for each, so memory stays bounded by the batch size.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +36,16 @@ COMPRESSION = "zstd"
 SINK_DEPTH = 2
 
 
-class _Sink:
-    """Profile, then write, each batch on a worker thread, in order. An error there is raised
-    in the caller at its next ``put`` or at ``close``; the worker keeps draining the queue
-    after one, so the caller can never block on a full queue."""
+class _Worker:
+    """One thread applying ``work`` to each queued batch, in order. An error there is kept
+    for the caller; the thread keeps draining its queue after one, so the caller can never
+    block on a full queue."""
 
-    def __init__(self, profiler: Profiler, writer: pq.ParquetWriter) -> None:
-        self.profiler, self.writer = profiler, writer
+    def __init__(self, work: Callable[[pa.RecordBatch], object], name: str) -> None:
+        self.work = work
         self.queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=SINK_DEPTH)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="peso-load-sink", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
@@ -52,25 +53,40 @@ class _Sink:
             if self.error is not None:
                 continue
             try:
-                self.profiler.update(batch)
-                self.writer.write_batch(batch)
+                self.work(batch)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 self.error = exc
 
-    def put(self, batch: pa.RecordBatch) -> None:
-        self._raise()
-        self.queue.put(batch)
-
-    def close(self) -> None:
-        """Wait until every batch is written; raise the worker's error, if any."""
+    def stop(self) -> None:
         if self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
+
+
+class _Sink:
+    """Profile each batch on one thread and write it on another, while the caller reads,
+    cleans and converts the next one. An error in either is raised in the caller at its
+    next ``put`` or at ``close``."""
+
+    def __init__(self, profiler: Profiler, writer: pq.ParquetWriter) -> None:
+        self.workers = [_Worker(profiler.update, "peso-load-profile"),
+                        _Worker(writer.write_batch, "peso-load-write")]
+
+    def put(self, batch: pa.RecordBatch) -> None:
+        self._raise()
+        for worker in self.workers:
+            worker.queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every batch is profiled and written; raise a worker's error, if any."""
+        for worker in self.workers:
+            worker.stop()
         self._raise()
 
     def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
+        for worker in self.workers:
+            if worker.error is not None:
+                raise worker.error
 
 
 class Stages:

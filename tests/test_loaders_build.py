@@ -146,7 +146,7 @@ def test_all_steps_on(tmp_path: Path) -> None:
     assert result.cleaning | {"null_tokens_used": None} == {
         "trimmed_values": 3, "null_tokens": 3, "excel_overflow_cells": 0,
         "null_tokens_used": None, "sentinels": [], "names_normalized": True,
-        "types_inferred": True, "duplicates_dropped": 0}
+        "types_inferred": True, "duplicates_dropped": 0, "parsed_natively": ["when"]}
 
 
 def test_type_inference_off_keeps_text(tmp_path: Path) -> None:

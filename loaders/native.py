@@ -1,0 +1,126 @@
+"""Which CSV columns Arrow's CSV reader may parse straight into their type (no text path).
+
+``sample_native`` parses the file's first batch (the rows of its first CSV block, exactly as
+Arrow's streaming reader will cut it) as text, plans each column as the text path would
+(trim → null tokens → infer), and keeps the integers, decimals, ISO dates and ISO
+timestamps whose every sampled value converts *as it stands*: no padding, no ``+`` sign, no
+Excel ``####``, nothing but exact null tokens. The load then opens the CSV with those columns typed.
+
+Why the result equals the text path's for every later value too: Arrow's CSV converter and
+``pc.cast`` (the text path's conversion) share one parser, so a value either converts the
+same way in both or is refused natively, which raises ``NativeParseFailed`` and sends that
+column back to the text path (cleaned, converted or widened there). Two guards keep the
+remaining differences out: trimming must be on (Arrow trims a padded number itself, without
+counting it in ``trimmed_values`` — the one count natively parsed columns do not keep), and a
+column whose null token or sentinel itself parses as its type (a sentinel ``-1``: Arrow only
+matches it unpadded) stays on the text path. ``tests/test_loaders_native.py`` loads every
+case both ways and compares.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from loaders.convert import CleanStats, clean_text
+from loaders.infer import ColumnPlan, Kind, infer_column
+from loaders.options import LoadOptions
+from loaders.sniff import Sniffed
+
+
+def missing_markers(opts: LoadOptions) -> list[str]:
+    """The exact values read as null: the null tokens and the dataset's sentinels."""
+    return list(dict.fromkeys(opts.clean.null_tokens + opts.clean.sentinels))
+
+
+def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
+                  ) -> tuple[list[ColumnPlan] | None, dict[int, ColumnPlan]]:
+    """The plans of all ``width`` columns and those of the columns to parse natively, from the
+    file's first batch as Arrow's streaming reader will cut it (the first ``block_bytes`` of
+    UTF-8 text, up to its last line break): the text path would infer the very same plans
+    from that batch. ``(None, {})`` when no column qualifies or the head cannot be sampled
+    exactly (UTF-16, a multi-byte encoding, a parse error there: the text path decides)."""
+    clean = opts.clean
+    encoding = (sniffed.encoding or "utf-8").lower().replace("_", "-")
+    if not (opts.read.native_types and clean.trim_whitespace and clean.infer_types):
+        return None, {}
+    block = opts.read.block_bytes
+    with path.open("rb") as fh:
+        head = fh.read(block)
+    if encoding in ("utf-8", "utf-8-sig", "utf8"):
+        head = head.removeprefix(b"\xef\xbb\xbf")
+    elif _single_byte(encoding):   # Arrow cuts blocks from the text transcoded to UTF-8
+        head = head.decode(encoding, errors="replace").encode("utf-8")[:block]
+    else:
+        return None, {}
+    cut = head.rfind(b"\n")
+    if cut <= 0:
+        return None, {}
+    names = [f"c{i}" for i in range(width)]
+    try:
+        sample = pacsv.read_csv(
+            io.BytesIO(head[:cut + 1]),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sniffed.delimiter or ","),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None, {}   # a quoted line break or a bad row in the head: the text path decides
+    columns = [_as_text(c) for c in sample.columns]
+    if sample.num_rows == 0:
+        return None, {}
+    stats = CleanStats()
+    plans = [infer_column(clean_text(c, clean, stats, str(i)), date_order=clean.date_order)
+             for i, c in enumerate(columns)]
+    native = native_candidates(columns, plans, opts)
+    return (plans, native) if native else (None, {})
+
+
+def _single_byte(encoding: str) -> bool:
+    try:
+        return len("é".encode(encoding, errors="replace")) == 1 and \
+            len("\n".encode(encoding)) == 1
+    except LookupError:
+        return False
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.Array:
+    return pc.cast(column.combine_chunks(), pa.string())
+
+
+def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
+                      opts: LoadOptions) -> dict[int, ColumnPlan]:
+    """The columns of ``raw`` (text as read) whose plan Arrow can parse natively with the
+    text path's result (see the module docstring)."""
+    markers = missing_markers(opts)
+    chosen: dict[int, ColumnPlan] = {}
+    for i, (column, plan) in enumerate(zip(raw, plans, strict=True)):
+        if not _native_kind(plan):
+            continue
+        arrow_type = plan.arrow_type
+        if any(_casts(pa.array([m], pa.string()), arrow_type) for m in markers):
+            continue
+        tokens = pc.is_in(column, value_set=pa.array(markers, pa.string()))
+        if _casts(pc.if_else(tokens, pa.scalar(None, pa.string()), column), arrow_type):
+            chosen[i] = plan
+    return chosen
+
+
+def _native_kind(plan: ColumnPlan) -> bool:
+    if plan.kind in (Kind.INTEGER, Kind.FLOAT):
+        return True
+    if plan.kind is Kind.DATE:
+        return plan.fmt == "%Y-%m-%d"
+    return plan.kind is Kind.TIMESTAMP and plan.fmt is None
+
+
+def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
+    try:
+        pc.cast(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
