@@ -17,7 +17,7 @@ from bench import common, run_all
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # benches whose quick mode their owners add (issue 15 items 1 and 3); run_all includes each
 # the day its source declares QUICK_SECONDS
-PENDING = {"load_vs_pyarrow", "load_memory", "profile_bench", "catalog_100k", "lineage_100k",
+PENDING = {"load_memory", "profile_bench", "catalog_100k", "lineage_100k",
            # minutes even at their smallest size (a 10k catalog on each backend, a model load)
            "backends_scale", "semantic_search", "mcp_vs_graphql"}
 NOT_BENCHES = {"run_all", "common", "bare_app"}
