@@ -32,7 +32,14 @@ from loaders.infer import EMPTY, STRING, ColumnPlan, infer_column, widen
 from loaders.names import normalize_names
 from loaders.native import missing_markers, sample_native
 from loaders.options import DateOrder, LoadOptions
-from loaders.readers import NativeParseFailed, TypedStream, csv_width, open_csv, open_source
+from loaders.readers import (
+    Head,
+    NativeParseFailed,
+    TypedStream,
+    csv_width,
+    open_csv,
+    open_source,
+)
 from loaders.sniff import FileFormat, sniff
 from loaders.stages import Stages
 from loaders.streams import StringStream
@@ -84,13 +91,16 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
     plans: list[ColumnPlan] | None = None
     # CSV columns Arrow parses straight into their type, planned from the first block
     native: dict[int, ColumnPlan] = {}
+    first: Head | None = None   # its first batch, parsed once to plan them
     if sniffed.format is FileFormat.CSV and opts.read.native_types:
-        plans, native = sample_native(path, sniffed, csv_width(path, sniffed, shown), opts)
+        planned = sample_native(path, sniffed, csv_width(path, sniffed, shown), opts)
+        if planned is not None:
+            plans, native, first = planned.plans, planned.native, planned.head
     warnings: list[str] = []
     multiline = False
     fallbacks = 0   # passes started again because a natively parsed column needs the text path
     for attempt in range(1000):
-        stream = _open(path, sniffed, opts, shown, multiline, native)
+        stream = _open(path, sniffed, opts, shown, multiline, native, first)
         try:
             result = _one_pass(stream, out, quarantine, opts, contract, plans, shown, size,
                                progress, native)
@@ -105,8 +115,8 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
         except LoadError as exc:
             if sniffed.format is FileFormat.CSV and not multiline and "fields, found" in str(exc):
                 multiline = True   # maybe a quoted field with a line break: read again, slower
-                if native:   # its batches are cut otherwise: plan from them, on the text path
-                    plans, native = None, {}
+                if first is not None:   # batches are cut otherwise: plan from them as text
+                    plans, native, first = None, {}, None
                 continue
             raise
         except pa.ArrowException as exc:   # data Arrow cannot process: say so, not a traceback
@@ -124,11 +134,11 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
 
 
 def _open(path: Path, sniffed: Any, opts: LoadOptions, shown: str, multiline: bool,
-          native: dict[int, ColumnPlan]) -> StringStream | TypedStream:
-    if multiline or native:
+          native: dict[int, ColumnPlan], head: Head | None) -> StringStream | TypedStream:
+    if multiline or head is not None:
         return open_csv(path, sniffed, opts.read, shown, newlines_in_values=multiline,
                         typed={i: p.arrow_type for i, p in native.items()},
-                        null_values=missing_markers(opts))
+                        null_values=missing_markers(opts), head=head)
     return open_source(path, sniffed, opts.read, label=shown)
 
 

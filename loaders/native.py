@@ -20,6 +20,7 @@ case both ways and compares.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +30,7 @@ import pyarrow.csv as pacsv
 from loaders.convert import CleanStats, clean_text
 from loaders.infer import ColumnPlan, Kind, infer_column
 from loaders.options import LoadOptions
+from loaders.readers import Head
 from loaders.sniff import Sniffed
 
 
@@ -37,29 +39,41 @@ def missing_markers(opts: LoadOptions) -> list[str]:
     return list(dict.fromkeys(opts.clean.null_tokens + opts.clean.sentinels))
 
 
+@dataclass(frozen=True)
+class NativePlan:
+    plans: list[ColumnPlan]            # every column's, from the head
+    native: dict[int, ColumnPlan]      # the columns to parse natively
+    head: Head                         # the first batch (text) and where the rest starts
+
+
 def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
-                  ) -> tuple[list[ColumnPlan] | None, dict[int, ColumnPlan]]:
-    """The plans of all ``width`` columns and those of the columns to parse natively, from the
-    file's first batch as Arrow's streaming reader will cut it (the first ``block_bytes`` of
-    UTF-8 text, up to its last line break): the text path would infer the very same plans
-    from that batch. ``(None, {})`` when no column qualifies or the head cannot be sampled
-    exactly (UTF-16, a multi-byte encoding, a parse error there: the text path decides)."""
+                  ) -> NativePlan | None:
+    """Parse the file's first batch as Arrow's streaming reader cuts it (the first
+    ``block_bytes`` of UTF-8 text, up to its last line break), plan every one of the ``width``
+    columns from it as the text path would, and pick the columns to parse natively. The load
+    then streams that batch first and the rest of the file after it, so it is parsed once.
+    None when no column qualifies or the head cannot be cut exactly (UTF-16, a multi-byte
+    encoding, a parse error there: the text path decides)."""
     clean = opts.clean
     encoding = (sniffed.encoding or "utf-8").lower().replace("_", "-")
     if not (opts.read.native_types and clean.trim_whitespace and clean.infer_types):
-        return None, {}
+        return None
     block = opts.read.block_bytes
     with path.open("rb") as fh:
-        head = fh.read(block)
+        raw = fh.read(block)
     if encoding in ("utf-8", "utf-8-sig", "utf8"):
-        head = head.removeprefix(b"\xef\xbb\xbf")
+        head = raw.removeprefix(b"\xef\xbb\xbf")
+        bom = len(raw) - len(head)
     elif _single_byte(encoding):   # Arrow cuts blocks from the text transcoded to UTF-8
-        head = head.decode(encoding, errors="replace").encode("utf-8")[:block]
+        head, bom = raw.decode(encoding, errors="replace").encode("utf-8")[:block], 0
     else:
-        return None, {}
+        return None
     cut = head.rfind(b"\n")
     if cut <= 0:
-        return None, {}
+        return None
+    # where the rest starts in the file: one byte per character in a single-byte encoding
+    rest = bom + (cut + 1 if bom or encoding.startswith("utf") else
+                  len(head[:cut + 1].decode("utf-8")))
     names = [f"c{i}" for i in range(width)]
     try:
         sample = pacsv.read_csv(
@@ -69,15 +83,18 @@ def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                                  strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None, {}   # a quoted line break or a bad row in the head: the text path decides
-    columns = [_as_text(c) for c in sample.columns]
-    if sample.num_rows == 0:
-        return None, {}
+        return None   # a quoted line break or a bad row in the head: the text path decides
+    if sample.num_rows == 0 or sample.num_columns != width:
+        return None
+    columns = [c.combine_chunks() for c in sample.columns]
     stats = CleanStats()
     plans = [infer_column(clean_text(c, clean, stats, str(i)), date_order=clean.date_order)
              for i, c in enumerate(columns)]
     native = native_candidates(columns, plans, opts)
-    return (plans, native) if native else (None, {})
+    if not native:
+        return None
+    batch = pa.RecordBatch.from_arrays(columns, names=names)
+    return NativePlan(plans, native, Head(batch, rest))
 
 
 def _single_byte(encoding: str) -> bool:
@@ -86,10 +103,6 @@ def _single_byte(encoding: str) -> bool:
             len("\n".encode(encoding)) == 1
     except LookupError:
         return False
-
-
-def _as_text(column: pa.ChunkedArray) -> pa.Array:
-    return pc.cast(column.combine_chunks(), pa.string())
 
 
 def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],

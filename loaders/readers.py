@@ -110,17 +110,30 @@ def _check_not_mangled(shown: str, header: list[str], rows: list[list[str]]) -> 
                 f"Expected one field per column: re-export it, or strip the outer quotes")
 
 
+@dataclass(frozen=True)
+class Head:
+    """A CSV file's first batch, already parsed as text, and the byte offset where the rows
+    after it start (``loaders.native`` plans from it; the stream then starts there)."""
+
+    batch: pa.RecordBatch
+    rest: int
+
+
 def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
              newlines_in_values: bool, typed: Mapping[int, pa.DataType] | None = None,
-             null_values: Sequence[str] = ()) -> StringStream:
+             null_values: Sequence[str] = (), head: Head | None = None) -> StringStream:
     """Stream a CSV file as text columns; ``typed`` names the columns (by index) Arrow
     converts natively instead, with ``null_values`` (exact matches) read as null in them.
-    A value in a typed column that Arrow cannot convert raises ``NativeParseFailed``."""
+    A value in a typed column that Arrow cannot convert raises ``NativeParseFailed``.
+    ``head``: the first batch, parsed already; the rest of the file is read after it."""
     header, sample = _header(path, sniffed, shown)
     _check_not_mangled(shown, header, sample)
     names = [f"c{i}" for i in range(len(header))]
     encoding = sniffed.encoding or "utf-8"
-    read = pacsv.ReadOptions(block_size=opts.block_bytes, column_names=names, skip_rows=1,
+    if newlines_in_values:
+        head = None
+    read = pacsv.ReadOptions(block_size=opts.block_bytes, column_names=names,
+                             skip_rows=0 if head else 1,
                              encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding)
     bad_rows: list[str] = []
 
@@ -155,18 +168,23 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
             return NativeParseFailed(int(native.group(1)), str(exc))
         return fail(exc)
 
-    source = _CountingFile(path)
-    try:
-        reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
-                                convert_options=convert)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        source.close()
-        raise refuse(exc) from exc
+    first = _typed_head(head.batch, typed or {}, null_values) if head else None
+    source = _CountingFile(path, start=head.rest if head else 0)
+    reader = None
+    if head is None or head.rest < path.stat().st_size:
+        try:
+            reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
+                                    convert_options=convert)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            source.close()
+            raise refuse(exc) from exc
 
     def batches() -> Iterator[pa.RecordBatch]:
-        last = None
+        last = first
+        if first is not None and first.num_rows:
+            yield first
         try:
-            for last in reader:
+            for last in reader or ():
                 yield last
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise refuse(exc) from exc
@@ -174,7 +192,8 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
             _check_last_quote_closed(path, encoding, shown, header, last)
 
     def close() -> None:
-        reader.close()
+        if reader is not None:
+            reader.close()
         source.close()
 
     stream = StringStream(columns=header, batches=batches(), format="csv", close=close)
@@ -182,12 +201,33 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
     return stream
 
 
-class _CountingFile(io.RawIOBase):
-    """A read-only file that counts the bytes pyarrow has read (for progress: MB/s)."""
+def _typed_head(batch: pa.RecordBatch, typed: Mapping[int, pa.DataType],
+                null_values: Sequence[str]) -> pa.RecordBatch:
+    """The text head with its ``typed`` columns converted as Arrow's CSV reader converts
+    them (exact ``null_values`` → null, then the shared parser: ``pc.cast``)."""
+    if not typed:
+        return batch
+    markers = pa.array(list(null_values), pa.string())
+    columns = list(batch.columns)
+    for index, arrow_type in typed.items():
+        text = columns[index]
+        try:
+            columns[index] = pc.cast(pc.if_else(pc.is_in(text, value_set=markers),
+                                                pa.scalar(None, pa.string()), text), arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise NativeParseFailed(index, str(exc)) from exc
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
-    def __init__(self, path: Path) -> None:
+
+class _CountingFile(io.RawIOBase):
+    """A read-only file that counts the bytes pyarrow has read (for progress: MB/s), from
+    byte ``start`` on (counted as read)."""
+
+    def __init__(self, path: Path, start: int = 0) -> None:
         self._fh = path.open("rb", buffering=0)
-        self.read_bytes = 0
+        if start:
+            self._fh.seek(start)
+        self.read_bytes = start
 
     def readable(self) -> bool:
         return True

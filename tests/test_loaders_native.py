@@ -5,6 +5,7 @@ value that turns up after a clean first batch, and for the corpus's real marketi
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,15 @@ def assert_same(tmp_path: Path, src: Path, *, uncounted_padding: bool = False,
     assert same == {k: v for k, v in text.cleaning.items() if k not in ignore}
     if not uncounted_padding:
         assert native.cleaning["trimmed_values"] == text.cleaning["trimmed_values"]
-    assert [f.stats for f in native.fields] == [f.stats for f in text.fields]
+    # the profile: equal, but a float mean summed over other batch boundaries may differ in
+    # its last digits
+    for got_field, want_field in zip(native.fields, text.fields, strict=True):
+        got_stats, want_stats = dict(got_field.stats), dict(want_field.stats)
+        got_mean, want_mean = got_stats.pop("mean", None), want_stats.pop("mean", None)
+        assert got_stats == want_stats, got_field.name
+        assert (got_mean is None) == (want_mean is None), got_field.name
+        if got_mean is not None:
+            assert math.isclose(got_mean, want_mean, rel_tol=1e-12), got_field.name
     return native
 
 
