@@ -200,12 +200,14 @@ def test_two_worker_processes_on_neo4j_run_the_job_once(tmp_path: Path) -> None:
     neo = _neo4j_env()
     _neo4j(neo, wipe_neo4j)
     data = tmp_path / "data"   # objects only: the catalog is the shared Neo4j
+    # The job is due every 6 s: long enough that two workers started together (each a Python
+    # process that may take seconds to start on a busy machine) see the same due run.
     for _ in range(2):  # twice: once on an empty catalog, once when it is due again
-        answers = _two_workers(data, peso_env(data, PESO_HEALTH_REPORT_EVERY_SECONDS="2",
+        answers = _two_workers(data, peso_env(data, PESO_HEALTH_REPORT_EVERY_SECONDS="6",
                                               **neo))
         statuses = [j["status"] for a in answers for j in a["jobs"]]
         assert statuses.count("ran") == 1, answers
-        time.sleep(2.1)
+        time.sleep(6.1)
     runs = _neo4j(neo, _runs)
     assert [r.state for r in runs] == [RunState.COMPLETE, RunState.COMPLETE]
     _neo4j(neo, wipe_neo4j)
