@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import record
 from load_vs_pyarrow import generate
 
 ROW_BYTES = 130   # about, for the generator's rows
@@ -94,6 +95,12 @@ def run(gb: float, root: Path, keep: Path | None) -> None:
           f"{result['peak_mib']:.0f} MiB (polled {result['polled_mib']:.0f} MiB), "
           f"{result['seconds']:.1f} s, {result['mb'] / result['seconds']:.0f} MB/s")
     print(f"  RSS over the load (MiB): {result['timeline_mib']}")
+    record("load_memory", f"peak_rss_{gb:g}gb_csv", round(result["peak_mib"], 1), "MiB",
+           target="< 1024" if gb >= 2 else None,
+           input={"generator": "bench/load_vs_pyarrow.py make_chunk", "path": str(csv),
+                  "bytes": csv.stat().st_size, "rows": result["rows"],
+                  "seconds": round(result["seconds"], 1), "command": "peso load --json"},
+           backend="sqlite (embedded), local objects", workers=1)
     if not keep:
         csv.unlink(missing_ok=True)
 
