@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -24,6 +26,10 @@ from server.models import (
 )
 from server.models_suggestions import Suggestion, SuggestionKind, SuggestionStatus
 from server.storage.graph import GraphStore
+
+K = TypeVar("K")
+T = TypeVar("T")
+R = TypeVar("R")
 
 # (dataset id, status, kind, page size): a dataset's first page of suggestions
 SuggestionsKey = tuple[str, SuggestionStatus | None, SuggestionKind | None, int]
@@ -94,3 +100,27 @@ async def _suggestions(graph: GraphStore, keys: list[SuggestionsKey]
         found.update(((i, status, kind, size), page)
                      for i, page in zip(ids, pages, strict=True))
     return [found[key] for key in keys]
+
+
+def then(loader: DataLoader[K, T], key: K, shape: Callable[[T], R]) -> R | Awaitable[R]:
+    """``shape(value)`` of the loader's value for ``key``: a plain value when the loader
+    already holds it (``preload``), so graphql-core completes the field without a coroutine
+    or a task, else an awaitable (the usual batched load). A failed load takes the awaitable
+    way, so its error is reported on the field as always."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() \
+            and future.exception() is None:
+        return shape(future.result())
+
+    async def later() -> R:
+        return shape(await loader.load(key))
+    return later()
+
+
+async def preload(*batches: tuple[DataLoader[Any, Any], Iterable[Any]]) -> None:
+    """Load each loader's keys now, in one batch per loader, so that the fields of a page's
+    nodes read them with ``then`` synchronously. A failure is left in the loader: the field
+    that asks for that key reports it, as it would have without the preload."""
+    loads = [loader.load_many(list(dict.fromkeys(keys))) for loader, keys in batches]
+    if loads:
+        await asyncio.gather(*loads, return_exceptions=True)

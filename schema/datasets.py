@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField, Selection
 
 from loaders.contract import parse_contract
 from schema.context import Info
+from schema.dataloaders import preload
 from schema.enums import DatasetLayer, DatasetOrderField, EntityKind, OrderDirection, OwnerKind
 from schema.payloads import DatasetPayload, attempt
 from schema.relay import check_first, decode_after, tagged_cursor
@@ -103,6 +106,30 @@ def existing_dataset_key(namespace: str, name: str) -> models.DatasetKey:
     return models.DatasetKey(check_lineage_namespace(namespace), check_lineage_name(name))
 
 
+def node_fields(info: Info) -> set[str]:
+    """The fields asked of a connection's nodes (``edges { node { … } }``; ``nodes`` too,
+    should a connection have it), fragments included: what a page resolver may load for
+    all its nodes at once."""
+    found: set[str] = set()
+
+    def fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
+        for sel in selections:
+            if isinstance(sel, SelectedField):
+                yield sel
+            else:   # a fragment spread or inline fragment: its own selections
+                yield from fields(sel.selections)
+
+    for top in info.selected_fields:
+        for part in fields(top.selections):
+            if part.name == "nodes":
+                found.update(f.name for f in fields(part.selections))
+            elif part.name == "edges":
+                for node in fields(part.selections):
+                    if node.name == "node":
+                        found.update(f.name for f in fields(node.selections))
+    return found
+
+
 @strawberry.type
 class DatasetQuery:
     @strawberry.field(description="One dataset by namespace and name (null if absent).")
@@ -131,8 +158,15 @@ class DatasetQuery:
             first=size, after=decode_after(after, 2, tag),
             sort=models.DatasetSort(order.field.value),
             descending=order.direction is OrderDirection.DESC))
+        loaders = info.context.loaders
         for d in page.items:
-            info.context.loaders.dataset.prime(d.id, d)
+            loaders.dataset.prime(d.id, d)
+        wanted = node_fields(info)
+        ids = [d.id for d in page.items]
+        await preload(*(batch for field, batch in (
+            ("source", (loaders.source, [d.source_id for d in page.items if d.source_id])),
+            ("tags", (loaders.tags, ids)),
+            ("latestVersion", (loaders.latest_version, ids))) if field in wanted))
         return connection([Dataset.from_model(d) for d in page.items],
                           [tagged_cursor(tag, c) for c in page.cursors], has_next=page.has_next,
                           has_previous=after is not None, total=page.total)

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
+from schema.dataloaders import then
 from schema.enums import (
     DatasetLayer,
     EntityKind,
@@ -274,16 +275,18 @@ class Dataset(Node):
                    created_at=m.created_at, updated_at=m.updated_at, deleted_at=m.deleted_at,
                    contract=cast(JSON, m.contract), model=m)
 
+    # source, tags and latestVersion: plain values when the page's resolver preloaded them
+    # (schema/datasets.py ``datasets``), else awaitables; graphql-core takes either
     @strawberry.field
-    async def source(self, info: Info) -> Source | None:
+    def source(self, info: Info) -> Source | None:
         if self.model.source_id is None:
             return None
-        found = await info.context.loaders.source.load(self.model.source_id)
-        return Source.from_model(found) if found else None
+        return cast("Source | None", then(info.context.loaders.source, self.model.source_id,
+                                          _source_of))
 
     @strawberry.field
-    async def tags(self, info: Info) -> list[Tag]:
-        return [Tag(name=t.name) for t in await info.context.loaders.tags.load(self.model.id)]
+    def tags(self, info: Info) -> list[Tag]:
+        return cast("list[Tag]", then(info.context.loaders.tags, self.model.id, _tags_of))
 
     @strawberry.field(description="Who answers for the dataset. A person's name and e-mail "
                                   "(kind USER: e.g. a harvested contact point) are personal "
@@ -311,9 +314,9 @@ class Dataset(Node):
         return cast(JSON, await masked_facets(info, self.model.id, facets))
 
     @strawberry.field
-    async def latest_version(self, info: Info) -> DatasetVersion | None:
-        found = await info.context.loaders.latest_version.load(self.model.id)
-        return DatasetVersion.from_model(found) if found else None
+    def latest_version(self, info: Info) -> DatasetVersion | None:
+        return cast("DatasetVersion | None", then(info.context.loaders.latest_version,
+                                                  self.model.id, _version_of))
 
     @strawberry.field(description="A time-limited URL for the latest version's curated "
                                   "Parquet (see DatasetVersion.downloadUrl).")
@@ -437,3 +440,15 @@ class LineageGraph:
             edges=[LineageEdge.from_model(e, by_id) for e in g.edges],
             truncated=g.truncated,
             nodes_total=len(g.nodes) if g.nodes_total is None else g.nodes_total)
+
+
+def _source_of(found: models.Source | None) -> Source | None:
+    return Source.from_model(found) if found else None
+
+
+def _tags_of(found: list[models.Tag]) -> list[Tag]:
+    return [Tag(name=t.name) for t in found]
+
+
+def _version_of(found: models.DatasetVersion | None) -> DatasetVersion | None:
+    return DatasetVersion.from_model(found) if found else None

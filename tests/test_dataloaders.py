@@ -119,3 +119,50 @@ def test_node_lookups_in_one_document_batch(thirty: Counting) -> None:
     result, calls = run(client, graph, query)
     assert [result[f"n{i}"]["id"] for i in range(len(ids))] == ids
     assert calls == Counter({"get_datasets": 1})
+
+
+# --- a page's nodes read what its resolver preloaded (schema/dataloaders ``preload``) ---------
+
+FRAGMENTS = """fragment Bits on Dataset { tags { name } ... on Dataset { source { name } } }
+{ datasets(first: 30) { ... on DatasetConnection { edges { node {
+  name latestVersion { rowCount } ...Bits } } } } }"""
+PLAIN = """{ datasets(first: 30) { edges { node { name latestVersion { rowCount }
+  tags { name } source { name } } } } }"""
+
+
+def test_fragments_preload_the_same_and_answer_the_same(thirty: Counting) -> None:
+    plain, plain_calls = run(*thirty, PLAIN)
+    fragmented, calls = run(*thirty, FRAGMENTS)
+    assert fragmented == plain
+    assert calls == plain_calls == Counter({"list_datasets": 1, "get_sources": 1,
+                                            "get_tags": 1, "get_latest_versions": 1})
+    nodes = [e["node"] for e in plain["datasets"]["edges"]]
+    assert any(n["tags"] for n in nodes)
+    assert any(n["source"] for n in nodes)
+
+
+def test_nothing_is_preloaded_that_the_query_does_not_ask(thirty: Counting) -> None:
+    _, calls = run(*thirty, "{ datasets(first: 30) { edges { node { name } } } }")
+    assert calls == Counter({"list_datasets": 1})
+
+
+async def test_then_is_plain_once_loaded_and_reports_a_failed_load() -> None:
+    from strawberry.dataloader import DataLoader
+
+    from schema.dataloaders import preload, then
+
+    async def load(keys: list[str]) -> list[str]:
+        if "bad" in keys:
+            raise RuntimeError("the store is down")
+        return [k.upper() for k in keys]
+
+    loader: DataLoader[str, str] = DataLoader(load)
+    pending = then(loader, "a", len)
+    assert not isinstance(pending, int)
+    assert await pending == 1   # type: ignore[misc]
+    await preload((loader, ["b", "c"]))
+    assert then(loader, "b", str.lower) == "b"   # loaded: a plain value, no await
+    failing: DataLoader[str, str] = DataLoader(load)
+    await preload((failing, ["bad"]))   # the failure stays in the loader, for the field
+    with pytest.raises(RuntimeError, match="the store is down"):
+        await then(failing, "bad", str.lower)   # type: ignore[misc]
