@@ -1,11 +1,13 @@
-"""graphql-core's executor with a short way for plain leaf fields.
+"""graphql-core's executor with a short way for plain fields.
 
 A lineage answer of 1,000 nodes and ~1,400 edges is ~10,000 fields, and most are leaves read
 straight off an attribute (``name``, ``depth``, ``job``): graphql-core builds a resolve info,
 wraps the value in ``complete_value`` → non-null → leaf, and Strawberry calls its default
 resolver through two more frames, ~5 µs a field — most of such a request. Here a field whose
 resolver is Strawberry's default one (no resolver of ours, no field extension, no argument)
-and whose type is a scalar or enum (nullable or not) is read and coerced directly. Anything
+and whose type is a scalar, an enum or an object type (nullable or not) is read directly
+(``getattr``, what Strawberry's default resolver does) and a scalar coerced, an object's
+sub-fields executed. Anything
 else — an argument, a null for a non-null field, an exception, an awaitable, a value the
 scalar refuses — goes the ordinary way (``ExecutionContext.execute_field``), which reads the
 attribute again and reports exactly what it always did. Same values, same errors.
@@ -13,36 +15,58 @@ attribute again and reports exactly what it always did. Same values, same errors
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import (
-    GraphQLField,
-    GraphQLLeafType,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    is_leaf_type,
-)
+from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, is_leaf_type
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
-# per field definition: (leaf or object type, non-null) when the short way applies, else None
-_Plan = tuple[GraphQLLeafType | GraphQLObjectType, bool] | None
-_PLANS: dict[int, tuple[GraphQLField, _Plan]] = {}
+_PLAIN = frozenset({str, int, float, bool})   # never an awaitable nor an exception
 
 
-def _plan(field_def: GraphQLField) -> _Plan:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    read: Callable[[Any], Any]   # source -> the attribute's value
+    leaf: GraphQLLeafType | None
+    obj: GraphQLObjectType | None
+    non_null: bool
+
+
+_PLANS: dict[int, tuple[GraphQLField, _Plan | None]] = {}
+
+
+def _reader(field_def: GraphQLField) -> Callable[[Any], Any]:
+    """Strawberry's default resolver without its frames: ``getattr(source, python_name)``
+    (Peso keeps StrawberryConfig's default_resolver, getattr); its own call otherwise."""
+    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if isinstance(definition, StrawberryField) and definition.base_resolver is None \
+            and definition.default_resolver is getattr:
+        return operator.attrgetter(definition.python_name)
+    resolve = field_def.resolve
+    assert resolve is not None   # _plan only calls this for a default resolver
+    return lambda source: resolve(source, None)
+
+
+def _plan(field_def: GraphQLField) -> _Plan | None:
     cached = _PLANS.get(id(field_def))
     if cached is not None and cached[0] is field_def:
         return cached[1]
-    plan: _Plan = None
+    plan = None
     resolve = field_def.resolve
     if resolve is not None and getattr(resolve, "_is_default", False) and not field_def.args:
         kind, non_null = field_def.type, False
         if isinstance(kind, GraphQLNonNull):
             kind, non_null = kind.of_type, True
-        if is_leaf_type(kind) or isinstance(kind, GraphQLObjectType):
-            plan = (kind, non_null)
+        if is_leaf_type(kind):
+            plan = _Plan(_reader(field_def), kind, None, non_null)
+        elif isinstance(kind, GraphQLObjectType):
+            plan = _Plan(_reader(field_def), None, kind, non_null)
     _PLANS[id(field_def)] = (field_def, plan)   # the definition kept: its id stays its own
     return plan
 
@@ -50,14 +74,14 @@ def _plan(field_def: GraphQLField) -> _Plan:
 _SLOW = object()   # "take the ordinary way"
 
 
-def _read_leaf(field_def: GraphQLField, kind: GraphQLLeafType, non_null: bool, source: Any,
-               is_awaitable: Any) -> Any:
+def _read_leaf(plan: _Plan, kind: GraphQLLeafType, source: Any,
+               is_awaitable: Callable[[Any], bool]) -> Any:
     """The field's coerced value, or _SLOW when anything is out of the ordinary."""
     try:
-        value = field_def.resolve(source, None)  # type: ignore[misc]  # _plan checked it
+        value = plan.read(source)
         if value is None:
-            return _SLOW if non_null else None
-        if isinstance(value, Exception) or is_awaitable(value):
+            return _SLOW if plan.non_null else None
+        if type(value) not in _PLAIN and (isinstance(value, Exception) or is_awaitable(value)):
             return _SLOW
         coerced = kind.coerce_output_value(value)
     except Exception:  # noqa: BLE001 - not lost: the ordinary way reads it again and reports it
@@ -65,15 +89,15 @@ def _read_leaf(field_def: GraphQLField, kind: GraphQLLeafType, non_null: bool, s
     return _SLOW if coerced is None or coerced is Undefined else coerced
 
 
-def _read_object(field_def: GraphQLField, kind: GraphQLObjectType, non_null: bool,
-                 source: Any, is_awaitable: Any) -> Any:
+def _read_object(plan: _Plan, kind: GraphQLObjectType, source: Any,
+                 is_awaitable: Callable[[Any], bool]) -> Any:
     """The field's object (its sub-fields not yet executed), None for a null allowed, or
     _SLOW. Strawberry's ``is_type_of`` reads only the value (Peso defines none of its own),
     so it is asked without a resolve info."""
     try:
-        value = field_def.resolve(source, None)  # type: ignore[misc]  # _plan checked it
+        value = plan.read(source)
         if value is None:
-            return _SLOW if non_null else None
+            return _SLOW if plan.non_null else None
         if isinstance(value, Exception) or is_awaitable(value):
             return _SLOW
         if kind.is_type_of is not None and kind.is_type_of(value, None) is not True:  # type: ignore[arg-type]
@@ -96,18 +120,17 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     field_def.resolve) is field_def.resolve):  # type: ignore[arg-type]  # _plan
                 # no middleware wraps it (Strawberry passes a manager for its extensions'
                 # resolve hooks; none of ours has one)
-                kind, non_null = plan
-                if isinstance(kind, GraphQLObjectType):
-                    value = _read_object(field_def, kind, non_null, source, self.is_awaitable)
+                if plan.leaf is not None:
+                    value = _read_leaf(plan, plan.leaf, source, self.is_awaitable)
+                    if value is not _SLOW:
+                        return value
+                elif plan.obj is not None:
+                    value = _read_object(plan, plan.obj, source, self.is_awaitable)
                     if value is None:
                         return None
                     if value is not _SLOW:
-                        return self._sub_fields(field_def, kind, field_details_list, path,
+                        return self._sub_fields(field_def, plan.obj, field_details_list, path,
                                                 value, position_context)
-                else:
-                    value = _read_leaf(field_def, kind, non_null, source, self.is_awaitable)
-                    if value is not _SLOW:
-                        return value
         return super().execute_field(parent_type, source, field_details_list, path,
                                      position_context)
 
