@@ -30,6 +30,7 @@ from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
 from schema.enrichment import EnrichmentMutation, EnrichmentQuery
 from schema.events import EventSubscription
+from schema.execution import PesoExecutionContext
 from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
 from schema.harvest import HarvestMutation, HarvestQuery
 from schema.health import HealthQuery
@@ -177,6 +178,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
                       extensions=extensions,
                       types=[Dataset, DatasetVersion, Source, Entity, Job, Run, Suggestion],
                       config=StrawberryConfig(scalar_map=SCALARS),
+                      execution_context_class=PesoExecutionContext,
                       query_timeout=settings.query_timeout_seconds,
                       max_tokens=settings.max_query_tokens)
 

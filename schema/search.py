@@ -39,7 +39,8 @@ class SearchQuery:
                                   "also the datasets nearest in meaning, ranked together with "
                                   "them. `totalCount` counts every match; pages reach "
                                   "the first 5000 results, and a query matching more ranks "
-                                  "the 5000 most recently registered matches.")
+                                  "5000 of its matches: the most recently registered on "
+                                  "SQLite, the best-scoring on Neo4j.")
     async def search(self, info: Info, query: str, first: int | None = None,
                      after: str | None = None) -> SearchConnection:
         size = check_first(first, info.context.settings.max_page_size)

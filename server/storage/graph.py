@@ -216,7 +216,8 @@ class GraphStore(Protocol):
                      ) -> tuple[list[SearchHit], int]:
         """Full-text search over names, descriptions, tags and field names; best first;
         ``(hits, total matches)``. Results are ranked over at most ``SEARCH_WINDOW`` matches
-        (a backend may rank only the most recently registered ones for a broader query) and
+        (for a broader query SQLite ranks the most recently registered ones, Neo4j the
+        best-scoring ones its full-text index hands over; ties in that index's order) and
         pages reach no further than that."""
 
     # --- embeddings for semantic search (server/semantic.py) -------------------------------

@@ -99,6 +99,9 @@ async def reindex(tx: Tx, dataset_id: str) -> None:
     deleted = await one(tx, cypher.DATASET_DELETED, id=dataset_id)
     await run(tx, cypher.EMBEDDING_FORGET if deleted and deleted["deleted"]
               else cypher.EMBEDDING_QUEUE, id=dataset_id)
+    if deleted and deleted["deleted"]:   # out of the full-text index
+        await run(tx, cypher.DATASET_CLEAR_SEARCH, id=dataset_id)
+        return
     await run(tx, cypher.DATASET_SET_SEARCH, id=dataset_id,
               namespace=records.search_text(found["namespace"]),
               name=records.search_text(found["name"]),
@@ -111,7 +114,9 @@ async def reindex_many(tx: Tx, dataset_ids: list[str]) -> None:
     """``reindex`` for many datasets in two statements (bulk imports: 1M datasets would
     otherwise be 2M round trips)."""
     found = await rows(tx, cypher.DATASETS_SEARCH_INPUTS, ids=dataset_ids)
-    await run(tx, cypher.DATASETS_SET_SEARCH, rows=[{
+    await run(tx, cypher.DATASETS_SET_SEARCH, rows=[{   # a deleted dataset: out of the index
+        "id": r["id"], "namespace": None, "name": None, "description": None, "tags": None,
+        "fields": None} if r["deleted"] else {
         "id": r["id"], "namespace": records.search_text(r["namespace"]),
         "name": records.search_text(r["name"]),
         "description": records.search_text(r["description"]),
@@ -146,6 +151,7 @@ class Neo4jBase:
                     await self._call(_consume(session.run(statement)))
                 await self._call(_consume(session.run(cypher.AWAIT_INDEXES,
                                                       seconds=INDEX_WAIT_SECONDS)))
+                await self._call(_consume(session.run(cypher.DELETED_OUT_OF_SEARCH)))
         except BaseException:
             await driver.close()
             raise

@@ -62,6 +62,7 @@ from server.storage.neo4j.cypher_datasets import AUDIT_APPEND as AUDIT_APPEND
 from server.storage.neo4j.cypher_datasets import AUDIT_APPEND_MANY as AUDIT_APPEND_MANY
 from server.storage.neo4j.cypher_datasets import AUDIT_LIST as AUDIT_LIST
 from server.storage.neo4j.cypher_datasets import DATASET_BY_KEY as DATASET_BY_KEY
+from server.storage.neo4j.cypher_datasets import DATASET_CLEAR_SEARCH as DATASET_CLEAR_SEARCH
 from server.storage.neo4j.cypher_datasets import DATASET_CREATE as DATASET_CREATE
 from server.storage.neo4j.cypher_datasets import DATASET_DELETE as DATASET_DELETE
 from server.storage.neo4j.cypher_datasets import DATASET_FILTER as DATASET_FILTER
@@ -78,6 +79,7 @@ from server.storage.neo4j.cypher_datasets import DATASETS_BY_IDS as DATASETS_BY_
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_TEXT as DATASETS_BY_TEXT
 from server.storage.neo4j.cypher_datasets import DATASETS_SEARCH_INPUTS as DATASETS_SEARCH_INPUTS
 from server.storage.neo4j.cypher_datasets import DATASETS_SET_SEARCH as DATASETS_SET_SEARCH
+from server.storage.neo4j.cypher_datasets import DELETED_OUT_OF_SEARCH as DELETED_OUT_OF_SEARCH
 from server.storage.neo4j.cypher_datasets import SEARCH as SEARCH
 from server.storage.neo4j.cypher_datasets import SEARCH_COUNT as SEARCH_COUNT
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS

@@ -65,7 +65,7 @@ UNWIND $ids AS id
 MATCH (d:Dataset {id: id})
 OPTIONAL MATCH (v:DatasetVersion {id: d.latest_version_id})
 RETURN d.id AS id, d.namespace AS namespace, d.name AS name, d.description AS description,
-       [(d)-[:TAGGED]->(t:Tag) | t.name] AS tags,
+       d.deleted_at IS NOT NULL AS deleted, [(d)-[:TAGGED]->(t:Tag) | t.name] AS tags,
        CASE WHEN v IS NULL THEN [] ELSE [(v)-[:HAS_FIELD]->(f:Field) | [f.position, f.name]] END
          AS fields
 """
@@ -98,18 +98,39 @@ DATASETS_BY_TEXT = (
 
 # --- search --------------------------------------------------------------------------------
 # $query is a Lucene query built by records.lucene_query from escaped words, never raw input.
+# Only live datasets are in the index (base.reindex clears a deleted dataset's search_*
+# properties). Neo4j's procedure hands over every match, and reading properties of each is
+# what made a broad term slow (a term matching 340,000 of 1,000,000 datasets ran past the
+# 30 s query timeout): so $window (SEARCH_WINDOW) best-scoring matches are taken from the
+# index — all of them when fewer match — and only those are weighted and ordered by
+# (score, namespace, name); the count reads no property at all. The answer carries what a
+# Dataset is made of, not the search_* text (100 hits of `{.*}` cost ~10 ms more).
 SEARCH = """
-CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node, score
+CALL db.index.fulltext.queryNodes('peso_dataset_search', $query, {limit: $window})
+YIELD node, score
 WHERE node.deleted_at IS NULL
 WITH node AS d, score * CASE node.layer WHEN $raw_layer THEN $raw_weight ELSE 1.0 END AS score
 ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
 OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
-RETURN d {.*, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
+RETURN d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, .deleted_at,
+          .contract, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
 """
 SEARCH_COUNT = """
 CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node
-WHERE node.deleted_at IS NULL
 RETURN count(node) AS n
+"""
+# a deleted dataset leaves the index (its search_* properties are what the index reads)
+DATASET_CLEAR_SEARCH = """
+MATCH (d:Dataset {id: $id})
+SET d.search_namespace = null, d.search_name = null, d.search_description = null,
+    d.search_tags = null, d.search_fields = null
+"""
+# at open: datasets deleted before deleted datasets left the index (peso_dataset_deleted finds
+# them without a scan)
+DELETED_OUT_OF_SEARCH = """
+MATCH (d:Dataset) WHERE d.deleted_at IS NOT NULL AND d.search_name IS NOT NULL
+SET d.search_namespace = null, d.search_name = null, d.search_description = null,
+    d.search_tags = null, d.search_fields = null
 """
 
 # --- audit ---------------------------------------------------------------------------------

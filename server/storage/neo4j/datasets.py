@@ -19,7 +19,7 @@ from server.models import (
     PageRequest,
     SearchHit,
 )
-from server.storage.graph import RAW_SEARCH_WEIGHT
+from server.storage.graph import RAW_SEARCH_WEIGHT, SEARCH_WINDOW
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j.base import (
     Neo4jBase,
@@ -137,6 +137,7 @@ class DatasetsMixin(Neo4jBase):
         async def work(tx: Tx) -> Dataset:
             ds = await live_dataset(tx, DatasetKey(namespace, name))
             await run(tx, cypher.DATASET_DELETE, id=ds.id, now=now())
+            await run(tx, cypher.DATASET_CLEAR_SEARCH, id=ds.id)   # out of search
             await audit(tx, actor, "dataset.deleted", "Dataset", ds.id,
                         {"namespace": namespace, "name": name})
             return await dataset_by_id(tx, ds.id)
@@ -177,7 +178,8 @@ class DatasetsMixin(Neo4jBase):
         async def work(tx: Tx) -> tuple[list[SearchHit], int]:
             hits = [SearchHit(records.dataset(r["d"]), float(r["score"])) for r in
                     await rows(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first,
-                                    raw_layer=DatasetLayer.RAW.value, raw_weight=RAW_SEARCH_WEIGHT)]
+                               window=SEARCH_WINDOW, raw_layer=DatasetLayer.RAW.value,
+                               raw_weight=RAW_SEARCH_WEIGHT)]
             total = await one(tx, cypher.SEARCH_COUNT, query=lucene)
             return hits, int(total["n"]) if total else 0
         return await self._read(work)

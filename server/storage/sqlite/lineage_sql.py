@@ -87,12 +87,15 @@ FROM lineage l JOIN datasets d ON d.id = l.downstream_id AND d.deleted_at IS NUL
 WHERE l.upstream_id IN {IDS} AND l.downstream_id NOT IN {IDS}
 ORDER BY d.namespace, d.name LIMIT ?
 """
-# every edge among the nodes reached (?1 twice), at most ?2
-EDGES_AMONG = (f"SELECT {EDGE_COLS} FROM lineage l WHERE l.downstream_id IN {IDS} "
-               f"AND l.upstream_id IN {IDS} LIMIT ?")
-# edges with a downstream end in ?1 and an upstream end in ?2 (shortest-path back steps)
-EDGES_BETWEEN = (f"SELECT {EDGE_COLS} FROM lineage l WHERE l.downstream_id IN {IDS} "
-                 f"AND l.upstream_id IN {IDS} LIMIT ?")
+# Edges with a downstream end in ?1 and an upstream end in ?2, at most ?3: every edge among
+# the nodes reached (?1 = ?2), or a shortest-path back step. One primary-key seek per
+# downstream id, its few rows checked against ?2 (the unary + keeps SQLite from probing
+# (downstream, upstream) once per PAIR of ids: 1,000 nodes were a million probes, ~185 ms
+# of a 1,000-node walk on a 100k catalog; now ~4 ms).
+EDGES_BETWEEN = (f"SELECT {EDGE_COLS} FROM json_each(?1) AS j "
+                 "CROSS JOIN lineage l ON l.downstream_id = j.value "
+                 "WHERE +l.upstream_id IN (SELECT value FROM json_each(?2)) LIMIT ?3")
+EDGES_AMONG = EDGES_BETWEEN
 DATASETS_BY_JSON_IDS = ("SELECT d.id, d.namespace, d.name, d.layer, d.description, "
                         "d.source_id, d.created_at, d.updated_at, d.deleted_at, d.contract "
                         f"FROM datasets d WHERE d.id IN {IDS}")
@@ -122,9 +125,14 @@ WHERE (c.upstream_id, c.upstream_field) IN {PAIRS}
   AND (c.downstream_id, c.downstream_field) NOT IN {PAIRS}
 ORDER BY d.namespace, d.name, c.downstream_field LIMIT ?
 """
-COLUMN_EDGES_AMONG = (f"SELECT {COLUMN_COLS} FROM column_lineage c "
-                      f"WHERE (c.downstream_id, c.downstream_field) IN {PAIRS} "
-                      f"AND (c.upstream_id, c.upstream_field) IN {PAIRS} LIMIT ?")
+# every edge among the columns reached (?1 = ?2), at most ?3: one seek per downstream column,
+# like EDGES_BETWEEN (not one probe per pair of columns)
+COLUMN_EDGES_AMONG = (f"SELECT {COLUMN_COLS} FROM (SELECT json_extract(value, '$[0]') AS id, "
+                      "json_extract(value, '$[1]') AS field FROM json_each(?1)) AS j "
+                      "CROSS JOIN column_lineage c "
+                      "ON c.downstream_id = j.id AND c.downstream_field = j.field "
+                      "WHERE (+c.upstream_id, +c.upstream_field) IN (SELECT json_extract("
+                      "value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)) LIMIT ?3")
 
 # --- dataset facets and events -----------------------------------------------------------
 DATASET_FACETS_GET = "SELECT facets FROM dataset_facets WHERE dataset_id = ?"
