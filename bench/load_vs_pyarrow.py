@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -119,13 +120,16 @@ def _thousands(n: pa.Array) -> pa.Array:
                       pc.if_else(pc.greater(thousands, 0), mid, s_u))
 
 
-def generate(path: Path, rows: int) -> None:
+def generate(path: Path, rows: int, make: Callable[[int, int, int], pa.Table] | None = None
+             ) -> None:
+    """Write ``rows`` generated rows (``make``: the chunk generator, ``make_chunk`` by
+    default) to ``path`` in chunks of 250,000."""
+    make = make or make_chunk
     chunk = 250_000
     options = pacsv.WriteOptions(quoting_style="needed")
-    with pacsv.CSVWriter(str(path), make_chunk(1, 0, 1).schema,
-                         write_options=options) as writer:
+    with pacsv.CSVWriter(str(path), make(1, 0, 1).schema, write_options=options) as writer:
         for start in range(0, rows, chunk):
-            writer.write_table(make_chunk(min(chunk, rows - start), start, start // chunk + 1))
+            writer.write_table(make(min(chunk, rows - start), start, start // chunk + 1))
 
 
 def _parse(src: Path) -> pacsv.ParseOptions:
@@ -185,16 +189,6 @@ def make_plain_chunk(rows: int, start: int, seed: int) -> pa.Table:
     impressions = pc.fill_null(table.column("Impressions"), 0)
     return table.set_column(table.schema.get_field_index("Spend"), "Spend", spend) \
         .set_column(table.schema.get_field_index("Impressions"), "Impressions", impressions)
-
-
-def generate_plain(path: Path, rows: int) -> None:
-    chunk = 250_000
-    options = pacsv.WriteOptions(quoting_style="needed")
-    with pacsv.CSVWriter(str(path), make_plain_chunk(1, 0, 1).schema,
-                         write_options=options) as writer:
-        for start in range(0, rows, chunk):
-            writer.write_table(make_plain_chunk(min(chunk, rows - start), start,
-                                                start // chunk + 1))
 
 
 def replicate(src: Path, dst: Path, megabytes: float) -> int:
@@ -273,7 +267,7 @@ def main() -> None:
         if "native" in inputs:
             src = folder / f"plain-{args.rows}.csv"
             if not src.exists():
-                generate_plain(src, args.rows)
+                generate(src, args.rows, make_plain_chunk)
             compare(src, root, args.repeat, "native", {
                 "generator": "bench/load_vs_pyarrow.py make_plain_chunk",
                 "columns": "ISO date, ISO timestamp, 4 int64, 2 decimals, 3 strings"},
