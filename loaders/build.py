@@ -8,8 +8,8 @@ dropped or mis-typed; a column with no values in the first batch is typed by its
 and read again the same way. Restarts are bounded by a small multiple of the column count.
 Arrow errors the data provokes become LoadErrors naming the file, never a traceback.
 
-CSV columns that a sample of the file's head shows to be plain integers, decimals, ISO dates
-or ISO timestamps are parsed by Arrow's CSV reader straight into their type
+CSV columns that the file's first block shows to be plain integers, decimals, ISO dates or
+ISO timestamps are parsed by Arrow's CSV reader straight into their type
 (``loaders.native``), skipping the text path's trim/token/convert passes; a value Arrow
 cannot convert sends that one column back to the text path (``NativeParseFailed``: the pass
 starts again), which cleans, converts or widens it as before. The report lists them under
@@ -175,11 +175,9 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
                          for i, col in enumerate(batch.columns)]
                 for i in native:   # Arrow read the null tokens as null: count them
                     stats.null_tokens += texts[i].null_count
-                if plans is None:
-                    plans = [native[i] if i in native else
-                             infer_column(t, date_order=opts.clean.date_order)
-                             if opts.clean.infer_types else STRING
-                             for i, t in enumerate(texts)]
+                if plans is None:   # (with native columns, the first block planned them all)
+                    plans = [infer_column(t, date_order=opts.clean.date_order)
+                             if opts.clean.infer_types else STRING for t in texts]
                 elif opts.clean.infer_types:
                     _type_empty_columns(texts, plans, names, opts.clean.date_order, rows)
                 if schema is None:

@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 from loaders.convert import CleanStats, clean_text
 from loaders.infer import ColumnPlan, Kind, infer_column
 from loaders.options import LoadOptions
-from loaders.readers import Head
+from loaders.readers import Head, null_out
 from loaders.sniff import Sniffed
 
 
@@ -117,8 +117,7 @@ def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
         arrow_type = plan.arrow_type
         if any(_casts(pa.array([m], pa.string()), arrow_type) for m in markers):
             continue
-        tokens = pc.is_in(column, value_set=pa.array(markers, pa.string()))
-        if _casts(pc.if_else(tokens, pa.scalar(None, pa.string()), column), arrow_type):
+        if _casts(null_out(column, markers), arrow_type):
             chosen[i] = plan
     return chosen
 

@@ -201,19 +201,22 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
     return stream
 
 
+def null_out(text: pa.Array, null_values: Sequence[str]) -> pa.Array:
+    """``text`` with its exact ``null_values`` as null (what Arrow's CSV reader does)."""
+    markers = pa.array(list(null_values), pa.string())
+    return pc.if_else(pc.is_in(text, value_set=markers), pa.scalar(None, pa.string()), text)
+
+
 def _typed_head(batch: pa.RecordBatch, typed: Mapping[int, pa.DataType],
                 null_values: Sequence[str]) -> pa.RecordBatch:
     """The text head with its ``typed`` columns converted as Arrow's CSV reader converts
     them (exact ``null_values`` → null, then the shared parser: ``pc.cast``)."""
     if not typed:
         return batch
-    markers = pa.array(list(null_values), pa.string())
     columns = list(batch.columns)
     for index, arrow_type in typed.items():
-        text = columns[index]
         try:
-            columns[index] = pc.cast(pc.if_else(pc.is_in(text, value_set=markers),
-                                                pa.scalar(None, pa.string()), text), arrow_type)
+            columns[index] = pc.cast(null_out(columns[index], null_values), arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise NativeParseFailed(index, str(exc)) from exc
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)

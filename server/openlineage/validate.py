@@ -91,14 +91,22 @@ def _load(name: str) -> dict[str, Any]:
     return loaded
 
 
-@functools.cache
-def registry() -> Registry[Any]:
-    core = Resource.from_contents(_load("OpenLineage.json"), default_specification=DRAFT202012)
+def _documents() -> list[tuple[str, dict[str, Any]]]:
+    """(id, schema) of every bundled schema: the core under each id it is known by, then
+    the facets Peso maps."""
+    core = _load("OpenLineage.json")
     pairs = [(CORE_ID, core), *((alias, core) for alias in CORE_ALIASES)]
     for name in sorted(set(FACETS.values())):
         doc = _load(f"facets/{name}.json")
-        pairs.append((doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)))
-    return Registry().with_resources(pairs)
+        pairs.append((doc["$id"], doc))
+    return pairs
+
+
+@functools.cache
+def registry() -> Registry[Any]:
+    return Registry().with_resources(
+        (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+        for uri, doc in _documents())
 
 
 @functools.cache
@@ -114,12 +122,7 @@ def validator(ref: str) -> Draft202012Validator:
 
 @functools.cache
 def _fast_registry() -> jsonschema_rs.Registry:
-    core = _load("OpenLineage.json")
-    pairs = [(CORE_ID, core), *((alias, core) for alias in CORE_ALIASES)]
-    for name in sorted(set(FACETS.values())):
-        doc = _load(f"facets/{name}.json")
-        pairs.append((doc["$id"], doc))
-    return jsonschema_rs.Registry(pairs)
+    return jsonschema_rs.Registry(_documents())
 
 
 @functools.cache
