@@ -166,7 +166,12 @@ def wipe_neo4j(env: dict[str, str]) -> None:
 
     auth = (env["PESO_NEO4J_USER"], env["PESO_NEO4J_PASSWORD"])
     with GraphDatabase.driver(env["PESO_GRAPH_URL"], auth=auth) as d, d.session() as s:
-        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        # one small transaction at a time, from here: `CALL { DETACH DELETE } IN TRANSACTIONS`
+        # over a 1M-dataset graph ran out of the server's transaction memory
+        deleted = 1
+        while deleted:
+            deleted = s.run("MATCH (n) WITH n LIMIT 5000 DETACH DELETE n "
+                            "RETURN count(*) AS deleted").single(strict=True)["deleted"]
 
 
 def backend_env(backend: str, folder: Path, semantic: str = "off") -> dict[str, str] | None:

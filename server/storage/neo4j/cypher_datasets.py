@@ -64,10 +64,10 @@ DATASETS_SEARCH_INPUTS = """
 UNWIND $ids AS id
 MATCH (d:Dataset {id: id})
 OPTIONAL MATCH (v:DatasetVersion {id: d.latest_version_id})
-RETURN d.id AS id, d.namespace AS namespace, d.name AS name, d.description AS description,
-       d.deleted_at IS NOT NULL AS deleted, [(d)-[:TAGGED]->(t:Tag) | t.name] AS tags,
-       CASE WHEN v IS NULL THEN [] ELSE [(v)-[:HAS_FIELD]->(f:Field) | [f.position, f.name]] END
-         AS fields
+RETURN collect([d.id, d.namespace, d.name, d.description, d.deleted_at IS NOT NULL,
+                [(d)-[:TAGGED]->(t:Tag) | t.name],
+                CASE WHEN v IS NULL THEN []
+                     ELSE [(v)-[:HAS_FIELD]->(f:Field) | [f.position, f.name]] END]) AS datasets
 """
 DATASETS_SET_SEARCH = """
 UNWIND $rows AS row

@@ -46,16 +46,18 @@ RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS trans
 """
 EXPORT_AUDIT = "MATCH (a:AuditEvent) RETURN a {.*} AS a ORDER BY a.id"
 
-# Imports: $rows is a list of maps prepared by transfer.py (timestamps as DateTime, maps as
-# JSON text). Each creates only the rows whose identity is absent and returns the created ids
-# (or a count); a clash on another unique property (a source name under another id) raises.
+# Imports: $rows is a list of maps prepared by neo4j/transfer.py (timestamps as UTC ISO text,
+# made DateTimes here by datetime(): far cheaper than the driver packing Python datetimes;
+# maps as JSON text). Each creates only the rows whose identity is absent and returns the
+# created ids (or a count); a clash on another unique property (a source name under another
+# id) raises.
 IMPORT_SOURCES = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:Source {id: row.id})
 WITH row WHERE old IS NULL
 CREATE (s:Source {id: row.id, name: row.name, kind: row.kind, url: row.url,
                   license: row.license, description: row.description,
-                  created_at: row.created_at, updated_at: row.updated_at})
+                  created_at: datetime(row.created_at), updated_at: datetime(row.updated_at)})
 RETURN count(s) AS created
 """
 IMPORT_ENTITIES = """
@@ -64,7 +66,7 @@ OPTIONAL MATCH (old:Entity {id: row.id})
 WITH row WHERE old IS NULL
 CREATE (e:Entity {id: row.id, natural_key: row.natural_key, kind: row.kind, name: row.name,
                   is_human: row.is_human, description: row.description,
-                  identifiers: row.identifiers, created_at: row.created_at})
+                  identifiers: row.identifiers, created_at: datetime(row.created_at)})
 RETURN count(e) AS created
 """
 IMPORT_DATASETS = """
@@ -73,8 +75,8 @@ OPTIONAL MATCH (old:Dataset {id: row.id})
 WITH row WHERE old IS NULL
 CREATE (d:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
                    name: row.name, layer: row.layer, description: row.description,
-                   created_at: row.created_at, updated_at: row.updated_at,
-                   deleted_at: row.deleted_at, contract: row.contract})
+                   created_at: datetime(row.created_at), updated_at: datetime(row.updated_at),
+                   deleted_at: datetime(row.deleted_at), contract: row.contract})
 RETURN collect(d.id) AS created
 """
 # for the datasets just created: their FROM_SOURCE edge
@@ -91,19 +93,19 @@ MATCH (d:Dataset {id: row.dataset_id})
 CREATE (d)-[:HAS_VERSION]->(v:DatasetVersion {
     id: row.id, version: row.version, content_hash: row.content_hash, row_count: row.row_count,
     byte_size: row.byte_size, raw_key: row.raw_key, curated_key: row.curated_key,
-    format: row.format, created_at: row.created_at, created_by: row.created_by,
+    format: row.format, created_at: datetime(row.created_at), created_by: row.created_by,
     quality: row.quality, changes: row.changes, quarantine_key: row.quarantine_key})
 RETURN collect(v.id) AS created
 """
-# for the versions just created: their fields ($rows carry version_id)
+# for the versions just created: their fields ($rows: one per version, {version_id, fields})
 IMPORT_FIELDS = """
 UNWIND $rows AS row
 MATCH (v:DatasetVersion {id: row.version_id})
-CREATE (v)-[:HAS_FIELD]->(:Field {id: row.id, position: row.position, name: row.name,
-                                  arrow_type: row.arrow_type, nullable: row.nullable,
-                                  description: row.description, metadata: row.metadata,
-                                  semantic_type: row.semantic_type, pii: row.pii,
-                                  stats: row.stats})
+UNWIND row.fields AS f
+CREATE (v)-[:HAS_FIELD]->(:Field {id: f.id, position: f.position, name: f.name,
+                                  arrow_type: f.arrow_type, nullable: f.nullable,
+                                  description: f.description, metadata: f.metadata,
+                                  semantic_type: f.semantic_type, pii: f.pii, stats: f.stats})
 """
 IMPORT_LINKS = """
 UNWIND $rows AS row
@@ -117,7 +119,7 @@ UNWIND $rows AS row
 MATCH (d:Dataset {id: row.dataset_id})
 MERGE (t:Tag {name: row.tag})
 WITH d, t, row WHERE NOT EXISTS { MATCH (d)-[:TAGGED]->(t) }
-CREATE (d)-[:TAGGED {created_at: row.created_at}]->(t)
+CREATE (d)-[:TAGGED {created_at: datetime(row.created_at)}]->(t)
 RETURN count(*) AS created
 """
 IMPORT_OWNERS = """
@@ -133,16 +135,16 @@ UNWIND $rows AS row
 MATCH (down:Dataset {id: row.downstream_id}), (up:Dataset {id: row.upstream_id})
 WITH down, up, row WHERE NOT EXISTS { MATCH (down)-[:DERIVED_FROM]->(up) }
 CREATE (down)-[:DERIVED_FROM {transformation: row.transformation, job: row.job,
-                              created_at: row.created_at}]->(up)
+                              created_at: datetime(row.created_at)}]->(up)
 RETURN count(*) AS created
 """
 # An audit event is identified by its content (its id is a local sequence number). Plan:
 # which rows are not there yet, and whether another event already holds their id.
 AUDIT_IMPORT_PLAN = """
 UNWIND $rows AS row
-OPTIONAL MATCH (same:AuditEvent {target_id: row.target_id, at: row.at, actor: row.actor,
-                                 action: row.action, target_kind: row.target_kind,
-                                 detail: row.detail})
+OPTIONAL MATCH (same:AuditEvent {target_id: row.target_id, at: datetime(row.at),
+                                 actor: row.actor, action: row.action,
+                                 target_kind: row.target_kind, detail: row.detail})
 WITH row WHERE same IS NULL
 OPTIONAL MATCH (taken:AuditEvent {id: row.id})
 RETURN row.id AS id, taken IS NOT NULL AS taken
@@ -150,7 +152,7 @@ RETURN row.id AS id, taken IS NOT NULL AS taken
 # the new events whose id is free keep it
 IMPORT_AUDIT = """
 UNWIND $rows AS row
-CREATE (:AuditEvent {id: row.id, at: row.at, actor: row.actor, action: row.action,
+CREATE (:AuditEvent {id: row.id, at: datetime(row.at), actor: row.actor, action: row.action,
                      target_kind: row.target_kind, target_id: row.target_id,
                      detail: row.detail, request_id: row.request_id})
 """
@@ -159,7 +161,7 @@ IMPORT_AUDIT_APPENDED = """
 MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = c.value + 1
-CREATE (:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
+CREATE (:AuditEvent {id: c.value, at: datetime($at), actor: $actor, action: $action,
                      target_kind: $target_kind, target_id: $target_id, detail: $detail,
                      request_id: $request_id})
 """

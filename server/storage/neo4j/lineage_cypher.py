@@ -420,18 +420,18 @@ EXPORT_EVENTS = """
 MATCH (e:OpenLineageEvent) RETURN e {.*} AS e ORDER BY e.received_at, e.key
 """
 
-# Imports: $rows is a list of maps prepared by neo4j/transfer.py (timestamps as DateTime,
-# facets and payloads as JSON text). Each creates only the rows whose identity is absent and
-# returns how many it created; a clash on another unique property (a job's natural key under
-# another id) raises. A row whose job, run or dataset is missing is left out (and the
-# verification that follows every import reports it).
+# Imports: $rows is a list of maps prepared by neo4j/transfer.py (timestamps as UTC ISO text,
+# made DateTimes by datetime(); facets and payloads as JSON text). Each creates only the rows
+# whose identity is absent and returns how many it created; a clash on another unique
+# property (a job's natural key under another id) raises. A row whose job, run or dataset is
+# missing is left out (and the verification that follows every import reports it).
 IMPORT_JOBS = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:Job {id: row.id})
 WITH row WHERE old IS NULL
 CREATE (j:Job {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
                name: row.name, description: row.description, facets: row.facets,
-               created_at: row.created_at, updated_at: row.updated_at})
+               created_at: datetime(row.created_at), updated_at: datetime(row.updated_at)})
 RETURN count(j) AS created
 """
 IMPORT_RUNS = """
@@ -439,12 +439,13 @@ UNWIND $rows AS row
 OPTIONAL MATCH (old:Run {id: row.id})
 WITH row WHERE old IS NULL
 MATCH (j:Job {id: row.job_id})
-CREATE (j)-[:HAS_RUN]->(r:Run {id: row.id, job_id: row.job_id, state: row.state,
-                               state_time: row.state_time, started_at: row.started_at,
-                               ended_at: row.ended_at, error_message: row.error_message,
-                               nominal_start: row.nominal_start, nominal_end: row.nominal_end,
-                               parent_run_id: row.parent_run_id, facets: row.facets,
-                               created_at: row.created_at, updated_at: row.updated_at})
+CREATE (j)-[:HAS_RUN]->(r:Run {
+    id: row.id, job_id: row.job_id, state: row.state, state_time: datetime(row.state_time),
+    started_at: datetime(row.started_at), ended_at: datetime(row.ended_at),
+    error_message: row.error_message, nominal_start: datetime(row.nominal_start),
+    nominal_end: datetime(row.nominal_end), parent_run_id: row.parent_run_id,
+    facets: row.facets, created_at: datetime(row.created_at),
+    updated_at: datetime(row.updated_at)})
 RETURN count(r) AS created
 """
 # a run's inputs ($rows with role input) and outputs (role output)
@@ -487,7 +488,7 @@ MATCH (down:Dataset {id: row.downstream_id}), (up:Dataset {id: row.upstream_id})
 OPTIONAL MATCH (down)-[old:DERIVED_FROM]->(up)
 WITH down, up, row WHERE old IS NULL
 CREATE (down)-[:DERIVED_FROM {transformation: row.transformation, job: row.job,
-                              created_at: row.created_at, job_id: row.job_id,
+                              created_at: datetime(row.created_at), job_id: row.job_id,
                               run_id: row.run_id}]->(up)
 RETURN count(*) AS created
 """
@@ -507,13 +508,13 @@ CREATE (down)-[:FIELD_DERIVED_FROM {downstream_field: row.downstream_field,
                                     transformation_subtype: row.transformation_subtype,
                                     description: row.description, masking: row.masking,
                                     job_id: row.job_id, run_id: row.run_id,
-                                    created_at: row.created_at}]->(up)
+                                    created_at: datetime(row.created_at)}]->(up)
 RETURN count(*) AS created
 """
 IMPORT_DATASET_FACETS = """
 UNWIND $rows AS row
 MATCH (d:Dataset {id: row.dataset_id}) WHERE d.ol_facets IS NULL
-SET d.ol_facets = row.facets, d.ol_facets_updated_at = row.updated_at
+SET d.ol_facets = row.facets, d.ol_facets_updated_at = datetime(row.updated_at)
 RETURN count(d) AS created
 """
 IMPORT_EVENTS = """
@@ -521,8 +522,8 @@ UNWIND $rows AS row
 OPTIONAL MATCH (old:OpenLineageEvent {key: row.event_key})
 WITH row WHERE old IS NULL
 CREATE (e:OpenLineageEvent {key: row.event_key, kind: row.kind, event_type: row.event_type,
-                            event_time: row.event_time, job_id: row.job_id,
+                            event_time: datetime(row.event_time), job_id: row.job_id,
                             run_id: row.run_id, producer: row.producer,
-                            received_at: row.received_at, payload: row.payload})
+                            received_at: datetime(row.received_at), payload: row.payload})
 RETURN count(e) AS created
 """
