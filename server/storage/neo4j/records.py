@@ -43,11 +43,16 @@ def ts(value: Any) -> datetime:
     returns them where many rows are read: the driver's DateTime hydration costs ~100 µs a
     value) as an aware UTC ``datetime``, truncated to microseconds like ``to_native``."""
     if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):
-        return _EPOCH + timedelta(seconds=value[0], microseconds=value[1] // 1000)
+        return epoch(value[0], value[1])
     native = value.to_native() if hasattr(value, "to_native") else value
     if not isinstance(native, datetime):
         raise TypeError(f"expected a DateTime, got {type(value).__name__}")
     return native.astimezone(UTC) if native.tzinfo else native.replace(tzinfo=UTC)
+
+
+def epoch(seconds: int, nanosecond: int) -> datetime:
+    """``[d.epochSeconds, d.nanosecond]`` as an aware UTC datetime (microseconds)."""
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanosecond // 1000)
 
 
 def ts_or_none(value: Any) -> datetime | None:
