@@ -46,9 +46,17 @@ def _ids(values: Sequence[Any]) -> str:
     return json.dumps(list(values))
 
 
+def _tuples(c: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+    """``sql``'s rows as plain tuples: a walk reads thousands, and sqlite3.Row's by-name
+    access is a third of their cost (the column order is the statement's)."""
+    cursor = c.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
+
+
 def _datasets(c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Dataset]:
-    return {d.id: d for d in (rows.dataset(r) for r in c.execute(L.DATASETS_BY_JSON_IDS,
-                                                                    (_ids(ids),)))}
+    return {d.id: d for d in map(rows.dataset_tuple,
+                                 _tuples(c, L.DATASETS_BY_JSON_IDS, (_ids(ids),)))}
 
 
 def _live(c: sqlite3.Connection, dataset_id: str) -> bool:
@@ -71,7 +79,7 @@ def _expand_columns(c: sqlite3.Connection, step: Step[Column]) -> list[Reached[C
 
 def _edges_among(c: sqlite3.Connection, ids: list[str], cap: int
                  ) -> tuple[list[Any], bool]:
-    found = [lr.edge(r) for r in c.execute(L.EDGES_AMONG, (_ids(ids), _ids(ids), cap + 1))]
+    found = list(map(lr.edge_tuple, _tuples(c, L.EDGES_AMONG, (_ids(ids), _ids(ids), cap + 1))))
     return found[:cap], len(found) > cap
 
 

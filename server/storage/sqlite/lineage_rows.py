@@ -55,6 +55,14 @@ def edge(r: sqlite3.Row) -> LineageEdge:
                        created_at=ts(r["created_at"]), job_id=r["job_id"], run_id=r["run_id"])
 
 
+def edge_tuple(r: tuple[Any, ...]) -> LineageEdge:
+    """``edge`` for a plain tuple in ``EDGE_COLS`` order (lineage walks)."""
+    downstream_id, upstream_id, transformation, job_name, created, job_id, run_id = r
+    return LineageEdge(downstream_id=downstream_id, upstream_id=upstream_id,
+                       transformation=transformation, job=job_name, created_at=ts(created),
+                       job_id=job_id, run_id=run_id)
+
+
 def column(r: sqlite3.Row) -> ColumnLineageEdge:
     return ColumnLineageEdge(
         downstream_id=r["downstream_id"], downstream_field=r["downstream_field"],
