@@ -63,6 +63,14 @@ def _built() -> Iterator[tuple[str, str]]:
                            cypher.dataset_page(sort, descending, text=text, with_cursor=cursor))
     for text in (False, True):
         yield f"dataset_count({text})", cypher.dataset_count(text=text)
+    every = list(cypher.DATASET_FILTERS)
+    for filters in [[f] for f in every] + [every]:
+        for text in (False, True):
+            yield (f"dataset_page(NAME, filters={filters}, {text})",
+                   cypher.dataset_page(DatasetSort.NAME, False, text=text, with_cursor=True,
+                                       filters=filters))
+            yield (f"dataset_count({filters}, {text})",
+                   cypher.dataset_count(text=text, filters=filters))
     for way in (Direction.UPSTREAM, Direction.DOWNSTREAM):
         for depth in (1, 7, MAX):
             yield f"lineage_walk({way}, {depth})", cypher.lineage_walk(way, depth, MAX)

@@ -65,8 +65,9 @@ from server.storage.neo4j.cypher_datasets import DATASET_BY_KEY as DATASET_BY_KE
 from server.storage.neo4j.cypher_datasets import DATASET_CLEAR_SEARCH as DATASET_CLEAR_SEARCH
 from server.storage.neo4j.cypher_datasets import DATASET_CREATE as DATASET_CREATE
 from server.storage.neo4j.cypher_datasets import DATASET_DELETE as DATASET_DELETE
-from server.storage.neo4j.cypher_datasets import DATASET_FILTER as DATASET_FILTER
+from server.storage.neo4j.cypher_datasets import DATASET_FILTERS as DATASET_FILTERS
 from server.storage.neo4j.cypher_datasets import DATASET_LOCK as DATASET_LOCK
+from server.storage.neo4j.cypher_datasets import DATASET_MAP as DATASET_MAP
 from server.storage.neo4j.cypher_datasets import DATASET_SEARCH_INPUTS as DATASET_SEARCH_INPUTS
 from server.storage.neo4j.cypher_datasets import DATASET_SET_CONTRACT as DATASET_SET_CONTRACT
 from server.storage.neo4j.cypher_datasets import DATASET_SET_DESCRIPTION as DATASET_SET_DESCRIPTION
@@ -77,9 +78,11 @@ from server.storage.neo4j.cypher_datasets import DATASET_UNDELETE as DATASET_UND
 from server.storage.neo4j.cypher_datasets import DATASETS_ALL as DATASETS_ALL
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_IDS as DATASETS_BY_IDS
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_TEXT as DATASETS_BY_TEXT
+from server.storage.neo4j.cypher_datasets import DATASETS_LIVE_COUNT as DATASETS_LIVE_COUNT
 from server.storage.neo4j.cypher_datasets import DATASETS_SEARCH_INPUTS as DATASETS_SEARCH_INPUTS
 from server.storage.neo4j.cypher_datasets import DATASETS_SET_SEARCH as DATASETS_SET_SEARCH
 from server.storage.neo4j.cypher_datasets import DELETED_OUT_OF_SEARCH as DELETED_OUT_OF_SEARCH
+from server.storage.neo4j.cypher_datasets import INDEX_ORDER as INDEX_ORDER
 from server.storage.neo4j.cypher_datasets import SEARCH as SEARCH
 from server.storage.neo4j.cypher_datasets import SEARCH_COUNT as SEARCH_COUNT
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS

@@ -5,6 +5,8 @@ apply.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from server.models import DatasetSort
 
 # --- datasets ------------------------------------------------------------------------------
@@ -81,20 +83,28 @@ SET d.search_namespace = $namespace, d.search_name = $name, d.search_description
     d.search_tags = $tags, d.search_fields = $fields
 """
 
-# The filters of list_datasets; a NULL parameter switches its filter off. Live datasets only.
-DATASET_FILTER = """
-d.deleted_at IS NULL
-AND ($namespace IS NULL OR d.namespace = $namespace)
-AND ($layer IS NULL OR d.layer = $layer)
-AND ($source IS NULL OR EXISTS { MATCH (d)-[:FROM_SOURCE]->(src:Source) WHERE src.name = $source })
-AND ($tag IS NULL OR EXISTS { MATCH (d)-[:TAGGED]->(t:Tag) WHERE t.name = $tag })
-AND ($entity_kind IS NULL
-     OR EXISTS { MATCH (d)-[:DESCRIBES]->(e:Entity) WHERE e.kind = $entity_kind })
-"""
+# The filters of list_datasets: live datasets, and each filter given (by name: the closed
+# set below, values always parameters). Only the filters asked for are in the statement, so
+# an unfiltered page can be read in index order instead of filtering and sorting every
+# dataset (``$x IS NULL OR …`` kept the planner off the indexes: 2.5 s a page at 1M).
+DATASET_FILTERS = {
+    "namespace": "d.namespace = $namespace",
+    "layer": "d.layer = $layer",
+    "source": "EXISTS { MATCH (d)-[:FROM_SOURCE]->(src:Source) WHERE src.name = $source }",
+    "tag": "EXISTS { MATCH (d)-[:TAGGED]->(t:Tag) WHERE t.name = $tag }",
+    "entity_kind": "EXISTS { MATCH (d)-[:DESCRIBES]->(e:Entity) WHERE e.kind = $entity_kind }",
+}
 # where the candidates come from: every dataset, or the full-text matches of $text
 DATASETS_ALL = "MATCH (d:Dataset)"
 DATASETS_BY_TEXT = (
     "CALL db.index.fulltext.queryNodes('peso_dataset_search', $text) YIELD node AS d")
+# every live dataset, counted without reading one: the label's count (kept by Neo4j) less
+# the deleted ones (found by the peso_dataset_deleted index)
+DATASETS_LIVE_COUNT = """
+CALL () { MATCH (d:Dataset) RETURN count(d) AS everything }
+CALL () { MATCH (d:Dataset) WHERE d.deleted_at IS NOT NULL RETURN count(d) AS deleted }
+RETURN everything - deleted AS n
+"""
 
 # --- search --------------------------------------------------------------------------------
 # $query is a Lucene query built by records.lucene_query from escaped words, never raw input.
@@ -115,6 +125,9 @@ OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
 RETURN d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, .deleted_at,
           .contract, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
 """
+# what a Dataset is made of (records.dataset), without the search_* text a page need not carry
+DATASET_MAP = ("d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, "
+               ".deleted_at, .contract, source_id: s.id}")
 SEARCH_COUNT = """
 CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node
 RETURN count(node) AS n
@@ -177,21 +190,43 @@ SORT_COLUMNS: dict[DatasetSort, tuple[str, str]] = {
 }
 
 
-def dataset_page(sort: DatasetSort, descending: bool, *, text: bool, with_cursor: bool) -> str:
-    """One page of list_datasets: filter, keyset after ($after_a, $after_b), order, limit."""
+# always true (the sort columns are required), these let the planner read the page from the
+# sort's index in order (a composite index needs both its properties named)
+INDEX_ORDER: dict[DatasetSort, str] = {
+    DatasetSort.NAME: "d.namespace IS NOT NULL AND d.name IS NOT NULL",
+    DatasetSort.CREATED_AT: "d.created_at IS NOT NULL",
+    DatasetSort.UPDATED_AT: "d.updated_at IS NOT NULL",
+}
+
+
+def _where(filters: Sequence[str], extra: Sequence[str] = ()) -> str:
+    unknown = set(filters) - DATASET_FILTERS.keys()
+    if unknown:
+        raise ValueError("unknown dataset filters", sorted(unknown))
+    return "WHERE " + "\n  AND ".join(["d.deleted_at IS NULL", *extra,
+                                        *(DATASET_FILTERS[f] for f in filters)]) + "\n"
+
+
+def dataset_page(sort: DatasetSort, descending: bool, *, text: bool, with_cursor: bool,
+                 filters: Sequence[str] = ()) -> str:
+    """One page of list_datasets: filter, keyset after ($after_a, $after_b), order, limit.
+    Without full text, ``INDEX_ORDER`` and the keyset as a range on ``a`` let Neo4j walk the
+    sort's index in order and stop at the page's end."""
     a, b = SORT_COLUMNS[sort]
     op, order = ("<", "DESC") if descending else (">", "ASC")
-    keyset = (f"AND ({a} {op} $after_a OR ({a} = $after_a AND {b} {op} $after_b))\n"
-              if with_cursor else "")
+    extra = [] if text else [INDEX_ORDER[sort]]
+    if with_cursor:
+        extra.append(f"{a} {op}= $after_a AND ({a} {op} $after_a OR {b} {op} $after_b)")
     return (f"{DATASETS_BY_TEXT if text else DATASETS_ALL}\n"
-            f"WHERE {DATASET_FILTER}{keyset}"
+            f"{_where(filters, extra)}"
             f"WITH d ORDER BY {a} {order}, {b} {order} LIMIT $limit\n"
             "OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)\n"
-            "RETURN d {.*, source_id: s.id} AS d "
-            f"ORDER BY {a} {order}, {b} {order}\n")
+            f"RETURN {DATASET_MAP} AS d ORDER BY {a} {order}, {b} {order}\n")
 
 
-def dataset_count(*, text: bool) -> str:
+def dataset_count(*, text: bool, filters: Sequence[str] = ()) -> str:
     """How many datasets pass the filters (no keyset)."""
+    if not text and not filters:
+        return DATASETS_LIVE_COUNT
     return (f"{DATASETS_BY_TEXT if text else DATASETS_ALL}\n"
-            f"WHERE {DATASET_FILTER}RETURN count(d) AS n\n")
+            f"{_where(filters)}RETURN count(d) AS n\n")

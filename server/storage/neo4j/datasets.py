@@ -119,9 +119,10 @@ class DatasetsMixin(Neo4jBase):
             "namespace": flt.namespace, "layer": flt.layer.value if flt.layer else None,
             "source": flt.source, "tag": flt.tag,
             "entity_kind": flt.entity_kind.value if flt.entity_kind else None, "text": text}
+        filters = [name for name in cypher.DATASET_FILTERS if params[name] is not None]
         query = cypher.dataset_page(page.sort, page.descending, text=text is not None,
-                                    with_cursor=page.after is not None)
-        count = cypher.dataset_count(text=text is not None)
+                                    with_cursor=page.after is not None, filters=filters)
+        count = cypher.dataset_count(text=text is not None, filters=filters)
         cursor = _cursor_params(page)
 
         async def work(tx: Tx) -> Page[Dataset]:
