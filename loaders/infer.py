@@ -95,10 +95,12 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
     rows = pc.drop_null(values)
     if len(rows) == 0:
         return EMPTY
-    # Every test below is "all values match" or "any value matches": the distinct values
-    # answer it the same, and a marketing column has far fewer of them than rows. (The
-    # day/month reading looks at consecutive rows, so it gets the rows themselves.)
-    nn = pc.unique(rows)
+    # Every test below is "all values match" or "any value matches" (or a min, max or set):
+    # the distinct values answer it the same, and a marketing column has far fewer of them
+    # than rows. Where the first rows are mostly distinct (ids, amounts, timestamps),
+    # finding them costs more than it saves: the rows are tested as they are. (The day/month
+    # reading looks at consecutive rows, so it gets the rows themselves too.)
+    nn = rows if _mostly_distinct(rows) else pc.unique(rows)
     if _all(nn, PATTERNS[Kind.BOOLEAN]):
         return ColumnPlan(Kind.BOOLEAN)
     if _all(nn, PATTERNS[Kind.INTEGER]):
@@ -127,10 +129,20 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
     return STRING
 
 
+_DISTINCT_PROBE = 2048
+
+
+def _mostly_distinct(rows: pa.Array) -> bool:
+    """Whether over half of the first ``_DISTINCT_PROBE`` rows are distinct values."""
+    return len(rows) > _DISTINCT_PROBE and \
+        2 * len(pc.unique(rows.slice(0, _DISTINCT_PROBE))) > _DISTINCT_PROBE
+
+
 def _numeric_date(rows: pa.Array, nn: pa.Array, date_order: DateOrder) -> ColumnPlan:
-    """``rows``: the column's non-null values in order; ``nn``: its distinct values. Every
-    test but the separators' (the first 1,000 rows) and the movement (consecutive rows) is
-    a min, max, set or any over the values, which the distinct values answer alike."""
+    """``rows``: the column's non-null values in order; ``nn``: its distinct values (or the
+    rows again). Every test but the separators' (the first 1,000 rows) and the movement
+    (consecutive rows) is a min, max, set or any over the values, which the distinct values
+    answer alike."""
     names = [f.name for f in pc.extract_regex(nn.slice(0, 1), _NUMERIC_DATE).type]
     first = dict(zip(names, pc.extract_regex(rows.slice(0, 1000), _NUMERIC_DATE).flatten(),
                      strict=True))

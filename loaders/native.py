@@ -90,11 +90,12 @@ def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
     stats = CleanStats()
     plans = [infer_column(clean_text(c, clean, stats, str(i)), date_order=clean.date_order)
              for i, c in enumerate(columns)]
-    native = native_candidates(columns, plans, opts)
+    converted: dict[int, pa.Array] = {}
+    native = native_candidates(columns, plans, opts, converted)
     if not native:
         return None
     batch = pa.RecordBatch.from_arrays(columns, names=names)
-    return NativePlan(plans, native, Head(batch, rest))
+    return NativePlan(plans, native, Head(batch, rest, converted))
 
 
 def _single_byte(encoding: str) -> bool:
@@ -105,20 +106,24 @@ def _single_byte(encoding: str) -> bool:
         return False
 
 
-def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
-                      opts: LoadOptions) -> dict[int, ColumnPlan]:
+def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan], opts: LoadOptions,
+                      converted: dict[int, pa.Array] | None = None) -> dict[int, ColumnPlan]:
     """The columns of ``raw`` (text as read) whose plan Arrow can parse natively with the
-    text path's result (see the module docstring)."""
+    text path's result (see the module docstring). ``converted``, when given, receives each
+    chosen column converted (what the head's typed batch is made of: converted once)."""
     markers = missing_markers(opts)
     chosen: dict[int, ColumnPlan] = {}
     for i, (column, plan) in enumerate(zip(raw, plans, strict=True)):
         if not _native_kind(plan):
             continue
         arrow_type = plan.arrow_type
-        if any(_casts(pa.array([m], pa.string()), arrow_type) for m in markers):
+        if any(_cast(pa.array([m], pa.string()), arrow_type) is not None for m in markers):
             continue
-        if _casts(null_out(column, markers), arrow_type):
+        typed = _cast(null_out(column, markers), arrow_type)
+        if typed is not None:
             chosen[i] = plan
+            if converted is not None:
+                converted[i] = typed
     return chosen
 
 
@@ -130,9 +135,8 @@ def _native_kind(plan: ColumnPlan) -> bool:
     return plan.kind is Kind.TIMESTAMP and plan.fmt is None
 
 
-def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
+def _cast(values: pa.Array, arrow_type: pa.DataType) -> pa.Array | None:
     try:
-        pc.cast(values, arrow_type)
+        return pc.cast(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
+        return None
