@@ -20,6 +20,7 @@ case both ways and compares.
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from loaders.infer import ColumnPlan, Kind, infer_column
 from loaders.options import LoadOptions
 from loaders.readers import Head, null_out
 from loaders.sniff import Sniffed
+
+PLANNERS = 2   # threads planning the head's columns
 
 
 def missing_markers(opts: LoadOptions) -> list[str]:
@@ -86,14 +89,24 @@ def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
         return None   # a quoted line break or a bad row in the head: the text path decides
     if sample.num_rows == 0 or sample.num_columns != width:
         return None
-    columns = [c.combine_chunks() for c in sample.columns]
-    stats = CleanStats()
-    plans = [infer_column(clean_text(c, clean, stats, str(i)), date_order=clean.date_order)
-             for i, c in enumerate(columns)]
-    converted: dict[int, pa.Array] = {}
-    native = native_candidates(columns, plans, opts, converted)
-    if not native:
+    markers = missing_markers(opts)
+
+    def plan(column: pa.ChunkedArray) -> tuple[pa.Array, ColumnPlan, pa.Array | None]:
+        text = column.combine_chunks()
+        inferred = infer_column(clean_text(text, clean, CleanStats(), ""),
+                                date_order=clean.date_order)
+        return text, inferred, _native_column(text, inferred, markers)
+
+    # Columns plan independently, and Arrow's kernels release the GIL: nothing else of the
+    # load runs yet, so they are planned on two threads.
+    with ThreadPoolExecutor(max_workers=PLANNERS, thread_name_prefix="peso-plan") as pool:
+        planned = list(pool.map(plan, sample.columns))
+    columns = [text for text, _, _ in planned]
+    plans = [p for _, p, _ in planned]
+    converted = {i: typed for i, (_, _, typed) in enumerate(planned) if typed is not None}
+    if not converted:
         return None
+    native = {i: plans[i] for i in converted}
     batch = pa.RecordBatch.from_arrays(columns, names=names)
     return NativePlan(plans, native, Head(batch, rest, converted))
 
@@ -106,25 +119,24 @@ def _single_byte(encoding: str) -> bool:
         return False
 
 
-def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan], opts: LoadOptions,
-                      converted: dict[int, pa.Array] | None = None) -> dict[int, ColumnPlan]:
+def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
+                      opts: LoadOptions) -> dict[int, ColumnPlan]:
     """The columns of ``raw`` (text as read) whose plan Arrow can parse natively with the
-    text path's result (see the module docstring). ``converted``, when given, receives each
-    chosen column converted (what the head's typed batch is made of: converted once)."""
+    text path's result (see the module docstring)."""
     markers = missing_markers(opts)
-    chosen: dict[int, ColumnPlan] = {}
-    for i, (column, plan) in enumerate(zip(raw, plans, strict=True)):
-        if not _native_kind(plan):
-            continue
-        arrow_type = plan.arrow_type
-        if any(_cast(pa.array([m], pa.string()), arrow_type) is not None for m in markers):
-            continue
-        typed = _cast(null_out(column, markers), arrow_type)
-        if typed is not None:
-            chosen[i] = plan
-            if converted is not None:
-                converted[i] = typed
-    return chosen
+    return {i: plan for i, (column, plan) in enumerate(zip(raw, plans, strict=True))
+            if _native_column(column, plan, markers) is not None}
+
+
+def _native_column(column: pa.Array, plan: ColumnPlan, markers: list[str]) -> pa.Array | None:
+    """``column`` (text as read) converted as Arrow's CSV reader would, if its ``plan``
+    may be parsed natively (see the module docstring); else None."""
+    if not _native_kind(plan):
+        return None
+    arrow_type = plan.arrow_type
+    if any(_cast(pa.array([m], pa.string()), arrow_type) is not None for m in markers):
+        return None
+    return _cast(null_out(column, markers), arrow_type)
 
 
 def _native_kind(plan: ColumnPlan) -> bool:
