@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -43,10 +43,21 @@ def missing_markers(opts: LoadOptions) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Cleaned:
+    """A head column as ``clean_text`` left it, and what cleaning it counted."""
+
+    text: pa.Array
+    stats: CleanStats
+
+
+@dataclass(frozen=True)
 class NativePlan:
     plans: list[ColumnPlan]            # every column's, from the head
     native: dict[int, ColumnPlan]      # the columns to parse natively
     head: Head                         # the first batch (text) and where the rest starts
+    # the other columns of the head, cleaned while planning: the load's first batch uses
+    # them instead of cleaning them again
+    cleaned: dict[int, Cleaned] = field(default_factory=dict)
 
 
 def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
@@ -91,24 +102,33 @@ def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
         return None
     markers = missing_markers(opts)
 
-    def plan(column: pa.ChunkedArray) -> tuple[pa.Array, ColumnPlan, pa.Array | None]:
+    def plan(column: pa.ChunkedArray) -> _Planned:
         text = column.combine_chunks()
-        inferred = infer_column(clean_text(text, clean, CleanStats(), ""),
-                                date_order=clean.date_order)
-        return text, inferred, _native_column(text, inferred, markers)
+        stats = CleanStats()
+        cleaned = clean_text(text, clean, stats, "")
+        inferred = infer_column(cleaned, date_order=clean.date_order)
+        return _Planned(text, inferred, _native_column(text, inferred, markers),
+                        Cleaned(cleaned, stats))
 
     # Columns plan independently, and Arrow's kernels release the GIL: nothing else of the
     # load runs yet, so they are planned on two threads.
     with ThreadPoolExecutor(max_workers=PLANNERS, thread_name_prefix="peso-plan") as pool:
         planned = list(pool.map(plan, sample.columns))
-    columns = [text for text, _, _ in planned]
-    plans = [p for _, p, _ in planned]
-    converted = {i: typed for i, (_, _, typed) in enumerate(planned) if typed is not None}
+    converted = {i: p.typed for i, p in enumerate(planned) if p.typed is not None}
     if not converted:
         return None
-    native = {i: plans[i] for i in converted}
-    batch = pa.RecordBatch.from_arrays(columns, names=names)
-    return NativePlan(plans, native, Head(batch, rest, converted))
+    plans = [p.plan for p in planned]
+    batch = pa.RecordBatch.from_arrays([p.text for p in planned], names=names)
+    return NativePlan(plans, {i: plans[i] for i in converted}, Head(batch, rest, converted),
+                      {i: p.cleaned for i, p in enumerate(planned) if i not in converted})
+
+
+@dataclass(frozen=True)
+class _Planned:
+    text: pa.Array              # as read
+    plan: ColumnPlan
+    typed: pa.Array | None      # converted natively, when it may be
+    cleaned: Cleaned
 
 
 def _single_byte(encoding: str) -> bool:
@@ -117,15 +137,6 @@ def _single_byte(encoding: str) -> bool:
             len("\n".encode(encoding)) == 1
     except LookupError:
         return False
-
-
-def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
-                      opts: LoadOptions) -> dict[int, ColumnPlan]:
-    """The columns of ``raw`` (text as read) whose plan Arrow can parse natively with the
-    text path's result (see the module docstring)."""
-    markers = missing_markers(opts)
-    return {i: plan for i, (column, plan) in enumerate(zip(raw, plans, strict=True))
-            if _native_column(column, plan, markers) is not None}
 
 
 def _native_column(column: pa.Array, plan: ColumnPlan, markers: list[str]) -> pa.Array | None:

@@ -1,4 +1,4 @@
-"""Native CSV parsing (loaders.build.native_candidates): columns Arrow's CSV reader parses
+"""Native CSV parsing (loaders.native): columns Arrow's CSV reader parses
 straight into their type must give exactly what Peso's text path (trim → null tokens →
 convert, widen on a misfit) gives — the same values, types, warnings and counts — for any
 value that turns up after a clean first batch, and for the corpus's real marketing files."""
@@ -130,6 +130,22 @@ def test_trimming_off_keeps_every_column_on_the_text_path(tmp_path: Path) -> Non
     src.write_text(HEADER + first_batch() + " 12,1,2024-02-01,2024-02-01T00:00:00,y\n")
     result = assert_same(tmp_path, src, trim_whitespace=False)
     assert result.cleaning["parsed_natively"] == []
+
+
+def test_the_heads_text_columns_are_cleaned_once_and_counted_the_same(tmp_path: Path) -> None:
+    # planning cleans the first batch's text columns; the load reuses that cleaning and its
+    # counts (padding, null tokens, sentinels, Excel overflow cells) for its first batch
+    names = [" alpha", "beta ", "NA", "####", "", "gamma", "null", "  x  ", "-", "zz"]
+    src = tmp_path / "head.csv"
+    src.write_text("id,name,amount,code\n" + "".join(
+        f"{i},{names[i % len(names)]},{i % 977}.{i % 100:02d},{names[(i * 7) % len(names)]}\n"
+        for i in range(3000)))
+    for block in (SMALL, 1 << 20):   # the head: the first ~40 rows, or the whole file
+        result = assert_same(tmp_path, src, block=block, sentinels=("zz",))
+        assert result.cleaning["parsed_natively"] == ["id", "amount"]
+        assert result.cleaning["excel_overflow_cells"] == 600
+        assert result.warnings == ["600 Excel overflow cell(s) ('####': the value was lost "
+                                   "on export) read as null in code, name"]
 
 
 def test_other_encodings_and_delimiters(tmp_path: Path) -> None:
