@@ -207,7 +207,14 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
 def null_out(text: pa.Array, null_values: Sequence[str]) -> pa.Array:
     """``text`` with its exact ``null_values`` as null (what Arrow's CSV reader does)."""
     markers = pa.array(list(null_values), pa.string())
-    return pc.if_else(pc.is_in(text, value_set=markers), pa.scalar(None, pa.string()), text)
+    hit = pc.is_in(text, value_set=markers)
+    if text.null_count == 0 and text.offset == 0 and text.type == pa.string():
+        keep = pc.invert(hit)
+        if keep.offset == 0 and keep.null_count == 0:
+            # no copy of the text: its offsets and bytes, the markers masked by a bitmap
+            return pa.Array.from_buffers(text.type, len(text),
+                                         [keep.buffers()[1], *text.buffers()[1:]])
+    return pc.if_else(hit, pa.scalar(None, pa.string()), text)
 
 
 def _typed_head(head: Head, typed: Mapping[int, pa.DataType],
