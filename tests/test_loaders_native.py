@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from loaders.build import BuildResult, build_curated
 from loaders.options import CleaningOptions, LoadOptions, ReadOptions
+from loaders.readers import null_out
 from server.errors import LoadError
 from tests.conftest import MARKETING
 
@@ -164,3 +166,21 @@ MARKETING_CSVS = sorted(MARKETING.glob("*.csv")) if MARKETING.is_dir() else []
 @pytest.mark.parametrize("path", MARKETING_CSVS, ids=[p.name for p in MARKETING_CSVS])
 def test_the_real_marketing_files_load_the_same(tmp_path: Path, path: Path, block: int) -> None:
     assert_same(tmp_path, path, block=block)
+
+
+@pytest.mark.parametrize("values", [["1", "NA", "", "-", "2.5", "null"], ["x", None, "NA"], []])
+@pytest.mark.parametrize("markers", [[], ["NA"], ["NA", "", "-", "null"]])
+def test_null_out_equals_an_if_else_over_the_markers(values: list[str | None],
+                                                     markers: list[str]) -> None:
+    # without nulls it masks the text with a bitmap (no copy); the result must not differ
+    text = pa.array(values, pa.string())
+    for arr in (text, text.slice(1)):
+        want = pc.if_else(pc.is_in(arr, value_set=pa.array(markers, pa.string())),
+                          pa.scalar(None, pa.string()), arr)
+        got = null_out(arr, markers)
+        got.validate(full=True)
+        assert got.to_pylist() == want.to_pylist()
+        assert got.null_count == want.null_count
+        if all(v is None or v in markers or v in ("1", "2.5") for v in arr.to_pylist()):
+            # a cast skips the masked slots: the markers' text is never parsed
+            assert pc.cast(got, pa.float64()).to_pylist() == pc.cast(want, pa.float64()).to_pylist()
