@@ -5,6 +5,10 @@ Arrow's streaming reader will cut it) as text, plans each column as the text pat
 (trim → null tokens → infer), and keeps the integers, decimals, ISO dates and ISO
 timestamps whose every sampled value converts *as it stands*: no padding, no ``+`` sign, no
 Excel ``####``, nothing but exact null tokens. The load then opens the CSV with those columns typed.
+Nothing of the head is done twice: the columns are planned on two threads (nothing else runs
+yet), their native conversion is kept for the head's typed batch (``Head.converted``) and
+the other columns' cleaning, with its counts, for the load's first batch
+(``NativePlan.cleaned``).
 
 Why the result equals the text path's for every later value too: Arrow's CSV converter and
 ``pc.cast`` (the text path's conversion) share one parser, so a value either converts the

@@ -20,10 +20,13 @@ get ``count`` and ``null_count``; ``distinct_count`` is None.
 
 Distinct counts are exact (a merged ``pc.unique`` set) up to ``exact_distinct_cap`` values (and
 ``EXACT_MAX_BYTES`` of them); past that, a k-minimum-values sketch (k = ``KMV_K``) over 64-bit
-hashes of each batch's unique values takes over (relative standard error ~1/sqrt(k) = 1.6%)
-and ``distinct_approximate`` becomes True. Hashes are computed with Arrow kernels: splitmix64
-over the value bits for fixed-width types; for strings/binaries a polynomial hash of the
-bytes mod 2**64 (one prefix sum per batch, see ``_hash_binary``), then splitmix64.
+hashes of each batch's values takes over (relative standard error ~1/sqrt(k) = 1.6%) and
+``distinct_approximate`` becomes True. (Text is hashed from each batch's distinct values,
+which its min/max/lengths use too; fixed-width values are hashed as they are, repeats and
+all, which is cheaper than finding them: the sketch keeps distinct hashes either way.)
+Hashes are computed with Arrow kernels: splitmix64 over the value bits for fixed-width
+types; for strings/binaries a polynomial hash of the bytes mod 2**64 (one prefix sum per
+batch, see ``_hash_binary``), then splitmix64.
 
 Memory bound per column, whatever the file size: at most ``exact_distinct_cap`` distinct values
 (and at most EXACT_MAX_BYTES of them) or KMV_K x 8 bytes of sketch, plus ``low_cardinality``
