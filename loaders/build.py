@@ -30,7 +30,7 @@ from loaders.compression import detect_compression, layer_budget, materialize
 from loaders.convert import CleanStats, ConversionError, clean_text, convert
 from loaders.infer import EMPTY, STRING, ColumnPlan, infer_column, widen
 from loaders.names import normalize_names
-from loaders.native import missing_markers, sample_native
+from loaders.native import Cleaned, missing_markers, sample_native
 from loaders.options import DateOrder, LoadOptions
 from loaders.readers import (
     Head,
@@ -92,10 +92,12 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
     # CSV columns Arrow parses straight into their type, planned from the first block
     native: dict[int, ColumnPlan] = {}
     first: Head | None = None   # its first batch, parsed once to plan them
+    cleaned: dict[int, Cleaned] = {}   # and its other columns, cleaned while planning
     if sniffed.format is FileFormat.CSV and opts.read.native_types:
         planned = sample_native(path, sniffed, csv_width(path, sniffed, shown), opts)
         if planned is not None:
             plans, native, first = planned.plans, planned.native, planned.head
+            cleaned = planned.cleaned
     warnings: list[str] = []
     multiline = False
     fallbacks = 0   # passes started again because a natively parsed column needs the text path
@@ -103,7 +105,7 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
         stream = _open(path, sniffed, opts, shown, multiline, native, first)
         try:
             result = _one_pass(stream, out, quarantine, opts, contract, plans, shown, size,
-                               progress, native)
+                               progress, native, cleaned if first is not None else {})
         except NativeParseFailed as failed:   # a value Arrow cannot convert: the text path
             native = {i: p for i, p in native.items() if i != failed.column}
             fallbacks += 1
@@ -116,7 +118,7 @@ def build_curated(path: Path, out: Path, quarantine: Path, *, opts: LoadOptions,
             if sniffed.format is FileFormat.CSV and not multiline and "fields, found" in str(exc):
                 multiline = True   # maybe a quoted field with a line break: read again, slower
                 if first is not None:   # batches are cut otherwise: plan from them as text
-                    plans, native, first = None, {}, None
+                    plans, native, first, cleaned = None, {}, None, {}
                 continue
             raise
         except pa.ArrowException as exc:   # data Arrow cannot process: say so, not a traceback
@@ -151,7 +153,9 @@ class _WidenAndRestart(Exception):
 def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
               opts: LoadOptions, contract: Any, plans: list[ColumnPlan] | None, shown: str,
               size: int, progress: Progress | None,
-              native: dict[int, pa.DataType]) -> BuildResult:
+              native: dict[int, pa.DataType], head_cleaned: dict[int, Cleaned]) -> BuildResult:
+    """One pass over ``stream``. ``head_cleaned``: columns of its first batch (the planned
+    head) cleaned already."""
     result = BuildResult(format=stream.format)
     stats = CleanStats()
     if isinstance(stream, TypedStream):
@@ -171,7 +175,8 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
             if isinstance(stream, TypedStream):
                 typed = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
             else:
-                texts = [col if i in native else clean_text(col, opts.clean, stats, names[i])
+                done = head_cleaned if rows == 0 else {}
+                texts = [col if i in native else _clean(col, opts, stats, names[i], done.get(i))
                          for i, col in enumerate(batch.columns)]
                 for i in native:   # Arrow read the null tokens as null: count them
                     stats.null_tokens += texts[i].null_count
@@ -232,6 +237,15 @@ def _one_pass(stream: StringStream | TypedStream, out: Path, quarantine: Path,
         if plan.assumed:
             result.warnings.append(f"column {name!r}: {plan.note}")
     return result
+
+
+def _clean(column: pa.Array, opts: LoadOptions, stats: CleanStats, name: str,
+           done: Cleaned | None) -> pa.Array:
+    """``clean_text`` of ``column``, or what it gave while planning (``done``)."""
+    if done is None:
+        return clean_text(column, opts.clean, stats, name)
+    stats.add(done.stats, name)
+    return done.text
 
 
 def _type_empty_columns(texts: list[pa.Array], plans: list[ColumnPlan], names: list[str],

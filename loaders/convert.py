@@ -34,6 +34,14 @@ class CleanStats:
     excel_overflow: int = 0
     by_column: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: CleanStats, name: str) -> None:
+        """Count what cleaning column ``name`` counted in ``other`` (its only column)."""
+        self.trimmed += other.trimmed
+        self.null_tokens += other.null_tokens
+        self.excel_overflow += other.excel_overflow
+        for count in other.by_column.values():
+            self.by_column[name] = self.by_column.get(name, 0) + count
+
 
 def clean_text(arr: pa.Array, opts: CleaningOptions, stats: CleanStats, name: str) -> pa.Array:
     """Trim and null-out one text column (before inference or conversion)."""

@@ -76,7 +76,13 @@ _NUMERIC_DATE = (r"^(?P<a>\d{1,2})(?P<s1>[/.-])(?P<b>\d{1,2})(?P<s2>[/.-])(?P<y>
 _SMOOTHER = 0.5  # the winning date reading must move at most half as much as the other
 
 
+_PROBE = 256   # values tried first: most patterns a column fails, its first values fail
+
+
 def _all(values: pa.Array, pattern: str) -> bool:
+    if len(values) > _PROBE and not pc.all(
+            pc.match_substring_regex(values.slice(0, _PROBE), pattern)).as_py():
+        return False   # the same answer, without a regex pass over every value
     return bool(pc.all(pc.match_substring_regex(values, pattern)).as_py())
 
 
@@ -89,10 +95,12 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
     rows = pc.drop_null(values)
     if len(rows) == 0:
         return EMPTY
-    # Every test below is "all values match" or "any value matches": the distinct values
-    # answer it the same, and a marketing column has far fewer of them than rows. (The
-    # day/month reading looks at consecutive rows, so it gets the rows themselves.)
-    nn = pc.unique(rows)
+    # Every test below is "all values match" or "any value matches" (or a min, max or set):
+    # the distinct values answer it the same, and a marketing column has far fewer of them
+    # than rows. Where the first rows are mostly distinct (ids, amounts, timestamps),
+    # finding them costs more than it saves: the rows are tested as they are. (The day/month
+    # reading looks at consecutive rows, so it gets the rows themselves too.)
+    nn = rows if _mostly_distinct(rows) else pc.unique(rows)
     if _all(nn, PATTERNS[Kind.BOOLEAN]):
         return ColumnPlan(Kind.BOOLEAN)
     if _all(nn, PATTERNS[Kind.INTEGER]):
@@ -117,16 +125,29 @@ def infer_column(values: pa.Array, *, date_order: DateOrder = "auto") -> ColumnP
             return ColumnPlan(Kind.TIMESTAMP, utc=zoned)
         return ColumnPlan(Kind.STRING, note="timestamps mix values with and without a zone")
     if _all(nn, _NUMERIC_DATE):
-        return _numeric_date(rows, date_order)
+        return _numeric_date(rows, nn, date_order)
     return STRING
 
 
-def _numeric_date(nn: pa.Array, date_order: DateOrder) -> ColumnPlan:
-    parts = pc.extract_regex(nn, _NUMERIC_DATE).flatten()
+_DISTINCT_PROBE = 2048
+
+
+def _mostly_distinct(rows: pa.Array) -> bool:
+    """Whether over half of the first ``_DISTINCT_PROBE`` rows are distinct values."""
+    return len(rows) > _DISTINCT_PROBE and \
+        2 * len(pc.unique(rows.slice(0, _DISTINCT_PROBE))) > _DISTINCT_PROBE
+
+
+def _numeric_date(rows: pa.Array, nn: pa.Array, date_order: DateOrder) -> ColumnPlan:
+    """``rows``: the column's non-null values in order; ``nn``: its distinct values (or the
+    rows again). Every test but the separators' (the first 1,000 rows) and the movement
+    (consecutive rows) is a min, max, set or any over the values, which the distinct values
+    answer alike."""
     names = [f.name for f in pc.extract_regex(nn.slice(0, 1), _NUMERIC_DATE).type]
-    col = dict(zip(names, parts, strict=True))
-    shapes = {(s1, s2) for s1, s2 in zip(col["s1"].to_pylist()[:1000],
-                                         col["s2"].to_pylist()[:1000], strict=True)}
+    first = dict(zip(names, pc.extract_regex(rows.slice(0, 1000), _NUMERIC_DATE).flatten(),
+                     strict=True))
+    shapes = set(zip(first["s1"].to_pylist(), first["s2"].to_pylist(), strict=True))
+    col = dict(zip(names, pc.extract_regex(nn, _NUMERIC_DATE).flatten(), strict=True))
     year_widths = set(pc.utf8_length(col["y"]).unique().to_pylist())
     with_time = pc.greater(pc.utf8_length(col["t"]), 0)
     has_seconds = pc.greater(pc.utf8_length(col["S"]), 0)
@@ -155,7 +176,8 @@ def _numeric_date(nn: pa.Array, date_order: DateOrder) -> ColumnPlan:
     if date_order in ("dmy", "mdy"):
         return ColumnPlan(kind, fmt=dmy if date_order == "dmy" else mdy,
                           note=f"{date_order} as configured (the data fits either order)")
-    move_dmy, move_mdy = _movement(nn, dmy), _movement(nn, mdy)
+    codes = pc.dictionary_encode(rows)
+    move_dmy, move_mdy = _movement(codes, dmy), _movement(codes, mdy)
     if move_mdy is not None and move_dmy is not None:
         if move_mdy <= _SMOOTHER * move_dmy:
             return ColumnPlan(kind, fmt=mdy, note="month-first (consecutive rows closer in "
@@ -171,9 +193,11 @@ def _numeric_date(nn: pa.Array, date_order: DateOrder) -> ColumnPlan:
                            "pass date_order=dmy if the file is day-first")
 
 
-def _movement(nn: pa.Array, fmt: str) -> float | None:
-    """Sum of absolute differences between consecutive values read with ``fmt`` (seconds)."""
-    parsed = pc.strptime(nn, format=fmt, unit="s", error_is_null=True)
+def _movement(codes: pa.DictionaryArray, fmt: str) -> float | None:
+    """Sum of absolute differences between consecutive values read with ``fmt`` (seconds).
+    ``codes``: the rows dictionary-encoded, so each distinct value is parsed once."""
+    parsed = pc.take(pc.strptime(codes.dictionary, format=fmt, unit="s", error_is_null=True),
+                     codes.indices)
     if parsed.null_count:
         return None
     secs = pc.cast(pc.cast(parsed, pa.int64()), pa.float64())

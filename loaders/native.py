@@ -5,6 +5,10 @@ Arrow's streaming reader will cut it) as text, plans each column as the text pat
 (trim → null tokens → infer), and keeps the integers, decimals, ISO dates and ISO
 timestamps whose every sampled value converts *as it stands*: no padding, no ``+`` sign, no
 Excel ``####``, nothing but exact null tokens. The load then opens the CSV with those columns typed.
+Nothing of the head is done twice: the columns are planned on two threads (nothing else runs
+yet), their native conversion is kept for the head's typed batch (``Head.converted``) and
+the other columns' cleaning, with its counts, for the load's first batch
+(``NativePlan.cleaned``).
 
 Why the result equals the text path's for every later value too: Arrow's CSV converter and
 ``pc.cast`` (the text path's conversion) share one parser, so a value either converts the
@@ -20,7 +24,8 @@ case both ways and compares.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,6 +38,8 @@ from loaders.options import LoadOptions
 from loaders.readers import Head, null_out
 from loaders.sniff import Sniffed
 
+PLANNERS = 2   # threads planning the head's columns
+
 
 def missing_markers(opts: LoadOptions) -> list[str]:
     """The exact values read as null: the null tokens and the dataset's sentinels."""
@@ -40,10 +47,21 @@ def missing_markers(opts: LoadOptions) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Cleaned:
+    """A head column as ``clean_text`` left it, and what cleaning it counted."""
+
+    text: pa.Array
+    stats: CleanStats
+
+
+@dataclass(frozen=True)
 class NativePlan:
     plans: list[ColumnPlan]            # every column's, from the head
     native: dict[int, ColumnPlan]      # the columns to parse natively
     head: Head                         # the first batch (text) and where the rest starts
+    # the other columns of the head, cleaned while planning: the load's first batch uses
+    # them instead of cleaning them again
+    cleaned: dict[int, Cleaned] = field(default_factory=dict)
 
 
 def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
@@ -86,15 +104,35 @@ def sample_native(path: Path, sniffed: Sniffed, width: int, opts: LoadOptions
         return None   # a quoted line break or a bad row in the head: the text path decides
     if sample.num_rows == 0 or sample.num_columns != width:
         return None
-    columns = [c.combine_chunks() for c in sample.columns]
-    stats = CleanStats()
-    plans = [infer_column(clean_text(c, clean, stats, str(i)), date_order=clean.date_order)
-             for i, c in enumerate(columns)]
-    native = native_candidates(columns, plans, opts)
-    if not native:
+    markers = missing_markers(opts)
+
+    def plan(column: pa.ChunkedArray) -> _Planned:
+        text = column.combine_chunks()
+        stats = CleanStats()
+        cleaned = clean_text(text, clean, stats, "")
+        inferred = infer_column(cleaned, date_order=clean.date_order)
+        return _Planned(text, inferred, _native_column(text, inferred, markers),
+                        Cleaned(cleaned, stats))
+
+    # Columns plan independently, and Arrow's kernels release the GIL: nothing else of the
+    # load runs yet, so they are planned on two threads.
+    with ThreadPoolExecutor(max_workers=PLANNERS, thread_name_prefix="peso-plan") as pool:
+        planned = list(pool.map(plan, sample.columns))
+    converted = {i: p.typed for i, p in enumerate(planned) if p.typed is not None}
+    if not converted:
         return None
-    batch = pa.RecordBatch.from_arrays(columns, names=names)
-    return NativePlan(plans, native, Head(batch, rest))
+    plans = [p.plan for p in planned]
+    batch = pa.RecordBatch.from_arrays([p.text for p in planned], names=names)
+    return NativePlan(plans, {i: plans[i] for i in converted}, Head(batch, rest, converted),
+                      {i: p.cleaned for i, p in enumerate(planned) if i not in converted})
+
+
+@dataclass(frozen=True)
+class _Planned:
+    text: pa.Array              # as read
+    plan: ColumnPlan
+    typed: pa.Array | None      # converted natively, when it may be
+    cleaned: Cleaned
 
 
 def _single_byte(encoding: str) -> bool:
@@ -105,21 +143,15 @@ def _single_byte(encoding: str) -> bool:
         return False
 
 
-def native_candidates(raw: list[pa.Array], plans: list[ColumnPlan],
-                      opts: LoadOptions) -> dict[int, ColumnPlan]:
-    """The columns of ``raw`` (text as read) whose plan Arrow can parse natively with the
-    text path's result (see the module docstring)."""
-    markers = missing_markers(opts)
-    chosen: dict[int, ColumnPlan] = {}
-    for i, (column, plan) in enumerate(zip(raw, plans, strict=True)):
-        if not _native_kind(plan):
-            continue
-        arrow_type = plan.arrow_type
-        if any(_casts(pa.array([m], pa.string()), arrow_type) for m in markers):
-            continue
-        if _casts(null_out(column, markers), arrow_type):
-            chosen[i] = plan
-    return chosen
+def _native_column(column: pa.Array, plan: ColumnPlan, markers: list[str]) -> pa.Array | None:
+    """``column`` (text as read) converted as Arrow's CSV reader would, if its ``plan``
+    may be parsed natively (see the module docstring); else None."""
+    if not _native_kind(plan):
+        return None
+    arrow_type = plan.arrow_type
+    if any(_cast(pa.array([m], pa.string()), arrow_type) is not None for m in markers):
+        return None
+    return _cast(null_out(column, markers), arrow_type)
 
 
 def _native_kind(plan: ColumnPlan) -> bool:
@@ -130,9 +162,8 @@ def _native_kind(plan: ColumnPlan) -> bool:
     return plan.kind is Kind.TIMESTAMP and plan.fmt is None
 
 
-def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
+def _cast(values: pa.Array, arrow_type: pa.DataType) -> pa.Array | None:
     try:
-        pc.cast(values, arrow_type)
+        return pc.cast(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
+        return None

@@ -20,10 +20,13 @@ get ``count`` and ``null_count``; ``distinct_count`` is None.
 
 Distinct counts are exact (a merged ``pc.unique`` set) up to ``exact_distinct_cap`` values (and
 ``EXACT_MAX_BYTES`` of them); past that, a k-minimum-values sketch (k = ``KMV_K``) over 64-bit
-hashes of each batch's unique values takes over (relative standard error ~1/sqrt(k) = 1.6%)
-and ``distinct_approximate`` becomes True. Hashes are computed with Arrow kernels: splitmix64
-over the value bits for fixed-width types; for strings/binaries a polynomial hash of the
-bytes mod 2**64 (one prefix sum per batch, see ``_hash_binary``), then splitmix64.
+hashes of each batch's values takes over (relative standard error ~1/sqrt(k) = 1.6%) and
+``distinct_approximate`` becomes True. (Text is hashed from each batch's distinct values,
+which its min/max/lengths use too; fixed-width values are hashed as they are, repeats and
+all, which is cheaper than finding them: the sketch keeps distinct hashes either way.)
+Hashes are computed with Arrow kernels: splitmix64 over the value bits for fixed-width
+types; for strings/binaries a polynomial hash of the bytes mod 2**64 (one prefix sum per
+batch, see ``_hash_binary``), then splitmix64.
 
 Memory bound per column, whatever the file size: at most ``exact_distinct_cap`` distinct values
 (and at most EXACT_MAX_BYTES of them) or KMV_K x 8 bytes of sketch, plus ``low_cardinality``
@@ -139,7 +142,9 @@ def kmv_merge(sketch: pa.Array | None, hashes: pa.Array, k: int = KMV_K) -> pa.A
         if len(hashes) == 0:
             return sketch
     merged = pc.unique(hashes if sketch is None else pa.concat_arrays([sketch, hashes]))
-    return pc.take(merged, pc.array_sort_indices(merged).slice(0, k))
+    if len(merged) > k:   # select the k smallest before sorting (not all of a batch's)
+        merged = pc.take(merged, pc.bottom_k_unstable(merged, k))
+    return pc.take(merged, pc.array_sort_indices(merged))
 
 
 def kmv_estimate(sketch: pa.Array, k: int = KMV_K) -> int:
@@ -204,6 +209,23 @@ def _kind(t: pa.DataType) -> str:
     return "other"
 
 
+_COUNTS_PROBE = 1024   # the rows whose distinct values tell a column is past its counts
+
+
+def _merge_counts(old_values: pa.Array, old_counts: pa.Array, values: pa.Array,
+                  counts: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Two (distinct value, count) lists as one (a few dozen values each: a Python loop
+    over them is cheaper than a group-by)."""
+    where = pc.index_in(values, value_set=old_values)
+    fresh = pc.is_null(where)
+    merged = old_counts.to_pylist()
+    for at, count in zip(where.to_pylist(), counts.to_pylist(), strict=True):
+        if at is not None:
+            merged[at] += count
+    return (pa.concat_arrays([old_values, values.filter(fresh)]),
+            pa.concat_arrays([pa.array(merged, pa.int64()), counts.filter(fresh)]))
+
+
 def _copy(arr: pa.Array, n: int) -> pa.Array:
     """The first n values as a fresh array (does not pin the source batch's buffers)."""
     return pc.take(arr, pa.array(range(min(n, len(arr))), pa.int64()))
@@ -250,6 +272,7 @@ class _Column:
             # min, max and lengths ignore repeats: take them from the batch's distinct values,
             # which counting distinct values computes anyway (fewer, on low-cardinality text)
             uniques = self._distinct(values)
+            assert uniques is not None   # text columns always get theirs
             self._extremes(uniques)
             fn = pc.utf8_length if self.kind == "string" else pc.binary_length
             mm = pc.min_max(fn(uniques))
@@ -277,35 +300,53 @@ class _Column:
             self.total += pc.sum(values.cast(pa.float64())).as_py()
         self.summed += len(values)
 
-    def _distinct(self, values: pa.Array) -> pa.Array:
-        """Fold the batch's values into the distinct count; return its distinct values."""
+    def _distinct(self, values: pa.Array) -> pa.Array | None:
+        """Fold the batch's values into the distinct count; return its distinct values (None
+        when nothing needed them: a fixed-width column past its exact counts, whose values
+        are then hashed as they are, repeats and all — the sketch keeps distinct hashes)."""
         p = self.p
+        wanted = self.kind in ("string", "binary") or (
+            self.sample is not None and len(self.sample) < p.sample_size)
+        batch_uniques: pa.Array | None = None
         if self.counts is not None:
-            vc = pc.value_counts(values)
-            batch_uniques = vc.field("values")
             old_values, old_counts = self.counts
-            if len(old_values) == 0:
-                self.counts = (batch_uniques, vc.field("counts"))
+            if len(values) > _COUNTS_PROBE and len(pc.unique(
+                    values.slice(0, _COUNTS_PROBE))) > p.low_cardinality:
+                # more distinct values than counts are kept for: they stop here anyway
+                batch_uniques = pc.unique(values)
+                self.uniques = pc.unique(pa.concat_arrays([old_values, batch_uniques])) \
+                    if len(old_values) else batch_uniques
+                self.counts = None
             else:
-                grouped = pa.table({
-                    "v": pa.concat_arrays([old_values, batch_uniques]),
-                    "c": pa.concat_arrays([old_counts, vc.field("counts")]),
-                }).group_by("v").aggregate([("c", "sum")])
-                self.counts = (grouped.column("v").combine_chunks(),
-                               grouped.column("c_sum").combine_chunks())
-            if len(self.counts[0]) > p.low_cardinality:
-                self.uniques, self.counts = self.counts[0], None
-        else:
-            batch_uniques = pc.unique(values)
-            if self.uniques is not None:
+                vc = pc.value_counts(values)
+                batch_uniques, batch_counts = vc.field("values"), vc.field("counts")
+                if len(old_values) == 0:
+                    self.counts = (batch_uniques, batch_counts)
+                elif len(batch_uniques) > p.low_cardinality:
+                    self.uniques = pc.unique(pa.concat_arrays([old_values, batch_uniques]))
+                    self.counts = None
+                else:
+                    self.counts = _merge_counts(old_values, old_counts, batch_uniques,
+                                                batch_counts)
+                if self.counts is not None and len(self.counts[0]) > p.low_cardinality:
+                    self.uniques, self.counts = self.counts[0], None
+        elif self.uniques is not None:
+            if wanted:
+                batch_uniques = pc.unique(values)
                 self.uniques = pc.unique(pa.concat_arrays([self.uniques, batch_uniques]))
-            else:
-                self.sketch = kmv_merge(self.sketch, hash_values(batch_uniques))
+            else:   # the same set, one hash pass fewer
+                self.uniques = pc.unique(pa.concat_arrays([self.uniques, values]))
+        elif wanted:
+            batch_uniques = pc.unique(values)
+            self.sketch = kmv_merge(self.sketch, hash_values(batch_uniques))
+        else:
+            self.sketch = kmv_merge(self.sketch, hash_values(values))
         if self.uniques is not None and (len(self.uniques) > p.exact_distinct_cap
                                          or self.uniques.nbytes > EXACT_MAX_BYTES):
             self.sketch = kmv_merge(None, hash_values(self.uniques))
             self.uniques = None
         if self.sample is not None and len(self.sample) < p.sample_size:
+            assert batch_uniques is not None   # ``wanted``
             more = pa.concat_arrays([self.sample, _copy(batch_uniques, p.sample_size)])
             self.sample = _copy(pc.unique(more), p.sample_size)
         return batch_uniques

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +113,13 @@ def _check_not_mangled(shown: str, header: list[str], rows: list[list[str]]) -> 
 @dataclass(frozen=True)
 class Head:
     """A CSV file's first batch, already parsed as text, and the byte offset where the rows
-    after it start (``loaders.native`` plans from it; the stream then starts there)."""
+    after it start (``loaders.native`` plans from it; the stream then starts there).
+    ``converted``: columns (by index) already converted as ``_typed_head`` converts them,
+    found while planning; used when the type asked for is theirs."""
 
     batch: pa.RecordBatch
     rest: int
+    converted: Mapping[int, pa.Array] = field(default_factory=dict)
 
 
 def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
@@ -168,7 +171,7 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
             return NativeParseFailed(int(native.group(1)), str(exc))
         return fail(exc)
 
-    first = _typed_head(head.batch, typed or {}, null_values) if head else None
+    first = _typed_head(head, typed or {}, null_values) if head else None
     source = _CountingFile(path, start=head.rest if head else 0)
     reader = None
     if head is None or head.rest < path.stat().st_size:
@@ -204,17 +207,29 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
 def null_out(text: pa.Array, null_values: Sequence[str]) -> pa.Array:
     """``text`` with its exact ``null_values`` as null (what Arrow's CSV reader does)."""
     markers = pa.array(list(null_values), pa.string())
-    return pc.if_else(pc.is_in(text, value_set=markers), pa.scalar(None, pa.string()), text)
+    hit = pc.is_in(text, value_set=markers)
+    if text.null_count == 0 and text.offset == 0 and text.type == pa.string():
+        keep = pc.invert(hit)
+        if keep.offset == 0 and keep.null_count == 0:
+            # no copy of the text: its offsets and bytes, the markers masked by a bitmap
+            return pa.Array.from_buffers(text.type, len(text),
+                                         [keep.buffers()[1], *text.buffers()[1:]])
+    return pc.if_else(hit, pa.scalar(None, pa.string()), text)
 
 
-def _typed_head(batch: pa.RecordBatch, typed: Mapping[int, pa.DataType],
+def _typed_head(head: Head, typed: Mapping[int, pa.DataType],
                 null_values: Sequence[str]) -> pa.RecordBatch:
     """The text head with its ``typed`` columns converted as Arrow's CSV reader converts
     them (exact ``null_values`` → null, then the shared parser: ``pc.cast``)."""
+    batch = head.batch
     if not typed:
         return batch
     columns = list(batch.columns)
     for index, arrow_type in typed.items():
+        done = head.converted.get(index)
+        if done is not None and done.type == arrow_type:
+            columns[index] = done
+            continue
         try:
             columns[index] = pc.cast(null_out(columns[index], null_values), arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

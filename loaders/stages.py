@@ -63,12 +63,33 @@ class _Worker:
             self.thread.join()
 
 
+class _Writer:
+    """The curated Parquet writer, opened by its first batch (which picks the dictionary
+    columns, see ``dictionary_columns``) — on the writing thread, not the caller's."""
+
+    def __init__(self, out: Path, schema: pa.Schema) -> None:
+        self.out, self.schema = out, schema
+        self.writer: pq.ParquetWriter | None = None
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        (self.writer or self._open(batch)).write_batch(batch)
+
+    def _open(self, first: pa.RecordBatch | None) -> pq.ParquetWriter:
+        self.writer = pq.ParquetWriter(str(self.out), self.schema, compression=COMPRESSION,
+                                       use_dictionary=dictionary_columns(first))
+        return self.writer
+
+    def close(self) -> None:
+        """Close the file (a header-only one when no batch came)."""
+        (self.writer or self._open(None)).close()
+
+
 class _Sink:
     """Profile each batch on one thread and write it on another, while the caller reads,
     cleans and converts the next one. An error in either is raised in the caller at its
     next ``put`` or at ``close``."""
 
-    def __init__(self, profiler: Profiler, writer: pq.ParquetWriter) -> None:
+    def __init__(self, profiler: Profiler, writer: _Writer) -> None:
         self.workers = [_Worker(profiler.update, "peso-load-profile"),
                         _Worker(writer.write_batch, "peso-load-write")]
 
@@ -95,7 +116,7 @@ class Stages:
                  opts: LoadOptions, contract: Any, shown: str) -> None:
         self.schema = _with_metadata(schema, originals, notes, plans)
         self.out, self.quarantine_path, self.opts, self.shown = out, quarantine, opts, shown
-        self.writer: pq.ParquetWriter | None = None   # opened by the first batch (``_open``)
+        self.writer = _Writer(out, self.schema)
         self.sink: _Sink | None = None
         self.quarantine: pq.ParquetWriter | None = None
         self.profiler = Profiler(self.schema)
@@ -107,9 +128,7 @@ class Stages:
             self.validator = Validator(contract, self.schema)
             decide(self.validator.report(), label=shown)   # stop early on schema failures
 
-    def _open(self, first: pa.RecordBatch | None) -> _Sink:
-        self.writer = pq.ParquetWriter(str(self.out), self.schema, compression=COMPRESSION,
-                                       use_dictionary=dictionary_columns(first))
+    def _open(self) -> _Sink:
         self.sink = _Sink(self.profiler, self.writer)
         return self.sink
 
@@ -123,7 +142,7 @@ class Stages:
                 batch, bad = self.validator.split(batch, mask)
                 if bad.num_rows:
                     self._quarantine(bad)
-        (self.sink or self._open(batch)).put(batch)
+        (self.sink or self._open()).put(batch)
         self.written += batch.num_rows
 
     def _dedupe(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -147,8 +166,7 @@ class Stages:
         self.quarantined += bad.num_rows
 
     def finish(self, result: BuildResult) -> None:
-        (self.sink or self._open(None)).close()
-        assert self.writer is not None
+        (self.sink or self._open()).close()
         self.writer.close()
         if self.quarantine is not None:
             self.quarantine.close()
@@ -174,7 +192,7 @@ class Stages:
         if self.sink is not None:
             with contextlib.suppress(Exception):
                 self.sink.close()
-        for writer in (self.writer, self.quarantine):
+        for writer in (self.writer.writer, self.quarantine):
             if writer is not None:
                 with contextlib.suppress(OSError, pa.ArrowException):
                     writer.close()  # a broken writer: its temp file is deleted just below

@@ -1,4 +1,4 @@
-"""Native CSV parsing (loaders.build.native_candidates): columns Arrow's CSV reader parses
+"""Native CSV parsing (loaders.native): columns Arrow's CSV reader parses
 straight into their type must give exactly what Peso's text path (trim → null tokens →
 convert, widen on a misfit) gives — the same values, types, warnings and counts — for any
 value that turns up after a clean first batch, and for the corpus's real marketing files."""
@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from loaders.build import BuildResult, build_curated
 from loaders.options import CleaningOptions, LoadOptions, ReadOptions
+from loaders.readers import null_out
 from server.errors import LoadError
 from tests.conftest import MARKETING
 
@@ -132,6 +134,22 @@ def test_trimming_off_keeps_every_column_on_the_text_path(tmp_path: Path) -> Non
     assert result.cleaning["parsed_natively"] == []
 
 
+def test_the_heads_text_columns_are_cleaned_once_and_counted_the_same(tmp_path: Path) -> None:
+    # planning cleans the first batch's text columns; the load reuses that cleaning and its
+    # counts (padding, null tokens, sentinels, Excel overflow cells) for its first batch
+    names = [" alpha", "beta ", "NA", "####", "", "gamma", "null", "  x  ", "-", "zz"]
+    src = tmp_path / "head.csv"
+    src.write_text("id,name,amount,code\n" + "".join(
+        f"{i},{names[i % len(names)]},{i % 977}.{i % 100:02d},{names[(i * 7) % len(names)]}\n"
+        for i in range(3000)))
+    for block in (SMALL, 1 << 20):   # the head: the first ~40 rows, or the whole file
+        result = assert_same(tmp_path, src, block=block, sentinels=("zz",))
+        assert result.cleaning["parsed_natively"] == ["id", "amount"]
+        assert result.cleaning["excel_overflow_cells"] == 600
+        assert result.warnings == ["600 Excel overflow cell(s) ('####': the value was lost "
+                                   "on export) read as null in code, name"]
+
+
 def test_other_encodings_and_delimiters(tmp_path: Path) -> None:
     src = tmp_path / "latin.csv"
     body = (HEADER + first_batch() + "N/A,1,2024-02-01,2024-02-01T00:00:00,café\n")
@@ -148,3 +166,21 @@ MARKETING_CSVS = sorted(MARKETING.glob("*.csv")) if MARKETING.is_dir() else []
 @pytest.mark.parametrize("path", MARKETING_CSVS, ids=[p.name for p in MARKETING_CSVS])
 def test_the_real_marketing_files_load_the_same(tmp_path: Path, path: Path, block: int) -> None:
     assert_same(tmp_path, path, block=block)
+
+
+@pytest.mark.parametrize("values", [["1", "NA", "", "-", "2.5", "null"], ["x", None, "NA"], []])
+@pytest.mark.parametrize("markers", [[], ["NA"], ["NA", "", "-", "null"]])
+def test_null_out_equals_an_if_else_over_the_markers(values: list[str | None],
+                                                     markers: list[str]) -> None:
+    # without nulls it masks the text with a bitmap (no copy); the result must not differ
+    text = pa.array(values, pa.string())
+    for arr in (text, text.slice(1)):
+        want = pc.if_else(pc.is_in(arr, value_set=pa.array(markers, pa.string())),
+                          pa.scalar(None, pa.string()), arr)
+        got = null_out(arr, markers)
+        got.validate(full=True)
+        assert got.to_pylist() == want.to_pylist()
+        assert got.null_count == want.null_count
+        if all(v is None or v in markers or v in ("1", "2.5") for v in arr.to_pylist()):
+            # a cast skips the masked slots: the markers' text is never parsed
+            assert pc.cast(got, pa.float64()).to_pylist() == pc.cast(want, pa.float64()).to_pylist()
