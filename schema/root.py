@@ -30,7 +30,7 @@ from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
 from schema.enrichment import EnrichmentMutation, EnrichmentQuery
 from schema.events import EventSubscription
-from schema.execution import PesoExecutionContext
+from schema.execution import PesoExecutionContext, lean_resolvers
 from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
 from schema.harvest import HarvestMutation, HarvestQuery
 from schema.health import HealthQuery
@@ -116,6 +116,8 @@ class PesoSchema(strawberry.Schema):
         protect_root(kwargs.get("subscription"), Role.READER)
         super().__init__(*args, **kwargs)
         self.query_timeout, self.max_tokens = query_timeout, max_tokens
+        lean_resolvers(self._schema, self.config.info_class,
+                       exception_handlers=bool(self.exception_handlers))
 
     async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
                       context_value: Any | None = None, root_value: Any | None = None,
