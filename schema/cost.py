@@ -237,7 +237,7 @@ def cost_rule(model: CostModel, variables: Mapping[str, Any] | None = None
 
 class CostLimiter(SchemaExtension):
     """Runs ``cost_rule`` with the request's variables once the document is otherwise
-    valid. Place it after ValidationCache: it reuses the cached verdict."""
+    valid. Place it after the validation cache: it reuses the cached verdict."""
 
     def __init__(self, model: CostModel) -> None:
         self.model = model

@@ -16,7 +16,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -31,7 +30,13 @@ from schema.datasets import DatasetMutation, DatasetQuery
 from schema.enrichment import EnrichmentMutation, EnrichmentQuery
 from schema.events import EventSubscription
 from schema.execution import PesoExecutionContext, lean_resolvers
-from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
+from schema.guards import (
+    DocumentValidationCache,
+    OperationMetrics,
+    RequestIdMaskErrors,
+    is_query,
+    run_with_timeout,
+)
 from schema.harvest import HarvestMutation, HarvestQuery
 from schema.health import HealthQuery
 from schema.jobs import Job, JobQuery, Run, load_job, load_run
@@ -170,8 +175,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(AddValidationRules, limit_rules),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
-        partial(CostLimiter, cost),          # after ValidationCache: prices valid documents
+        DocumentValidationCache,             # ValidationCache without hashing the document
+        partial(CostLimiter, cost),          # after the validation cache: prices valid documents
         partial(RequestIdMaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
     if not settings.introspection:
