@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -36,49 +35,88 @@ R = TypeVar("R")
 SuggestionsKey = tuple[str, SuggestionStatus | None, SuggestionKind | None, int]
 
 
-@dataclass
 class Loaders:
-    dataset: DataLoader[str, Dataset | None]
-    source: DataLoader[str, Source | None]
-    entity: DataLoader[str, Entity | None]
-    version: DataLoader[str, DatasetVersion | None]
-    latest_version: DataLoader[str, DatasetVersion | None]
-    versions: DataLoader[str, list[DatasetVersion]]
-    fields: DataLoader[str, list[SchemaField]]
-    tags: DataLoader[str, list[Tag]]
-    owners: DataLoader[str, list[Owner]]
-    entities: DataLoader[str, list[tuple[Entity, str | None]]]
-    job: DataLoader[str, Job | None]
-    job_by_key: DataLoader[tuple[str, str], Job | None]   # (namespace, name)
-    run: DataLoader[str, Run | None]
-    run_datasets: DataLoader[str, list[RunDataset]]
-    job_datasets: DataLoader[str, list[tuple[str, RunRole]]]
-    dataset_facets: DataLoader[str, dict[str, Any]]
-    job_runs: DataLoader[tuple[str, int], Page[Run]]   # (job id, page size): first page
-    suggestions: DataLoader[SuggestionsKey, Page[Suggestion]]
+    """The request's DataLoaders, each made on first use: a request reads two or three of
+    the eighteen kinds, and a DataLoader (with its cache) costs a few objects to build."""
+
+    def __init__(self, graph: GraphStore) -> None:
+        self._graph = graph
+
+    @cached_property
+    def dataset(self) -> DataLoader[str, Dataset | None]:
+        return DataLoader(self._graph.get_datasets)
+
+    @cached_property
+    def source(self) -> DataLoader[str, Source | None]:
+        return DataLoader(self._graph.get_sources)
+
+    @cached_property
+    def entity(self) -> DataLoader[str, Entity | None]:
+        return DataLoader(self._graph.get_entities)
+
+    @cached_property
+    def version(self) -> DataLoader[str, DatasetVersion | None]:
+        return DataLoader(self._graph.get_versions)
+
+    @cached_property
+    def latest_version(self) -> DataLoader[str, DatasetVersion | None]:
+        return DataLoader(self._graph.get_latest_versions)
+
+    @cached_property
+    def versions(self) -> DataLoader[str, list[DatasetVersion]]:
+        return DataLoader(self._graph.list_versions)
+
+    @cached_property
+    def fields(self) -> DataLoader[str, list[SchemaField]]:
+        return DataLoader(self._graph.get_fields)
+
+    @cached_property
+    def tags(self) -> DataLoader[str, list[Tag]]:
+        return DataLoader(self._graph.get_tags)
+
+    @cached_property
+    def owners(self) -> DataLoader[str, list[Owner]]:
+        return DataLoader(self._graph.get_owners)
+
+    @cached_property
+    def entities(self) -> DataLoader[str, list[tuple[Entity, str | None]]]:
+        return DataLoader(self._graph.get_dataset_entities)
+
+    @cached_property
+    def job(self) -> DataLoader[str, Job | None]:
+        return DataLoader(self._graph.get_jobs)
+
+    @cached_property
+    def job_by_key(self) -> DataLoader[tuple[str, str], Job | None]:   # (namespace, name)
+        return DataLoader(self._graph.get_jobs_by_key)
+
+    @cached_property
+    def run(self) -> DataLoader[str, Run | None]:
+        return DataLoader(self._graph.get_runs)
+
+    @cached_property
+    def run_datasets(self) -> DataLoader[str, list[RunDataset]]:
+        return DataLoader(self._graph.get_run_datasets)
+
+    @cached_property
+    def job_datasets(self) -> DataLoader[str, list[tuple[str, RunRole]]]:
+        return DataLoader(self._graph.get_job_datasets)
+
+    @cached_property
+    def dataset_facets(self) -> DataLoader[str, dict[str, Any]]:
+        return DataLoader(self._graph.get_dataset_facets)
+
+    @cached_property
+    def job_runs(self) -> DataLoader[tuple[str, int], Page[Run]]:   # (job id, size): page 1
+        return DataLoader(partial(_job_runs, self._graph))
+
+    @cached_property
+    def suggestions(self) -> DataLoader[SuggestionsKey, Page[Suggestion]]:
+        return DataLoader(partial(_suggestions, self._graph))
 
 
 def make_loaders(graph: GraphStore) -> Loaders:
-    return Loaders(
-        dataset=DataLoader(graph.get_datasets),
-        source=DataLoader(graph.get_sources),
-        entity=DataLoader(graph.get_entities),
-        version=DataLoader(graph.get_versions),
-        latest_version=DataLoader(graph.get_latest_versions),
-        versions=DataLoader(graph.list_versions),
-        fields=DataLoader(graph.get_fields),
-        tags=DataLoader(graph.get_tags),
-        owners=DataLoader(graph.get_owners),
-        entities=DataLoader(graph.get_dataset_entities),
-        job=DataLoader(graph.get_jobs),
-        job_by_key=DataLoader(graph.get_jobs_by_key),
-        run=DataLoader(graph.get_runs),
-        run_datasets=DataLoader(graph.get_run_datasets),
-        job_datasets=DataLoader(graph.get_job_datasets),
-        dataset_facets=DataLoader(graph.get_dataset_facets),
-        job_runs=DataLoader(partial(_job_runs, graph)),
-        suggestions=DataLoader(partial(_suggestions, graph)),
-    )
+    return Loaders(graph)
 
 
 async def _job_runs(graph: GraphStore, keys: list[tuple[str, int]]) -> list[Page[Run]]:
