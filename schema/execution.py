@@ -25,6 +25,8 @@ from graphql import (
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     is_leaf_type,
 )
@@ -140,6 +142,30 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                                 value, position_context)
         return super().execute_field(parent_type, source, field_details_list, path,
                                      position_context)
+
+    def complete_value(self, return_type: GraphQLOutputType,
+                       field_details_list: FieldDetailsList, info: GraphQLResolveInfo[Any],
+                       path: Path, result: Any, position_context: Any) -> Any:
+        """graphql-core's ``complete_value`` → (non-null →) ``complete_object_value`` for an
+        object (a resolver's, a list item) whose ``is_type_of`` says True: straight to its
+        sub-fields, two or three frames fewer for each of a page's ~350 objects. Anything
+        else (a null, an exception, a list, a leaf, an abstract type, a False or awaitable
+        verdict) is graphql-core's own completion."""
+        kind = return_type.of_type if type(return_type) is GraphQLNonNull else return_type
+        if type(kind) is GraphQLObjectType and result is not None \
+                and result is not Undefined and not isinstance(result, Exception):
+            check = kind.is_type_of
+            verdict = True if check is None else check(result, info)
+            if verdict is True:
+                # a dict or an awaitable of one, never None: the non-null check has nothing
+                # to refuse
+                return self.collect_and_execute_subfields(kind, field_details_list, path,
+                                                          result, position_context)
+            close = getattr(verdict, "close", None)   # an async verdict: asked again below
+            if callable(close):
+                close()
+        return super().complete_value(return_type, field_details_list, info, path, result,
+                                      position_context)
 
     def _sub_fields(self, field_def: GraphQLField, kind: GraphQLObjectType,
                     field_details_list: FieldDetailsList, path: Path, value: Any,

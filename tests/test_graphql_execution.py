@@ -64,6 +64,12 @@ class Query:
         return holder(count="not a number")
 
     @strawberry.field
+    def wrong_item(self) -> Holder:
+        h = holder()
+        object.__setattr__(h, "leaves", [h.leaf, "not a Leafy", None])
+        return h
+
+    @strawberry.field
     def wrong_object(self) -> Holder:
         h = holder()
         object.__setattr__(h, "optional_leaf", "not a Leafy")
@@ -82,7 +88,7 @@ async def run(context: type, field: str) -> dict[str, Any]:
             "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or [])}
 
 
-@pytest.mark.parametrize("field", ["ok", "nullName", "badCount", "wrongObject"])
+@pytest.mark.parametrize("field", ["ok", "nullName", "badCount", "wrongObject", "wrongItem"])
 async def test_same_answer_as_graphql_core(field: str) -> None:
     ordinary = await run(StrawberryGraphQLCoreExecutionContext, field)
     assert await run(PesoExecutionContext, field) == ordinary
