@@ -15,13 +15,18 @@ larger value is refused there anyway. Other fields multiply by 1. Fragments coun
 are spread (each fragment's cost is computed once, so nesting fragments cannot blow up the
 walk). The limit is PESO_MAX_QUERY_COST.
 
-Validation results are cached by document, but a cost depends on variables; so the rule is
-built per request by ``CostLimiter`` (a Strawberry extension) after the cached validation
-passed — one linear walk, no cache pollution.
+Validation results are cached by document, but a cost depends on variables; so
+``CostLimiter`` (a Strawberry extension) prices each request after the cached validation
+passed. Prices are cached too (``CostModel.costs``, a bounded LRU): a price depends only on
+the document text, the schema and the model (both fixed for a ``CostModel``) and, of the
+variables, only on which are given and the Int each would run as (``_as_int``). That, with
+the text and the schema, is the key: ``$first: 10`` and ``$first: 11`` are priced apart,
+two requests differing only in a string variable share one price.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -47,6 +52,9 @@ from graphql.language import ValueNode
 from strawberry.extensions import SchemaExtension
 
 MULTIPLIER_ARGS = ("first", "last", "limit", "maxNodes")
+PRICE_CACHE_SIZE = 512            # distinct (document, priced variables) kept
+CACHED_DOCUMENT_CHARS = 16_384    # larger documents are priced every time, never kept
+PriceKey = tuple[tuple[str, int | None], ...]
 
 
 class CostModel:
@@ -60,6 +68,27 @@ class CostModel:
         self.omitted = dict(omitted or {})
         # ``preview(where: …)`` may read every row group of a version: its price
         self.scan_cost = scan_cost
+        self._prices: OrderedDict[tuple[GraphQLSchema, str, PriceKey], tuple[int, ...]] = \
+            OrderedDict()
+        self.cache_size = PRICE_CACHE_SIZE
+
+    def costs(self, schema: GraphQLSchema, document: Any, query: str | None,
+              variables: Mapping[str, Any] | None) -> list[tuple[OperationDefinitionNode, int]]:
+        """``operation_costs`` of a document parsed from ``query``, the price taken from
+        the LRU when this text was priced with the same priced variables before."""
+        if query is None or len(query) > CACHED_DOCUMENT_CHARS:
+            return list(operation_costs(self, schema, document, variables))
+        key = (schema, query, price_key(variables))
+        ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        cached = self._prices.get(key)
+        if cached is not None and len(cached) == len(ops):
+            self._prices.move_to_end(key)
+            return list(zip(ops, cached, strict=True))
+        priced = list(operation_costs(self, schema, document, variables))
+        self._prices[key] = tuple(cost for _, cost in priced)
+        while len(self._prices) > self.cache_size:
+            self._prices.popitem(last=False)
+        return priced
 
     def message(self, cost: int, name: str | None) -> str:
         shown = f"'{name}'" if name else "the operation"
@@ -148,6 +177,14 @@ class _Pricer:
         return None
 
 
+def price_key(variables: Mapping[str, Any] | None) -> PriceKey:
+    """What of the variables a price can depend on: which are given (a given null or
+    string is not the variable's default) and the Int each would run as."""
+    if not variables:
+        return ()
+    return tuple(sorted((name, _as_int(value)) for name, value in variables.items()))
+
+
 def _as_int(found: Any) -> int | None:
     """The value graphql-core's Int coercion will pass to the resolver: ints, and floats
     with no fractional part (``100.0`` runs as 100, so it is priced as 100)."""
@@ -200,7 +237,7 @@ def cost_rule(model: CostModel, variables: Mapping[str, Any] | None = None
 
 class CostLimiter(SchemaExtension):
     """Runs ``cost_rule`` with the request's variables once the document is otherwise
-    valid. Place it after ValidationCache: it reuses the cached verdict."""
+    valid. Place it after the validation cache: it reuses the cached verdict."""
 
     def __init__(self, model: CostModel) -> None:
         self.model = model
@@ -219,8 +256,9 @@ class CostLimiter(SchemaExtension):
             # bench/graphql_vs_bare.py --breakdown)
             errors = [GraphQLError(self.model.message(cost, op.name.value if op.name else None),
                                    op)
-                      for op, cost in operation_costs(self.model, ctx.schema._schema,
-                                                      ctx.graphql_document, ctx.variables)
+                      for op, cost in self.model.costs(ctx.schema._schema,
+                                                       ctx.graphql_document, ctx.query,
+                                                       ctx.variables)
                       if cost > self.model.max_cost]
             if errors:
                 ctx.pre_execution_errors = errors

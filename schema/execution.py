@@ -20,7 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    is_leaf_type,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -134,6 +143,30 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path,
                                      position_context)
 
+    def complete_value(self, return_type: GraphQLOutputType,
+                       field_details_list: FieldDetailsList, info: GraphQLResolveInfo[Any],
+                       path: Path, result: Any, position_context: Any) -> Any:
+        """graphql-core's ``complete_value`` → (non-null →) ``complete_object_value`` for an
+        object (a resolver's, a list item) whose ``is_type_of`` says True: straight to its
+        sub-fields, two or three frames fewer for each of a page's ~350 objects. Anything
+        else (a null, an exception, a list, a leaf, an abstract type, a False or awaitable
+        verdict) is graphql-core's own completion."""
+        kind = return_type.of_type if type(return_type) is GraphQLNonNull else return_type
+        if type(kind) is GraphQLObjectType and result is not None \
+                and result is not Undefined and not isinstance(result, Exception):
+            check = kind.is_type_of
+            verdict = True if check is None else check(result, info)
+            if verdict is True:
+                # a dict or an awaitable of one, never None: the non-null check has nothing
+                # to refuse
+                return self.collect_and_execute_subfields(kind, field_details_list, path,
+                                                          result, position_context)
+            close = getattr(verdict, "close", None)   # an async verdict: asked again below
+            if callable(close):
+                close()
+        return super().complete_value(return_type, field_details_list, info, path, result,
+                                      position_context)
+
     def _sub_fields(self, field_def: GraphQLField, kind: GraphQLObjectType,
                     field_details_list: FieldDetailsList, path: Path, value: Any,
                     position_context: Any) -> Any:
@@ -155,3 +188,54 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 self.handle_field_error(raw_error, field_def.type, field_details_list, path)
                 return None
         return await_completed()
+
+
+def _lean(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] | None:
+    """The call Strawberry's resolver wrapper makes for a field whose resolver takes no
+    GraphQL argument (only ``self`` and/or ``info``) and has no field extension (so no
+    permission class either): ``resolver(source, info=Info(...))``, without the five frames
+    around it (argument conversion of no arguments, an empty extension chain, …). None for
+    any other field: Strawberry's own wrapper stays."""
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.arguments or field.is_subscription \
+            or resolver.parent_parameter is not None or resolver.root_parameter is not None:
+        return None
+    func = resolver.wrapped_func
+    if not callable(func):
+        return None   # Strawberry's wrapper raises UncallableResolverError: leave it to it
+    info_parameter = resolver.info_parameter
+    takes_self = resolver.self_parameter is not None
+
+    if info_parameter is None:
+        if takes_self:
+            return lambda source, info: func(source)
+        return lambda source, info: func()
+    name = info_parameter.name
+    if takes_self:
+        return lambda source, info: func(source, **{name: info_class(_raw_info=info,
+                                                                     _field=field)})
+    return lambda source, info: func(**{name: info_class(_raw_info=info, _field=field)})
+
+
+def lean_resolvers(schema: GraphQLSchema, info_class: type[Any], *,
+                   exception_handlers: bool) -> int:
+    """Swap Strawberry's resolver wrapper for ``_lean``'s call on every field it fits (a
+    page of 100 datasets calls ``source``, ``tags`` and ``latestVersion`` 300 times); the
+    SDL, values and errors are unchanged. Not when the schema has exception handlers (their
+    matching lives in the wrapper). Returns how many fields were swapped."""
+    if exception_handlers:
+        return 0
+    swapped = 0
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_ is schema.subscription_type:
+            continue
+        for field_def in type_.fields.values():
+            definition = (field_def.extensions or {}).get(
+                GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(definition, StrawberryField) or field_def.args:
+                continue
+            lean = _lean(definition, info_class)
+            if lean is not None:
+                field_def.resolve = lean
+                swapped += 1
+    return swapped

@@ -16,7 +16,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -30,8 +29,14 @@ from schema.cost import CostLimiter, CostModel
 from schema.datasets import DatasetMutation, DatasetQuery
 from schema.enrichment import EnrichmentMutation, EnrichmentQuery
 from schema.events import EventSubscription
-from schema.execution import PesoExecutionContext
-from schema.guards import OperationMetrics, RequestIdMaskErrors, is_query, run_with_timeout
+from schema.execution import PesoExecutionContext, lean_resolvers
+from schema.guards import (
+    DocumentValidationCache,
+    OperationMetrics,
+    RequestIdMaskErrors,
+    is_query,
+    run_with_timeout,
+)
 from schema.harvest import HarvestMutation, HarvestQuery
 from schema.health import HealthQuery
 from schema.jobs import Job, JobQuery, Run, load_job, load_run
@@ -116,6 +121,8 @@ class PesoSchema(strawberry.Schema):
         protect_root(kwargs.get("subscription"), Role.READER)
         super().__init__(*args, **kwargs)
         self.query_timeout, self.max_tokens = query_timeout, max_tokens
+        lean_resolvers(self._schema, self.config.info_class,
+                       exception_handlers=bool(self.exception_handlers))
 
     async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
                       context_value: Any | None = None, root_value: Any | None = None,
@@ -168,8 +175,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(AddValidationRules, limit_rules),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
-        partial(CostLimiter, cost),          # after ValidationCache: prices valid documents
+        DocumentValidationCache,             # ValidationCache without hashing the document
+        partial(CostLimiter, cost),          # after the validation cache: prices valid documents
         partial(RequestIdMaskErrors, should_mask_error=should_mask, error_message=UNEXPECTED),
     ]
     if not settings.introspection:

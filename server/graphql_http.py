@@ -11,6 +11,7 @@ else. Websockets authenticate with the same header on the handshake or
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any, cast
 
 from starlette.requests import Request
@@ -32,6 +33,8 @@ from server.storage.graph import GraphStore
 from server.storage.objects import ObjectStore
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# the JSON body this request's shape check parsed, so Strawberry does not parse it again
+_PARSED_BODY: ContextVar[tuple[bytes, Any] | None] = ContextVar("peso_parsed_body", default=None)
 # A multipart POST is a "simple" request a browser sends cross-site without a preflight; one of
 # these non-simple headers proves the caller is not a forged form (the multipart spec's advice).
 CSRF_HEADERS = ("x-peso-upload", "apollo-require-preflight", "x-apollo-operation-name",
@@ -67,7 +70,9 @@ async def _shape_refusal(request: Request, max_depth: int) -> Response | None:
     number…), which Strawberry would otherwise answer with a 500."""
     try:
         if request.method == "POST" and "json" in request.headers.get("content-type", ""):
-            payload = load_json(await request.body(), max_depth=max_depth)
+            body = await request.body()
+            payload = load_json(body, max_depth=max_depth)
+            _PARSED_BODY.set((body, payload))
             if not isinstance(payload, dict):
                 kind = "null" if payload is None else type(payload).__name__
                 return _plain_refusal("a GraphQL request body is a JSON object "
@@ -112,6 +117,14 @@ class PesoGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None,
                          multipart_uploads_enabled=True)
         self.settings, self.graph, self.objects = settings, graph, objects
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body the shape check already parsed (json.loads of the same bytes object),
+        else Strawberry's own parse."""
+        parsed = _PARSED_BODY.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
+        return super().decode_json(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the package's own build (server/web_static), not a CDN."""
@@ -171,6 +184,7 @@ class PesoGraphQL(GraphQL[Context, None]):
         try:
             response = await super().run(request, context, root_value)
         finally:
+            _PARSED_BODY.set(None)
             if isinstance(request, Request) and _is_multipart(request):
                 await request.close()  # the uploaded parts' temp files, read or not
         if isinstance(request, Request) and isinstance(response, Response) \

@@ -206,8 +206,18 @@ def safe_filename(name: str) -> str:
 
 # --- Relay global ids and cursors ---------------------------------------------------------
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_COMPACT = (",", ":")
+
+
+def _urlsafe_b64(data: bytes) -> str:
+    """``base64.urlsafe_b64encode(data).decode()`` without its two Python frames (a page of
+    100 datasets makes ~400 of these: ids and cursors)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).decode()
+
+
 def to_global_id(type_name: str, raw_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode()).decode().rstrip("=")
+    return _urlsafe_b64(f"{type_name}:{raw_id}".encode()).rstrip("=")
 
 
 def from_global_id(global_id: str) -> tuple[str, str]:
@@ -223,7 +233,7 @@ def from_global_id(global_id: str) -> tuple[str, str]:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+    return _urlsafe_b64(json.dumps(values, separators=_COMPACT).encode())
 
 
 MAX_CURSOR_LENGTH = 8192  # a real cursor holds two bounded sort values

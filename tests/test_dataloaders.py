@@ -166,3 +166,34 @@ async def test_then_is_plain_once_loaded_and_reports_a_failed_load() -> None:
     await preload((failing, ["bad"]))   # the failure stays in the loader, for the field
     with pytest.raises(RuntimeError, match="the store is down"):
         await then(failing, "bad", str.lower)   # type: ignore[misc]
+
+
+async def test_preload_loads_once_per_loader_and_keeps_errors_per_key() -> None:
+    from strawberry.dataloader import DataLoader
+    from strawberry.exceptions import WrongNumberOfResultsReturned
+
+    from schema.dataloaders import preload, then
+
+    calls: list[list[str]] = []
+
+    async def load(keys: list[str]) -> list[Any]:
+        calls.append(keys)
+        return [ValueError(f"no {k}") if k.startswith("x") else k.upper() for k in keys]
+
+    loader: DataLoader[str, Any] = DataLoader(load)
+    loader.prime("p", "primed")
+    await preload((loader, ["a", "a", "p", "xb", "c"]))
+    assert calls == [["a", "xb", "c"]]   # one call, no duplicate, no already-cached key
+    assert [then(loader, k, str) for k in ("a", "c", "p")] == ["A", "C", "primed"]
+    with pytest.raises(ValueError, match="no xb"):
+        await then(loader, "xb", str)   # type: ignore[misc]
+    assert await loader.load("a") == "A"
+    assert len(calls) == 1
+
+    async def short(keys: list[str]) -> list[str]:
+        return keys[:1]
+
+    wrong: DataLoader[str, str] = DataLoader(short)
+    await preload((wrong, ["a", "b"]))
+    with pytest.raises(WrongNumberOfResultsReturned):
+        await then(wrong, "b", str)   # type: ignore[misc]

@@ -10,7 +10,7 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.execution import PesoExecutionContext
+from schema.execution import PesoExecutionContext, lean_resolvers
 
 
 @strawberry.enum
@@ -64,6 +64,12 @@ class Query:
         return holder(count="not a number")
 
     @strawberry.field
+    def wrong_item(self) -> Holder:
+        h = holder()
+        object.__setattr__(h, "leaves", [h.leaf, "not a Leafy", None])
+        return h
+
+    @strawberry.field
     def wrong_object(self) -> Holder:
         h = holder()
         object.__setattr__(h, "optional_leaf", "not a Leafy")
@@ -82,9 +88,75 @@ async def run(context: type, field: str) -> dict[str, Any]:
             "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or [])}
 
 
-@pytest.mark.parametrize("field", ["ok", "nullName", "badCount", "wrongObject"])
+@pytest.mark.parametrize("field", ["ok", "nullName", "badCount", "wrongObject", "wrongItem"])
 async def test_same_answer_as_graphql_core(field: str) -> None:
     ordinary = await run(StrawberryGraphQLCoreExecutionContext, field)
     assert await run(PesoExecutionContext, field) == ordinary
     if field != "ok":
         assert len(ordinary["errors"]) >= 2   # the odd value was reported, not hidden
+
+
+class _Never(strawberry.BasePermission):
+    message = "never"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class InfoQuery:
+    @strawberry.field
+    def field_name(self, info: strawberry.Info) -> str:
+        return f"{info.field_name}:{info.path.key}"
+
+    @strawberry.field
+    async def later_name(self, info: strawberry.Info) -> str:
+        return info.field_name
+
+    @strawberry.field
+    @staticmethod
+    def static() -> int:
+        return 7
+
+    @strawberry.field
+    def failing(self) -> int | None:
+        raise ValueError("fails on purpose")
+
+    @strawberry.field(permission_classes=[_Never])
+    def guarded(self) -> int | None:
+        return 1
+
+    @strawberry.field
+    def with_arg(self, n: int = 2) -> int:
+        return n * 2
+
+    @strawberry.field
+    def holder(self) -> Holder:
+        return holder(name=None)
+
+
+async def run_lean(lean: bool) -> dict[str, Any]:
+    schema = strawberry.Schema(query=InfoQuery, execution_context_class=PesoExecutionContext)
+    if lean:
+        # static, fieldName, laterName, failing, holder (and Holder/Leafy's later, broken)
+        assert lean_resolvers(schema._schema, schema.config.info_class,
+                              exception_handlers=False) == 7
+    result = await schema.execute("{ fieldName laterName static failing guarded withArg "
+                                  "a: withArg(n: 5) holder { leaf { later broken } } }")
+    return {"data": result.data,
+            "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or [])}
+
+
+async def test_lean_resolvers_answer_what_strawberry_answers() -> None:
+    ordinary = await run_lean(False)
+    assert await run_lean(True) == ordinary
+    assert ("never", ("guarded",)) in ordinary["errors"]   # the permission still runs
+    assert ordinary["data"]["fieldName"] == "fieldName:fieldName"
+
+
+def test_lean_resolvers_leave_exception_handlers_alone() -> None:
+    schema = strawberry.Schema(query=InfoQuery)
+    before = schema._schema.type_map["InfoQuery"].fields["failing"].resolve
+    assert lean_resolvers(schema._schema, schema.config.info_class,
+                          exception_handlers=True) == 0
+    assert schema._schema.type_map["InfoQuery"].fields["failing"].resolve is before

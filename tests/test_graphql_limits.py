@@ -295,3 +295,27 @@ def test_unexpected_errors_are_masked_and_logged(client: TestClient, settings: S
     # the rest of the API still answers
     assert post(client, '{ datasets { totalCount } }').json() == {
         "data": {"datasets": {"totalCount": 1}}}
+
+
+def test_the_validation_cache_answers_as_validation_does(client: TestClient) -> None:
+    from graphql import parse
+    from strawberry.schema.schema import validate_document
+
+    from schema import guards
+    from tests.schema_walk import graphql_schema
+
+    schema = graphql_schema()
+    bad = "{ datasets { nope } }"
+    for text in (bad, "{ datasets { totalCount } }"):
+        doc = parse(text)
+        fresh = [e.formatted for e in validate_document(schema, doc, ())]
+        assert [e.formatted for e in guards.validate_cached(schema, doc, ())] == fresh
+        assert [e.formatted for e in guards.validate_cached(schema, doc, ())] == fresh
+        again = parse(text)   # another object for the same text: validated on its own
+        assert [e.formatted for e in guards.validate_cached(schema, again, ())] == fresh
+    for _ in range(guards.VALIDATED_DOCUMENTS + 10):
+        guards.validate_cached(schema, parse("{ health { status } }"), ())
+    assert len(guards._validated) == guards.VALIDATED_DOCUMENTS
+    for _ in range(2):   # through the server: a cached verdict refuses the same way
+        request_error(post(client, bad), "Cannot query field 'nope' on type "
+                                         "'DatasetConnection'.")

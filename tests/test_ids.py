@@ -298,3 +298,14 @@ def test_cursor_of_another_list_is_refused() -> None:
     with pytest.raises(ValidationError, match="does not belong"):
         decode_cursor(cursor, expected_length=2)
     assert json.loads(base64.urlsafe_b64decode(cursor)) == ["a", "b", "c"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,30}", fullmatch=True), st.text(min_size=1),
+       st.lists(st.one_of(st.text(), st.integers(), st.none()), max_size=4))
+def test_ids_and_cursors_are_base64_urlsafe_as_before(type_name: str, raw: str,
+                                                      values: list[object]) -> None:
+    assert to_global_id(type_name, raw) == base64.urlsafe_b64encode(
+        f"{type_name}:{raw}".encode()).decode().rstrip("=")
+    assert encode_cursor(values) == base64.urlsafe_b64encode(
+        json.dumps(values, separators=(",", ":")).encode()).decode()

@@ -72,3 +72,35 @@ def test_openlineage_malformed_body_is_400(client: TestClient, body: str) -> Non
     errors = r.json()["errors"]
     assert errors
     assert errors[0]["message"]
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("[" * 12 + "]" * 12, False),                       # at the limit
+    ("[" * 13 + "]" * 13, True),                        # one past it
+    (json.dumps({"q": "[{" * 50}), False),              # brackets inside a string do not nest
+    (json.dumps([[1], [2], [3], [4], [5], [6], [7], [8], [9], [10], [11], [12], [13]]), False),
+    (json.dumps({"a": [{"b": "{"}]}), False),
+])
+def test_json_depth_is_judged_as_before(text: str, refused: bool) -> None:
+    from server.json_body import BadJson, _text_depth, load
+
+    assert (_text_depth(text) > 12) is refused   # the scan's verdict, which load keeps
+    if refused:
+        with pytest.raises(BadJson, match="PESO_MAX_JSON_DEPTH"):
+            load(text.encode(), max_depth=12)
+    else:
+        assert load(text.encode(), max_depth=12) == json.loads(text)
+
+
+def test_the_view_reuses_the_shape_checks_parse_of_the_same_body_only() -> None:
+    from server.graphql_http import _PARSED_BODY, PesoGraphQL
+
+    view = PesoGraphQL.__new__(PesoGraphQL)   # decode_json reads no state of the view
+    body = b'{"query": "{ a }"}'
+    token = _PARSED_BODY.set((body, {"query": "parsed once"}))
+    try:
+        assert view.decode_json(body) == {"query": "parsed once"}
+        assert view.decode_json(bytes(bytearray(body))) == {"query": "{ a }"}   # another body
+    finally:
+        _PARSED_BODY.reset(token)
+    assert view.decode_json(body) == {"query": "{ a }"}

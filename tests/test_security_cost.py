@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from graphql import parse
 from starlette.testclient import TestClient
 
@@ -86,3 +87,70 @@ def test_a_request_at_the_cost_limit_finishes_within_the_query_timeout(
     assert "errors" not in body, body
     assert len(body["data"]["p0"]["latestVersion"]["preview"]["rows"]) > 0
     assert elapsed < timeout, f"a request at the cost limit took {elapsed:.1f} s"
+
+
+# --- the price cache (CostModel.costs) ---------------------------------------------------------
+
+PAGED = ("query P($n: Int, $q: String) { datasets(first: $n, filter: {text: $q}) { edges { "
+         "node { versions(first: $n) { totalCount } } } } }")
+
+
+def _model() -> CostModel:
+    return CostModel(max_cost=50_000, caps={"first": 100, "last": 100, "limit": 1000,
+                                             "maxNodes": 1000},
+                     omitted={"maxNodes": 1000}, scan_cost=5000)
+
+
+def _cached(model: CostModel, document: str, variables: dict[str, Any] | None) -> int:
+    [(_, price)] = model.costs(graphql_schema(), parse(document), document, variables)
+    return price
+
+
+@pytest.mark.parametrize("variables", [None, {}, {"n": 7}, {"n": 7.0}, {"n": None},
+                                       {"n": "7"}, {"n": True}, {"n": 100, "q": "x"},
+                                       {"n": 10_000}])
+def test_a_cached_price_is_the_fresh_price(variables: dict[str, Any] | None) -> None:
+    model = _model()
+    fresh = _cost(PAGED, variables)
+    assert _cached(model, PAGED, variables) == fresh   # priced, then kept
+    assert _cached(model, PAGED, variables) == fresh   # from the cache
+    assert len(model._prices) == 1
+
+
+def test_other_variables_are_priced_anew_and_strings_share_a_price() -> None:
+    model = _model()
+    prices = [_cached(model, PAGED, {"n": n}) for n in (2, 3, 2)]
+    assert prices == [_cost(PAGED, {"n": 2}), _cost(PAGED, {"n": 3}), _cost(PAGED, {"n": 2})]
+    assert prices[0] != prices[1]
+    assert len(model._prices) == 2
+    # an omitted variable takes its default, a given null does not: priced apart
+    with_default = PAGED.replace("$n: Int,", "$n: Int = 50,")
+    assert _cached(model, with_default, {}) == _cost(with_default, {}) != \
+        _cached(model, with_default, {"n": None})
+    before = len(model._prices)
+    for text in ("a", "b", "c"):   # only the Int a variable runs as is in the key
+        assert _cached(model, PAGED, {"n": 2, "q": text}) == _cost(PAGED, {"n": 2, "q": text})
+    assert len(model._prices) == before + 1
+
+
+def test_the_price_cache_is_bounded_and_skips_huge_documents() -> None:
+    model = _model()
+    model.cache_size = 5
+    for n in range(1, 20):
+        assert _cached(model, PAGED, {"n": n}) == _cost(PAGED, {"n": n})
+    assert len(model._prices) == 5
+    huge = PAGED + " " * 20_000
+    assert _cached(model, huge, {"n": 3}) == _cost(PAGED, {"n": 3})
+    assert all(len(key[1]) < 20_000 for key in model._prices)
+
+
+def test_a_cached_price_still_refuses_over_the_limit(tmp_path: Path) -> None:
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings.from_env({"PESO_DATA_DIR": str(tmp_path),
+                                        "PESO_MAX_QUERY_COST": "500"}))
+    with TestClient(app) as c:
+        for _ in range(2):   # the second answer comes from the cached price
+            assert _costly(_post(c, PAGED, {"n": 100}))
+            assert not _costly(_post(c, PAGED, {"n": 2}))
