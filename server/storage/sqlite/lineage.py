@@ -38,6 +38,7 @@ from server.storage.sqlite import lineage_rows as lr
 from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows
 from server.storage.sqlite.db import Database
+from server.storage.sqlite.helpers import deferred_reindex
 
 Column = tuple[str, str]   # (dataset id, field)
 
@@ -177,16 +178,19 @@ class LineageMixin:
 
     # --- OpenLineage events, jobs and runs --------------------------------------------------
     async def ingest_lineage_event(self, event: LineageEvent, *, actor: str) -> IngestResult:
-        host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
-        return await self.db.write(lambda c: apply.apply_event(host, c, event, actor))
+        [result] = await self.ingest_lineage_events([event], actor=actor)
+        return result
 
     async def ingest_lineage_events(self, events: Sequence[LineageEvent], *,
                                     actor: str) -> list[IngestResult]:
         if not events:
             return []
         host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
-        return await self.db.write(lambda c: [apply.apply_event(host, c, e, actor)
-                                              for e in events])
+
+        def run(c: sqlite3.Connection) -> list[IngestResult]:
+            with deferred_reindex(c):   # each dataset's search row written once, at the end
+                return [apply.apply_event(host, c, e, actor) for e in events]
+        return await self.db.write(run)
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
         if not ids:
