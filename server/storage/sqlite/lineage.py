@@ -188,8 +188,9 @@ class LineageMixin:
         host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
 
         def run(c: sqlite3.Connection) -> list[IngestResult]:
+            batch = apply.Batch()   # what this transaction read, shared by its events
             with deferred_reindex(c):   # each dataset's search row written once, at the end
-                return [apply.apply_event(host, c, e, actor) for e in events]
+                return [apply.apply_event(host, c, e, actor, batch) for e in events]
         return await self.db.write(run)
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:

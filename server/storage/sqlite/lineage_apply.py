@@ -2,14 +2,21 @@
 transaction: job, run, datasets, run inputs/outputs, DERIVED_FROM edges, column lineage,
 dataset facets, the event row, and one audit event per change.
 
-The store's own dataset and version registration (``_ensure_dataset``, ``_register_one``) is
-reused through ``Host``, so an OpenLineage dataset is an ordinary dataset: searchable,
+The store's own dataset and version registration (``_ensure_dataset``, ``_insert_version``)
+is reused through ``Host``, so an OpenLineage dataset is an ordinary dataset: searchable,
 listable, with versions and fields.
+
+The events of one transaction share a ``Batch``: what the transaction already read or wrote
+of a job, a run, a dataset, its latest version's schema and its facets, kept as a fresh read
+would give it, so a batch reads each of them once (a run's START and COMPLETE name the same
+job, run and datasets). It lives and dies with its transaction.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server.errors import ConflictError, NotFoundError
@@ -30,7 +37,6 @@ from server.models import (
     DatasetLayer,
     FieldSpec,
     NewVersion,
-    RegisteredVersion,
     RunRole,
     RunState,
     SourceKind,
@@ -51,8 +57,45 @@ class Host(Protocol):
                         layer: DatasetLayer, description: str | None, source_name: str | None,
                         actor: str) -> str: ...
 
-    def _register_one(self, c: sqlite3.Connection, item: NewVersion,
-                      actor: str) -> RegisteredVersion: ...
+    def _insert_version(self, c: sqlite3.Connection, dataset_id: str, previous: int,
+                        item: NewVersion, actor: str) -> str: ...
+
+
+@dataclass(slots=True)
+class _Latest:
+    """A dataset's latest version as ``add_version`` compares it: number, content hash and
+    fields (as read back from ``fields``)."""
+
+    number: int
+    content_hash: str
+    fields: list[FieldSpec]
+
+
+_UNKNOWN: Any = object()   # a dataset's description or source not (yet) known to the batch
+
+
+@dataclass(slots=True)
+class _Known:
+    """A dataset the batch ensured: its id, and the description and source it now has as far
+    as the batch knows (``_UNKNOWN``: never given in this batch)."""
+
+    id: str
+    description: Any = _UNKNOWN
+    source: Any = _UNKNOWN
+
+
+@dataclass(slots=True)
+class Batch:
+    """Reads of one write transaction, kept current with its own writes (see the module
+    docstring). Each value is what reading the row again would return."""
+
+    jobs: dict[tuple[str, str], tuple[str, str | None, dict[str, Any]]] = field(
+        default_factory=dict)                          # key -> (id, description, facets)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> RUN_BY_ID's row
+    datasets: dict[DatasetKey, _Known] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)     # source names known to exist
+    latest: dict[str, _Latest | None] = field(default_factory=dict)  # dataset id -> latest
+    facets: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # None: no row
 
 
 def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str,
@@ -63,27 +106,31 @@ def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str
 
 # --- the event ---------------------------------------------------------------------------
 
-def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent,
-                actor: str) -> IngestResult:
+def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent, actor: str,
+                batch: Batch | None = None) -> IngestResult:
+    """Apply one event; ``batch`` is shared by the events of one transaction (a fresh one
+    when not given)."""
     if c.execute(L.EVENT_EXISTS, (ev.key,)).fetchone() is not None:
         return IngestResult(created=False, key=ev.key)
-    job_id = ensure_job(c, ev.job, actor) if ev.job is not None else None
+    b = batch if batch is not None else Batch()
+    job_id = ensure_job(c, ev.job, actor, b) if ev.job is not None else None
     run_id = None
     if ev.run is not None and job_id is not None:
-        run_id = ensure_run(c, ev.run, job_id, lr.iso(ev.event_time), actor)
+        run_id = ensure_run(c, ev.run, job_id, lr.iso(ev.event_time), actor, b)
     ids: dict[DatasetKey, str] = {}
     for spec in ev.specs():
-        ids[spec.key] = ensure_dataset(host, c, spec, actor)
+        ids[spec.key] = ensure_dataset(host, c, spec, actor, b)
     for key in ev.other_keys():
-        ids[key] = host._ensure_dataset(c, key.namespace, key.name, DatasetLayer.EXTERNAL,
-                                        None, None, actor)
+        ids[key] = _dataset(host, c, b, key.namespace, key.name, None, None, actor)
+    run_rows, job_rows = [], []
     for role, specs in ((RunRole.INPUT, ev.inputs), (RunRole.OUTPUT, ev.outputs)):
         for spec in specs:
             if run_id is not None:
-                c.execute(L.RUN_DATASET_UPSERT, (run_id, ids[spec.key], role.value,
-                                                 lr.dumps(spec.io_facets)))
+                run_rows.append((run_id, ids[spec.key], role.value, lr.dumps(spec.io_facets)))
             if job_id is not None:
-                c.execute(L.JOB_DATASET_ADD, (job_id, ids[spec.key], role.value))
+                job_rows.append((job_id, ids[spec.key], role.value))
+    c.executemany(L.RUN_DATASET_UPSERT, run_rows)
+    c.executemany(L.JOB_DATASET_ADD, job_rows)
     label = ev.job.name if ev.job is not None else None
     for down, up in ev.edges:
         put_edge(c, ids[down], ids[up], str(up), label, job_id, run_id, actor)
@@ -100,39 +147,61 @@ def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent,
                         dataset_ids=list(dict.fromkeys(ids.values())))
 
 
-def ensure_job(c: sqlite3.Connection, spec: JobSpec, actor: str) -> str:
-    row = c.execute(L.JOB_BY_KEY, (spec.namespace, spec.name)).fetchone()
+def _stored(facets: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Facets as written (JSON text) and as reading them back gives them."""
+    text = lr.dumps(facets)
+    return text, ({} if text == "{}" else lr.loads(text))
+
+
+def ensure_job(c: sqlite3.Connection, spec: JobSpec, actor: str, b: Batch) -> str:
+    key = (spec.namespace, spec.name)
+    known = b.jobs.get(key)
+    if known is None:
+        row = c.execute(L.JOB_BY_KEY, key).fetchone()
+        known = None if row is None else (row["id"], row["description"], lr.loads(row["facets"]))
     stamp = rows.now()
-    if row is None:
+    if known is None:
         job_id = new_id()
-        c.execute(L.JOB_INSERT, (job_id, spec.namespace, spec.name, spec.description,
-                                 lr.dumps(merge_facets({}, spec.facets)), stamp, stamp))
+        text, facets = _stored(merge_facets({}, spec.facets))
+        c.execute(L.JOB_INSERT, (job_id, spec.namespace, spec.name, spec.description, text,
+                                 stamp, stamp))
         audit(c, actor, "job.created", "Job", job_id,
               {"namespace": spec.namespace, "name": spec.name})
+        b.jobs[key] = (job_id, spec.description, facets)
         return job_id
-    old = lr.job(row)
-    facets = merge_facets(old.facets, spec.facets)
-    description = spec.description if spec.description is not None else old.description
-    if (facets, description) != (old.facets, old.description):
-        c.execute(L.JOB_UPDATE, (description, lr.dumps(facets), stamp, old.id))
-        audit(c, actor, "job.updated", "Job", old.id,
+    job_id, old_description, old_facets = known
+    merged = merge_facets(old_facets, spec.facets)
+    description = spec.description if spec.description is not None else old_description
+    if (merged, description) != (old_facets, old_description):
+        text, facets = _stored(merged)
+        c.execute(L.JOB_UPDATE, (description, text, stamp, job_id))
+        audit(c, actor, "job.updated", "Job", job_id,
               {"namespace": spec.namespace, "name": spec.name})
-    return old.id
+        known = (job_id, description, facets)
+    b.jobs[key] = known
+    return job_id
+
+
+_RUN_FIELDS = ("state", "state_time", "started_at", "ended_at", "error_message",
+               "nominal_start", "nominal_end", "parent_run_id", "facets")
 
 
 def ensure_run(c: sqlite3.Connection, spec: RunSpec, job_id: str, at: str,
-               actor: str) -> str:
-    row = c.execute(L.RUN_BY_ID, (spec.run_id,)).fetchone()
+               actor: str, b: Batch) -> str:
+    row: Any = b.runs.get(spec.run_id)
+    if row is None:
+        row = c.execute(L.RUN_BY_ID, (spec.run_id,)).fetchone()
     stamp, state = rows.now(), spec.state
     nominal = (lr.iso(spec.nominal_start) if spec.nominal_start else None,
                lr.iso(spec.nominal_end) if spec.nominal_end else None)
     if row is None:
         started = at if state in (RunState.START, RunState.RUNNING) else None
         ended = at if state.terminal else None
-        c.execute(L.RUN_INSERT, (spec.run_id, job_id, state.value, at, started, ended,
-                                 spec.error_message, *nominal, spec.parent_run_id,
-                                 lr.dumps(merge_facets({}, spec.facets)), stamp, stamp))
+        values = (state.value, at, started, ended, spec.error_message, *nominal,
+                  spec.parent_run_id, lr.dumps(merge_facets({}, spec.facets)))
+        c.execute(L.RUN_INSERT, (spec.run_id, job_id, *values, stamp, stamp))
         audit(c, actor, "run.created", "Run", spec.run_id, {"job": job_id, "state": state.value})
+        b.runs[spec.run_id] = {"job_id": job_id, **dict(zip(_RUN_FIELDS, values, strict=True))}
         return spec.run_id
     if row["job_id"] != job_id:
         raise ConflictError(f"run {spec.run_id} belongs to another job; a runId names one "
@@ -158,17 +227,42 @@ def ensure_run(c: sqlite3.Connection, spec: RunSpec, job_id: str, at: str,
     if after != before:
         c.execute(L.RUN_UPDATE, (*after, stamp, spec.run_id))
         audit(c, actor, "run.updated", "Run", spec.run_id, {"state": new_state.value})
+        b.runs[spec.run_id] = {"job_id": job_id, **dict(zip(_RUN_FIELDS, after, strict=True))}
+    else:
+        b.runs[spec.run_id] = {"job_id": row["job_id"],
+                               **{name: row[name] for name in _RUN_FIELDS}}
     return spec.run_id
 
 
 # --- datasets ----------------------------------------------------------------------------
 
-def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: str) -> str:
-    source_name = ensure_source(c, spec, actor)
-    dataset_id = host._ensure_dataset(c, spec.namespace, spec.name, DatasetLayer.EXTERNAL,
-                                      spec.description, source_name, actor)
+def _dataset(host: Host, c: sqlite3.Connection, b: Batch, namespace: str, name: str,
+             description: str | None, source_name: str | None, actor: str) -> str:
+    """``host._ensure_dataset`` (layer EXTERNAL), skipped when the batch already ensured
+    this dataset and nothing given differs from what it now holds."""
+    key = DatasetKey(namespace, name)
+    known = b.datasets.get(key)
+    if known is not None and (description is None or description == known.description) \
+            and (source_name is None or source_name == known.source):
+        return known.id
+    dataset_id = host._ensure_dataset(c, namespace, name, DatasetLayer.EXTERNAL, description,
+                                      source_name, actor)
+    if known is None:
+        known = b.datasets[key] = _Known(dataset_id)
+    if description is not None:
+        known.description = description
+    if source_name is not None:
+        known.source = source_name
+    return dataset_id
+
+
+def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: str,
+                   b: Batch) -> str:
+    source_name = ensure_source(c, spec, actor, b)
+    dataset_id = _dataset(host, c, b, spec.namespace, spec.name, spec.description,
+                          source_name, actor)
     if spec.fields is not None or spec.version is not None:
-        add_version(host, c, dataset_id, spec, source_name, actor)
+        add_version(host, c, dataset_id, spec, source_name, actor, b)
     for owner in spec.owners:
         before = c.execute(sql.OWNER_GET, (dataset_id, owner.name)).fetchone()
         if before is None or (before["kind"], before["email"]) != (owner.kind.value,
@@ -177,47 +271,65 @@ def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: 
             audit(c, actor, "owner.added", "Dataset", dataset_id,
                   {"owner": owner.name, "kind": owner.kind.value})
     if spec.facets:
-        found = c.execute(L.DATASET_FACETS_GET, (dataset_id,)).fetchone()
-        old = lr.loads(found["facets"]) if found else {}
+        if dataset_id in b.facets:
+            found = b.facets[dataset_id]
+        else:
+            row = c.execute(L.DATASET_FACETS_GET, (dataset_id,)).fetchone()
+            found = lr.loads(row["facets"]) if row else None
+        old = found if found is not None else {}
         new = merge_facets(old, spec.facets)
         if found is None or new != old:   # recorded under the event's own audit entry
-            c.execute(L.DATASET_FACETS_PUT, (dataset_id, lr.dumps(new), rows.now()))
+            text, found = _stored(new)
+            c.execute(L.DATASET_FACETS_PUT, (dataset_id, text, rows.now()))
+        b.facets[dataset_id] = found
     return dataset_id
 
 
-def ensure_source(c: sqlite3.Connection, spec: DatasetSpec, actor: str) -> str | None:
+def ensure_source(c: sqlite3.Connection, spec: DatasetSpec, actor: str, b: Batch) -> str | None:
     """The dataSource facet's source, created (kind platform) when it is new; an existing
     source of that name is used as it is."""
     if spec.source is None:
         return None
-    if c.execute(sql.SOURCE_BY_NAME, (spec.source.name,)).fetchone() is None:
+    name = spec.source.name
+    if name not in b.sources and c.execute(sql.SOURCE_BY_NAME, (name,)).fetchone() is None:
         source_id, stamp = new_id(), rows.now()
-        c.execute(sql.SOURCE_INSERT, (source_id, spec.source.name, SourceKind.PLATFORM.value,
+        c.execute(sql.SOURCE_INSERT, (source_id, name, SourceKind.PLATFORM.value,
                                       spec.source.url, None,
                                       "Named by OpenLineage dataSource facets", stamp, stamp))
-        audit(c, actor, "source.created", "Source", source_id, {"name": spec.source.name})
-    return spec.source.name
+        audit(c, actor, "source.created", "Source", source_id, {"name": name})
+    b.sources.add(name)
+    return name
 
 
 def add_version(host: Host, c: sqlite3.Connection, dataset_id: str, spec: DatasetSpec,
-                source_name: str | None, actor: str) -> None:
+                source_name: str | None, actor: str, b: Batch) -> None:
     """A version without objects when the schema (or the version facet) is new: a dataset
     loaded by Peso whose schema matches gets no extra version."""
-    latest = c.execute(sql.VERSION_LATEST_OF, (dataset_id,)).fetchone()
-    held = [] if latest is None else [
-        FieldSpec(r["name"], r["arrow_type"], bool(r["nullable"]), r["description"])
-        for r in c.execute(FIELDS_OF_VERSION, (latest["id"],))]
+    if dataset_id in b.latest:
+        latest = b.latest[dataset_id]
+    else:
+        row = c.execute(sql.VERSION_LATEST_OF, (dataset_id,)).fetchone()
+        latest = None if row is None else _Latest(row["version"], row["content_hash"], [
+            FieldSpec(r["name"], r["arrow_type"], bool(r["nullable"]), r["description"])
+            for r in c.execute(FIELDS_OF_VERSION, (row["id"],))])
+        b.latest[dataset_id] = latest
+    held = [] if latest is None else latest.fields
     fields = list(spec.fields) if spec.fields is not None else held
     shape = [(f.name, f.arrow_type) for f in fields]
     marker = version_marker(shape, spec.version)
-    if latest is not None and shape == [(f.name, f.arrow_type) for f in held] and (
-            spec.version is None or latest["content_hash"] == marker):
-        return
-    host._register_one(c, NewVersion(
+    if latest is not None and (latest.content_hash == marker or (
+            shape == [(f.name, f.arrow_type) for f in held] and spec.version is None)):
+        return   # the schema (and version) it has: no new version
+    item = NewVersion(
         namespace=spec.namespace, name=spec.name, content_hash=marker,
         row_count=spec.row_count or 0, byte_size=spec.byte_size or 0, fields=fields,
         format="openlineage", layer=DatasetLayer.EXTERNAL, source_name=source_name,
-        description=spec.description), actor)
+        description=spec.description)
+    # the dataset was ensured with this description and source just before: the version only
+    number = latest.number if latest is not None else 0
+    host._insert_version(c, dataset_id, number, item, actor)
+    b.latest[dataset_id] = _Latest(number + 1, marker, [
+        FieldSpec(f.name, f.arrow_type, bool(f.nullable), f.description) for f in fields])
 
 
 # --- edges -------------------------------------------------------------------------------
@@ -244,13 +356,42 @@ def put_edge(c: sqlite3.Connection, down_id: str, up_id: str, up_name: str, labe
 def put_columns(c: sqlite3.Connection, specs: tuple[ColumnLineageSpec, ...],
                 ids: dict[DatasetKey, str], job_id: str | None, run_id: str | None,
                 actor: str) -> None:
+    """The event's column-lineage records (``put_column`` for each, in order), with one read
+    of the records already held per downstream dataset and one write per kind."""
+    wanted: dict[str, dict[str, None]] = {}   # downstream id -> its fields named
+    for spec in specs:
+        wanted.setdefault(ids[spec.downstream], {})[spec.downstream_field] = None
+    held: dict[tuple[str, str, str, str, str, str], tuple[Any, ...]] = {}
+    for down, names in wanted.items():
+        for r in c.execute(L.COLUMNS_OF_FIELDS, (down, json.dumps(list(names)))):
+            held[(r["downstream_id"], r["downstream_field"], r["upstream_id"],
+                  r["upstream_field"], r["transformation_type"],
+                  r["transformation_subtype"])] = (r["description"], r["masking"],
+                                                   r["job_id"], r["run_id"])
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
     changed: dict[str, int] = {}
     for spec in specs:
         down, up = ids[spec.downstream], ids[spec.upstream]
         if (down, spec.downstream_field) == (up, spec.upstream_field):
             continue
-        if put_column(c, down, spec, up, job_id, run_id):
+        ident = (down, spec.downstream_field, up, spec.upstream_field,
+                 spec.transformation_type, spec.transformation_subtype)
+        meaning = (spec.description, int(spec.masking))
+        before = held.get(ident)
+        if before is None:
+            inserts.append((*ident, *meaning, job_id, run_id, rows.now()))
+            held[ident] = (*meaning, job_id, run_id)
             changed[down] = changed.get(down, 0) + 1
+            continue
+        origin = (job_id or before[2], run_id or before[3])
+        if (*meaning, *origin) != before:
+            updates.append((*meaning, *origin, *ident))
+            held[ident] = (*meaning, *origin)
+        if meaning != before[:2]:
+            changed[down] = changed.get(down, 0) + 1
+    c.executemany(L.COLUMN_INSERT, inserts)
+    c.executemany(L.COLUMN_UPDATE, updates)
     for down, count in changed.items():
         audit(c, actor, "column_lineage.added", "Dataset", down, {"fields": count})
 
