@@ -122,6 +122,8 @@ def check_visible(value: str, field: str) -> None:
     U+2066-U+2069, U+200E/U+200F, U+061C) and zero-width ones (U+200B-U+200D, U+2060,
     U+FEFF). They make two different names look alike, or one name read backwards
     ("Trojan Source"), in every listing and log that shows it."""
+    if value.isascii():   # every Cf character is outside ASCII
+        return
     for ch in value:
         if unicodedata.category(ch) == "Cf":
             raise ValidationError(

@@ -23,6 +23,7 @@ outputs were not produced) or a JobEvent, skipping a dataset "derived" from itse
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,7 @@ from server.openlineage.field_types import MAX_TYPE_LENGTH, SOURCE_TYPE_KEY, arr
 from server.openlineage.validate import Checked, parse_time
 
 MAX_FIELD_NAME = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")   # a field name's forbidden characters (C0, DEL)
 TEAM_PREFIXES = ("team:", "group:")
 
 
@@ -70,7 +72,7 @@ def _time(value: Any) -> datetime | None:
 
 def _field_name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD_NAME \
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            or _CONTROL.search(value):
         raise ValidationError(f"{where}: a field name must be 1-{MAX_FIELD_NAME} characters "
                               "without control characters", field=where)
     return value
@@ -98,7 +100,8 @@ def schema_fields(facet: dict[str, Any], where: str) -> tuple[FieldSpec, ...]:
                                  description=check_text(_str(f.get("description")),
                                                         field=f"{where}.schema"),
                                  metadata={SOURCE_TYPE_KEY: declared} if declared else {}))
-            walk(_list(f.get("fields")), name + ".")
+            if f.get("fields"):   # a struct's own fields
+                walk(_list(f["fields"]), name + ".")
 
     walk(_list(facet.get("fields")), "")
     return tuple(out)
