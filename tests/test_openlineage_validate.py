@@ -136,3 +136,19 @@ def test_an_event_built_in_python_is_checked_as_its_json() -> None:
     broken["outputs"][0]["facets"]["schema"]["fields"][0]["name"] = 7
     assert [(p.path, p.message) for p in check(broken).problems] == [
         ("outputs[0].facets.schema.fields[0].name", "7 is not of type 'string'")]
+
+
+def test_defaults_go_on_a_copy_unless_the_caller_owns_the_event() -> None:
+    event = {"eventType": "START", "eventTime": "2026-12-07T10:00:00",
+             "run": {"runId": UUID, "facets": {"nominalTime": {
+                 "nominalStartTime": "2026-12-07T10:00:00Z"}}},
+             "job": {"namespace": "ns", "name": "job"}}
+    sent = copy.deepcopy(event)
+    checked = check(event)
+    assert event == sent   # the caller's value is left as it was
+    assert set(checked.defaulted) >= {"producer", "schemaURL", "eventTime timezone (UTC)",
+                                      "facet _producer", "facet _schemaURL"}
+    owned = check(event, owned=True)   # JSON the caller parsed for this (the HTTP body)
+    assert owned.event is event
+    assert event == checked.event
+    assert (owned.defaulted, owned.problems) == (checked.defaulted, [])

@@ -193,12 +193,14 @@ def _in_range(stamp: datetime) -> bool:
     return True
 
 
-def check(raw: Any) -> Checked:
-    """Apply the defaults, then validate; ``problems`` empty means the event is good."""
+def check(raw: Any, *, owned: bool = False) -> Checked:
+    """Apply the defaults, then validate; ``problems`` empty means the event is good. The
+    defaults go on a copy, unless the caller ``owned`` the value (JSON it parsed itself for
+    this, as the HTTP endpoint does: the copy would be equal and nobody else holds it)."""
     if not isinstance(raw, dict):
         return Checked({}, "RunEvent", problems=[Problem("(event)", "an OpenLineage event is "
                                                                     "a JSON object")])
-    event = _json_copy(raw)
+    event = raw if owned else _json_copy(raw)
     kind = kind_of(event)
     out = Checked(event, kind)
     if not isinstance(event.get("producer"), str) or not event.get("producer"):
