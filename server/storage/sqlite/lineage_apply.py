@@ -61,14 +61,19 @@ class Host(Protocol):
                         item: NewVersion, actor: str) -> str: ...
 
 
+# a field as ``add_version`` compares it (and a version from a version facet alone reuses it):
+# (name, arrow type, nullable, description), as read back from ``fields``
+_Held = tuple[str, str, bool, str | None]
+
+
 @dataclass(slots=True)
 class _Latest:
     """A dataset's latest version as ``add_version`` compares it: number, content hash and
-    fields (as read back from ``fields``)."""
+    fields."""
 
     number: int
     content_hash: str
-    fields: list[FieldSpec]
+    fields: list[_Held]
 
 
 _UNKNOWN: Any = object()   # a dataset's description or source not (yet) known to the batch
@@ -95,7 +100,8 @@ class Batch:
     datasets: dict[DatasetKey, _Known] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)     # source names known to exist
     latest: dict[str, _Latest | None] = field(default_factory=dict)  # dataset id -> latest
-    facets: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # None: no row
+    # dataset id -> its facets row: parsed, or the JSON text as written; None: no row
+    facets: dict[str, dict[str, Any] | str | None] = field(default_factory=dict)
 
 
 def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str,
@@ -272,16 +278,19 @@ def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: 
                   {"owner": owner.name, "kind": owner.kind.value})
     if spec.facets:
         if dataset_id in b.facets:
-            found = b.facets[dataset_id]
+            held = b.facets[dataset_id]
         else:
             row = c.execute(L.DATASET_FACETS_GET, (dataset_id,)).fetchone()
-            found = lr.loads(row["facets"]) if row else None
+            held = row["facets"] if row else None
+        found = lr.loads(held) if isinstance(held, str) else held
         old = found if found is not None else {}
         new = merge_facets(old, spec.facets)
         if found is None or new != old:   # recorded under the event's own audit entry
-            text, found = _stored(new)
+            text = lr.dumps(new)
             c.execute(L.DATASET_FACETS_PUT, (dataset_id, text, rows.now()))
-        b.facets[dataset_id] = found
+            b.facets[dataset_id] = text   # read back (parsed) only if the batch needs it
+        else:
+            b.facets[dataset_id] = found
     return dataset_id
 
 
@@ -310,15 +319,18 @@ def add_version(host: Host, c: sqlite3.Connection, dataset_id: str, spec: Datase
     else:
         row = c.execute(sql.VERSION_LATEST_OF, (dataset_id,)).fetchone()
         latest = None if row is None else _Latest(row["version"], row["content_hash"], [
-            FieldSpec(r["name"], r["arrow_type"], bool(r["nullable"]), r["description"])
-            for r in c.execute(FIELDS_OF_VERSION, (row["id"],))])
+            (r[0], r[1], bool(r[2]), r[3]) for r in c.execute(FIELDS_OF_VERSION, (row["id"],))])
         b.latest[dataset_id] = latest
     held = [] if latest is None else latest.fields
-    fields = list(spec.fields) if spec.fields is not None else held
-    shape = [(f.name, f.arrow_type) for f in fields]
+    if spec.fields is not None:
+        fields = list(spec.fields)
+        shape = [(f.name, f.arrow_type) for f in fields]
+    else:   # a version facet alone: the fields the latest version has
+        fields = [FieldSpec(*h) for h in held]
+        shape = [h[:2] for h in held]
     marker = version_marker(shape, spec.version)
     if latest is not None and (latest.content_hash == marker or (
-            shape == [(f.name, f.arrow_type) for f in held] and spec.version is None)):
+            spec.version is None and shape == [h[:2] for h in held])):
         return   # the schema (and version) it has: no new version
     item = NewVersion(
         namespace=spec.namespace, name=spec.name, content_hash=marker,
@@ -329,7 +341,7 @@ def add_version(host: Host, c: sqlite3.Connection, dataset_id: str, spec: Datase
     number = latest.number if latest is not None else 0
     host._insert_version(c, dataset_id, number, item, actor)
     b.latest[dataset_id] = _Latest(number + 1, marker, [
-        FieldSpec(f.name, f.arrow_type, bool(f.nullable), f.description) for f in fields])
+        (f.name, f.arrow_type, bool(f.nullable), f.description) for f in fields])
 
 
 # --- edges -------------------------------------------------------------------------------
@@ -357,17 +369,18 @@ def put_columns(c: sqlite3.Connection, specs: tuple[ColumnLineageSpec, ...],
                 ids: dict[DatasetKey, str], job_id: str | None, run_id: str | None,
                 actor: str) -> None:
     """The event's column-lineage records (``put_column`` for each, in order), with one read
-    of the records already held per downstream dataset and one write per kind."""
-    wanted: dict[str, dict[str, None]] = {}   # downstream id -> its fields named
+    of those already held and one write per kind."""
+    wanted: dict[tuple[str, str, str, str, str, str], ColumnLineageSpec] = {}
     for spec in specs:
-        wanted.setdefault(ids[spec.downstream], {})[spec.downstream_field] = None
-    held: dict[tuple[str, str, str, str, str, str], tuple[Any, ...]] = {}
-    for down, names in wanted.items():
-        for r in c.execute(L.COLUMNS_OF_FIELDS, (down, json.dumps(list(names)))):
-            held[(r["downstream_id"], r["downstream_field"], r["upstream_id"],
-                  r["upstream_field"], r["transformation_type"],
-                  r["transformation_subtype"])] = (r["description"], r["masking"],
-                                                   r["job_id"], r["run_id"])
+        down, up = ids[spec.downstream], ids[spec.upstream]
+        if (down, spec.downstream_field) != (up, spec.upstream_field):
+            wanted.setdefault((down, spec.downstream_field, up, spec.upstream_field,
+                               spec.transformation_type, spec.transformation_subtype), spec)
+    if not wanted:
+        return
+    held: dict[tuple[Any, ...], tuple[Any, ...]] = {
+        tuple(r[:6]): (r[6], r[7], r[8], r[9])   # description, masking, job_id, run_id
+        for r in c.execute(L.COLUMNS_BY_IDENTS, (json.dumps(list(wanted)),))}
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     changed: dict[str, int] = {}

@@ -5,6 +5,7 @@ batch getters, and ``get_lineage``'s bounded ``WITH RECURSIVE`` walk.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -181,8 +182,19 @@ def _lineage_graph(datasets: dict[str, Dataset], depths: dict[str, int],
 
 
 def _metadata_json(value: dict[str, str]) -> str:
-    """A field's metadata as stored (keys sorted); most fields have none."""
-    return "{}" if value == {} else json.dumps(value, sort_keys=True)
+    """A field's metadata as stored (keys sorted); most fields have none or the same few
+    (an OpenLineage field's declared type), so the text is remembered by the items."""
+    if value == {}:
+        return "{}"
+    items = tuple(value.items())
+    if all(type(k) is str and type(v) is str for k, v in items):   # no 1 == True clashes
+        return _items_json(items)
+    return json.dumps(value, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def _items_json(items: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(items), sort_keys=True)
 
 
 def _stats_json(value: dict[str, Any]) -> str:
