@@ -328,10 +328,11 @@ def add_version(host: Host, c: sqlite3.Connection, dataset_id: str, spec: Datase
     else:   # a version facet alone: the fields the latest version has
         fields = [FieldSpec(*h) for h in held]
         shape = [h[:2] for h in held]
+    if latest is not None and spec.version is None and shape == [h[:2] for h in held]:
+        return   # the schema it has: no new version
     marker = version_marker(shape, spec.version)
-    if latest is not None and (latest.content_hash == marker or (
-            spec.version is None and shape == [h[:2] for h in held])):
-        return   # the schema (and version) it has: no new version
+    if latest is not None and latest.content_hash == marker:
+        return   # the schema and version it has
     item = NewVersion(
         namespace=spec.namespace, name=spec.name, content_hash=marker,
         row_count=spec.row_count or 0, byte_size=spec.byte_size or 0, fields=fields,
