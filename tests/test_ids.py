@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -298,3 +299,9 @@ def test_cursor_of_another_list_is_refused() -> None:
     with pytest.raises(ValidationError, match="does not belong"):
         decode_cursor(cursor, expected_length=2)
     assert json.loads(base64.urlsafe_b64decode(cursor)) == ["a", "b", "c"]
+
+
+def test_new_id_is_a_version_4_uuid() -> None:
+    for _ in range(1000):
+        value = uuid.UUID(hex=new_id())
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)
