@@ -34,6 +34,7 @@ from server.storage import lineage_walk as walk
 from server.storage.batching import first_pages, grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.sqlite import lineage_apply as apply
+from server.storage.sqlite import lineage_columns as columns
 from server.storage.sqlite import lineage_rows as lr
 from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows
@@ -174,7 +175,7 @@ class LineageMixin:
         spec = ColumnLineageSpec(downstream, downstream_field, upstream, upstream_field,
                                  transformation_type, transformation_subtype, description,
                                  masking)
-        return await self.db.write(lambda c: apply.put_column_lineage(c, spec, actor))
+        return await self.db.write(lambda c: columns.put_column_lineage(c, spec, actor))
 
     # --- OpenLineage events, jobs and runs --------------------------------------------------
     async def ingest_lineage_event(self, event: LineageEvent, *, actor: str) -> IngestResult:
