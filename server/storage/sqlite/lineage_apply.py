@@ -1,7 +1,6 @@
 """Applying one OpenLineage event (a ``LineageEvent``) to SQLite, inside the caller's write
 transaction: job, run, datasets, run inputs/outputs, DERIVED_FROM edges, column lineage
-(``lineage_columns.py``),
-dataset facets, the event row, and one audit event per change.
+(``lineage_columns.py``), dataset facets, the event row, and one audit event per change.
 
 The store's own dataset and version registration (``_ensure_dataset``, ``_insert_version``)
 is reused through ``Host``, so an OpenLineage dataset is an ordinary dataset: searchable,
