@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import unicodedata
-import uuid
 from typing import Any
 
 from server.errors import ValidationError
@@ -30,9 +30,15 @@ _KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._=+@-]+\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# uuid4's version and variant bits, set on 128 random bits as uuid.uuid4() sets them
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+
+
 def new_id() -> str:
-    """A fresh opaque id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """A fresh opaque id (32 hex characters): what ``uuid.uuid4().hex`` gives, without
+    building the UUID object (an OpenLineage batch makes one for every field it registers)."""
+    return f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
 def check_namespace(value: str, *, field: str = "namespace") -> str:
@@ -122,6 +128,8 @@ def check_visible(value: str, field: str) -> None:
     U+2066-U+2069, U+200E/U+200F, U+061C) and zero-width ones (U+200B-U+200D, U+2060,
     U+FEFF). They make two different names look alike, or one name read backwards
     ("Trojan Source"), in every listing and log that shows it."""
+    if value.isascii():   # every Cf character is outside ASCII
+        return
     for ch in value:
         if unicodedata.category(ch) == "Cf":
             raise ValidationError(

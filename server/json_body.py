@@ -5,7 +5,9 @@ takes is refused with one clear message, for a 400. The depth is measured iterat
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any
 
 
@@ -29,34 +31,31 @@ def depth_of(value: Any) -> int:
     return deepest
 
 
+# a JSON string as the scan below reads one: from a quote to the next unescaped quote (a
+# backslash escapes any character), or to the end of the text when it is not closed
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _text_depth(text: str) -> int:
     """An upper bound of the nesting of JSON text (brackets outside strings), so a hostile
-    100,000-deep body is refused before the parser recurses into it."""
-    deepest = level = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            level += 1
-            deepest = max(deepest, level)
-        elif ch in "]}":
-            level -= 1
-    return deepest
+    100,000-deep body is refused before the parser recurses into it. Done by C string
+    operations, not a Python loop over every character (~6 ms for a batch of 50 OpenLineage
+    events): strings dropped (split at the quotes when no backslash can escape one), then
+    the brackets left counted up and down, the deepest point kept."""
+    # without a backslash, the even pieces between quotes are the text outside strings (an
+    # unclosed last string is an odd piece)
+    outside = _STRING.sub("", text) if "\\" in text else "".join(text.split('"')[::2])
+    brackets = _NOT_BRACKET.sub("", outside)
+    return max(0, max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0))
 
 
 def load(body: bytes | str, *, max_depth: int, what: str = "the request body") -> Any:
     """Parse ``body``; BadJson when it is not JSON or nests deeper than ``max_depth``."""
     text = body.decode("utf-8") if isinstance(body, bytes) else body
-    # fewer opening brackets in all than the limit: no nesting can pass it (the scan, a
-    # Python loop over every character, is for the rest)
+    # fewer opening brackets in all than the limit: no nesting can pass it (the scan is for
+    # the rest)
     if text.count("[") + text.count("{") > max_depth and _text_depth(text) > max_depth:
         raise BadJson(f"{what} nests JSON deeper than {max_depth} levels "
                       "(PESO_MAX_JSON_DEPTH)")

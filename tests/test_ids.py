@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -309,3 +310,9 @@ def test_ids_and_cursors_are_base64_urlsafe_as_before(type_name: str, raw: str,
         f"{type_name}:{raw}".encode()).decode().rstrip("=")
     assert encode_cursor(values) == base64.urlsafe_b64encode(
         json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def test_new_id_is_a_version_4_uuid() -> None:
+    for _ in range(1000):
+        value = uuid.UUID(hex=new_id())
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)

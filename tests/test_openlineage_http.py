@@ -66,6 +66,37 @@ def test_a_refused_event_keeps_the_ones_before_it(client: TestClient) -> None:
     assert call(client, graph.get_job, "scheduler", "two") is None
 
 
+def test_a_refused_event_in_the_middle_of_a_batch(client: TestClient) -> None:
+    # the events before it are kept whole (their versions, search rows, audit events), it
+    # is named, and those after it are not applied (as with one transaction per event)
+    headers = writer_headers(client)
+    run_id = new_run_id()
+    assert post_event(client, run_event("one", run_id, "START"), headers).status_code == 201
+    before = [run_event("other", new_run_id(), "START", inputs=[ds("kept_in", fields=["a"])]),
+              run_event("other", new_run_id(), outputs=[ds("kept_out", fields=["a", "b"])])]
+    clash = run_event("two", run_id, "COMPLETE", minute=1)   # a runId of another job
+    after = run_event("three", new_run_id(), outputs=[ds("never", fields=["c"])])
+    answer = client.post(ROUTE, json=[*before, clash, after], headers=headers)
+    assert answer.status_code == 409
+    body = answer.json()
+    assert [e["index"] for e in body["errors"]] == [2]
+    assert [a["status"] for a in body["applied"]] == ["created", "created"]
+    graph, _ = stores(client)
+    for name, fields in (("kept_in", ["a"]), ("kept_out", ["a", "b"])):
+        found = call(client, graph.get_dataset, "warehouse", name)
+        assert found is not None
+        [[version]] = call(client, graph.list_versions, [found.id])
+        [held] = call(client, graph.get_fields, [version.id])
+        assert [f.name for f in held] == fields
+        hits, _ = call(client, graph.search, name, first=5)
+        assert [h.dataset.name for h in hits] == [name]
+    assert call(client, graph.get_dataset, "warehouse", "never") is None
+    assert call(client, graph.search, "never", first=5) == ([], 0)
+    assert call(client, graph.get_job, "scheduler", "two") is None
+    audit = call(client, graph.list_audit, limit=20)
+    assert [a.action for a in audit].count("openlineage.event") == 3   # one, and the two kept
+
+
 def test_gzip_bodies_and_what_is_not_json(client: TestClient) -> None:
     headers = writer_headers(client)
     event = run_event("zipped", new_run_id(), outputs=[ds("z")])

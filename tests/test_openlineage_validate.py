@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -117,3 +118,37 @@ def test_a_good_event_has_no_problems() -> None:
     # the core pass sees the facets as base facets, with the defaults applied (_producer,
     # _schemaURL): the fast validator passes that, so the reference one was not needed
     assert fast_validator(f"{CORE_ID}#/$defs/RunEvent").is_valid(_core_view(checked.event))
+
+
+def test_an_event_built_in_python_is_checked_as_its_json() -> None:
+    """A caller's own dict (not parsed JSON) may hold values JSON cannot: the fast validator
+    refuses to read them, so the entry and facet are checked as their JSON text, as ever —
+    the same verdict, the same problems."""
+    stamp = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    schema = {"fields": [{"name": "id", "type": "INTEGER", "description": stamp}]}
+    event = {"eventType": "COMPLETE", "eventTime": "2026-12-07T10:00:00Z",
+             "run": {"runId": UUID}, "job": {"namespace": "ns", "name": "job"},
+             "outputs": [{"namespace": "ns", "name": "b", "facets": {"schema": schema}}],
+             "producer": "https://example.com/p",
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"}
+    assert check(event).problems == []
+    broken = copy.deepcopy(event)
+    broken["outputs"][0]["facets"]["schema"]["fields"][0]["name"] = 7
+    assert [(p.path, p.message) for p in check(broken).problems] == [
+        ("outputs[0].facets.schema.fields[0].name", "7 is not of type 'string'")]
+
+
+def test_defaults_go_on_a_copy_unless_the_caller_owns_the_event() -> None:
+    event = {"eventType": "START", "eventTime": "2026-12-07T10:00:00",
+             "run": {"runId": UUID, "facets": {"nominalTime": {
+                 "nominalStartTime": "2026-12-07T10:00:00Z"}}},
+             "job": {"namespace": "ns", "name": "job"}}
+    sent = copy.deepcopy(event)
+    checked = check(event)
+    assert event == sent   # the caller's value is left as it was
+    assert set(checked.defaulted) >= {"producer", "schemaURL", "eventTime timezone (UTC)",
+                                      "facet _producer", "facet _schemaURL"}
+    owned = check(event, owned=True)   # JSON the caller parsed for this (the HTTP body)
+    assert owned.event is event
+    assert event == checked.event
+    assert (owned.defaulted, owned.problems) == (checked.defaulted, [])

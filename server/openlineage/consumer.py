@@ -69,9 +69,10 @@ class Outcome:
                 "defaulted": self.defaulted}
 
 
-def prepare(raw: Any) -> Prepared:
-    """Check and map one event; EventRefused with every problem found."""
-    checked = check(raw)
+def prepare(raw: Any, *, owned: bool = False) -> Prepared:
+    """Check and map one event; EventRefused with every problem found. ``owned``: the
+    caller parsed ``raw`` for this alone, so the defaults may go on it (``validate.check``)."""
+    checked = check(raw, owned=owned)
     if checked.problems:
         raise EventRefused(checked.problems)
     try:
@@ -134,7 +135,7 @@ async def lineage_endpoint(request: Request) -> Response:
     ready: list[Prepared] = []
     for i, raw in enumerate(events):
         try:
-            ready.append(prepare(raw))
+            ready.append(prepare(raw, owned=True))   # parsed from this request's body
         except EventRefused as exc:
             return _refusal(exc.problems, i if batch else None)
     if batch and len(ready) > 1:

@@ -23,6 +23,7 @@ outputs were not produced) or a JobEvent, skipping a dataset "derived" from itse
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,7 @@ from server.openlineage.field_types import MAX_TYPE_LENGTH, SOURCE_TYPE_KEY, arr
 from server.openlineage.validate import Checked, parse_time
 
 MAX_FIELD_NAME = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")   # a field name's forbidden characters (C0, DEL)
 TEAM_PREFIXES = ("team:", "group:")
 
 
@@ -70,7 +72,7 @@ def _time(value: Any) -> datetime | None:
 
 def _field_name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD_NAME \
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            or _CONTROL.search(value):
         raise ValidationError(f"{where}: a field name must be 1-{MAX_FIELD_NAME} characters "
                               "without control characters", field=where)
     return value
@@ -84,21 +86,24 @@ def dataset_key(ds: dict[str, Any], where: str) -> DatasetKey:
 def schema_fields(facet: dict[str, Any], where: str) -> tuple[FieldSpec, ...]:
     """The schema facet's fields; nested ones (structs) flattened as ``parent.child``."""
     out: list[FieldSpec] = []
+    at_fields, at_schema = f"{where}.schema.fields", f"{where}.schema"   # for the errors
 
     def walk(fields: list[Any], prefix: str) -> None:
         for f in fields:
             f = _dict(f)
-            name = prefix + _field_name(f.get("name"), f"{where}.schema.fields")
+            name = prefix + _field_name(f.get("name"), at_fields)
             declared = _str(f.get("type"))
             if declared is not None and len(declared) > MAX_TYPE_LENGTH:
                 raise ValidationError(f"{where}.schema.fields: the type of field {name!r} is "
                                       f"longer than {MAX_TYPE_LENGTH} characters",
-                                      field=f"{where}.schema")
+                                      field=at_schema)
+            description = f.get("description")
             out.append(FieldSpec(name=name, arrow_type=arrow_type_of(declared or "") or "",
-                                 description=check_text(_str(f.get("description")),
-                                                        field=f"{where}.schema"),
+                                 description=None if description is None else check_text(
+                                     _str(description), field=at_schema),
                                  metadata={SOURCE_TYPE_KEY: declared} if declared else {}))
-            walk(_list(f.get("fields")), name + ".")
+            if f.get("fields"):   # a struct's own fields
+                walk(_list(f["fields"]), name + ".")
 
     walk(_list(facet.get("fields")), "")
     return tuple(out)
@@ -145,13 +150,16 @@ def column_lineage(output: DatasetSpec, where: str) -> tuple[list[ColumnLineageS
     """The columnLineage facet's records, and the datasets its dataset-level entries name."""
     facet = _dict(output.facets.get("columnLineage"))
     records: list[ColumnLineageSpec] = []
+    at_fields, at_inputs, at_facet = (f"{where}.columnLineage.fields",   # for the errors
+                                      f"{where}.columnLineage.inputFields",
+                                      f"{where}.columnLineage")
     for out_field, spec in sorted(_dict(facet.get("fields")).items()):
-        out_field = _field_name(out_field, f"{where}.columnLineage.fields")
+        out_field = _field_name(out_field, at_fields)
         spec = _dict(spec)
         for item in _list(spec.get("inputFields")):
             item = _dict(item)
-            up = dataset_key(item, f"{where}.columnLineage.inputFields")
-            in_field = _field_name(item.get("field"), f"{where}.columnLineage.inputFields")
+            up = dataset_key(item, at_inputs)
+            in_field = _field_name(item.get("field"), at_inputs)
             transformations = [_dict(t) for t in _list(item.get("transformations"))] or [{
                 "type": spec.get("transformationType"),
                 "description": item.get("transformation") or spec.get(
@@ -161,8 +169,8 @@ def column_lineage(output: DatasetSpec, where: str) -> tuple[list[ColumnLineageS
                     output.key, out_field, up, in_field,
                     transformation_type=(_str(t.get("type")) or "")[:100],
                     transformation_subtype=(_str(t.get("subtype")) or "")[:100],
-                    description=check_text(_str(t.get("description")),
-                                           field=f"{where}.columnLineage", limit=2000),
+                    description=check_text(_str(t.get("description")), field=at_facet,
+                                           limit=2000),
                     masking=t.get("masking") is True))
     whole = [dataset_key(_dict(item), f"{where}.columnLineage.dataset")
              for item in _list(facet.get("dataset"))]

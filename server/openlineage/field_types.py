@@ -15,6 +15,7 @@ integer) is therefore read as Arrow's 8-bit ``int8``; its ``sourceType`` says wh
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pyarrow as pa
@@ -78,8 +79,11 @@ def _is_arrow_name(declared: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def arrow_type_of(declared: str) -> str | None:
-    """The Arrow type string for a declared field type, or None when it is not clear."""
+    """The Arrow type string for a declared field type, or None when it is not clear.
+    Remembered (a pure function of the text): producers declare the same few types in every
+    schema facet, and asking pyarrow about a type it does not name raises each time."""
     text = " ".join(declared.strip().split())
     if not text or len(text) > MAX_TYPE_LENGTH:
         return None

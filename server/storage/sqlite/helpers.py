@@ -6,10 +6,13 @@ caller's read snapshot or write transaction.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import re
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from server.errors import NotFoundError
@@ -45,19 +48,62 @@ def _live_dataset(conn: sqlite3.Connection, key: DatasetKey) -> Dataset:
     return rows.dataset(row)
 
 
+# datasets whose full-text row a deferred_reindex block still owes (None: reindex at once)
+_pending: contextvars.ContextVar[dict[str, None] | None] = contextvars.ContextVar(
+    "peso_sqlite_pending_reindex", default=None)
+
+
 def _reindex(conn: sqlite3.Connection, dataset_id: str) -> None:
-    """Refresh the dataset's full-text row (names, description, tags, latest field names)."""
-    row = conn.execute(f"SELECT d.rid, {sql.DATASET_COLS} FROM datasets d WHERE d.id = ?",
-                       (dataset_id,)).fetchone()
-    conn.execute(sql.FTS_DELETE, (row["rid"],))
-    if row["deleted_at"] is not None:
-        conn.execute(sql.EMBEDDING_UNQUEUE, (row["rid"],))
+    """Refresh the dataset's full-text row (names, description, tags, latest field names);
+    inside ``deferred_reindex``, only note it (the block reindexes it once, at its end)."""
+    pending = _pending.get()
+    if pending is not None:
+        pending[dataset_id] = None
         return
-    conn.execute(sql.EMBEDDING_QUEUE, (row["rid"], uuid.uuid4().hex))  # semantic search
-    tags = " ".join(r[0] for r in conn.execute(sql.TAG_NAMES_OF, (dataset_id,)))
-    fields = " ".join(r[0] for r in conn.execute(sql.LATEST_FIELD_NAMES, (dataset_id,)))
-    conn.execute(sql.FTS_INSERT, (row["rid"], row["namespace"], row["name"],
-                                  row["description"] or "", tags, fields))
+    _reindex_rows(conn, conn.execute(sql.DATASET_FOR_REINDEX, (dataset_id,)).fetchall())
+
+
+@contextlib.contextmanager
+def deferred_reindex(conn: sqlite3.Connection) -> Iterator[None]:
+    """Within the block (one write transaction), ``_reindex`` notes datasets instead of
+    reindexing them; when the block ends without an error, each noted dataset is reindexed
+    ONCE, from its final state, in ``rowid`` order (see ``_reindex_rows``). A new dataset
+    was reindexed when registered and again when its first version landed, and FTS5 writes
+    a segment to disk whenever a rowid comes again or goes down within its pending rows:
+    merging those segments was most of an OpenLineage batch's search-index cost. Nothing
+    in the block may read ``dataset_fts`` expecting its own changes (no write path does)."""
+    if _pending.get() is not None:   # an enclosing block reindexes
+        yield
+        return
+    pending: dict[str, None] = {}
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if pending:
+        _reindex_rows(conn, conn.execute(sql.DATASETS_FOR_REINDEX,
+                                         (json.dumps(list(pending)),)).fetchall())
+
+
+def _reindex_rows(conn: sqlite3.Connection, found: list[sqlite3.Row]) -> None:
+    """Rewrite the full-text rows of these datasets (rows of ``DATASET_FOR_REINDEX``, in
+    rowid order) and queue them for semantic search (dropped from the queue when deleted).
+    The search rows are written first, the queue after: a write to ``embedding_queue`` opens
+    a statement journal (REPLACE on a table with a foreign key), which makes FTS5 flush its
+    pending rows as a segment of their own, once per dataset when interleaved."""
+    for row in found:
+        conn.execute(sql.FTS_DELETE, (row["rid"],))
+        if row["deleted_at"] is None:
+            tags = " ".join(r[0] for r in conn.execute(sql.TAG_NAMES_OF, (row["id"],)))
+            fields = " ".join(r[0] for r in conn.execute(sql.LATEST_FIELD_NAMES, (row["id"],)))
+            conn.execute(sql.FTS_INSERT, (row["rid"], row["namespace"], row["name"],
+                                          row["description"] or "", tags, fields))
+    conn.executemany(sql.EMBEDDING_UNQUEUE,
+                     [(row["rid"],) for row in found if row["deleted_at"] is not None])
+    conn.executemany(sql.EMBEDDING_QUEUE,   # a fresh ticket: semantic search re-embeds it
+                     [(row["rid"], uuid.uuid4().hex) for row in found
+                      if row["deleted_at"] is None])
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:

@@ -34,10 +34,12 @@ from server.storage import lineage_walk as walk
 from server.storage.batching import first_pages, grouped
 from server.storage.lineage_walk import BoundedWalk, PathSearch, Reached, Step
 from server.storage.sqlite import lineage_apply as apply
+from server.storage.sqlite import lineage_columns as columns
 from server.storage.sqlite import lineage_rows as lr
 from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows
 from server.storage.sqlite.db import Database
+from server.storage.sqlite.helpers import deferred_reindex
 
 Column = tuple[str, str]   # (dataset id, field)
 
@@ -181,20 +183,24 @@ class LineageMixin:
         spec = ColumnLineageSpec(downstream, downstream_field, upstream, upstream_field,
                                  transformation_type, transformation_subtype, description,
                                  masking)
-        return await self.db.write(lambda c: apply.put_column_lineage(c, spec, actor))
+        return await self.db.write(lambda c: columns.put_column_lineage(c, spec, actor))
 
     # --- OpenLineage events, jobs and runs --------------------------------------------------
     async def ingest_lineage_event(self, event: LineageEvent, *, actor: str) -> IngestResult:
-        host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
-        return await self.db.write(lambda c: apply.apply_event(host, c, event, actor))
+        [result] = await self.ingest_lineage_events([event], actor=actor)
+        return result
 
     async def ingest_lineage_events(self, events: Sequence[LineageEvent], *,
                                     actor: str) -> list[IngestResult]:
         if not events:
             return []
         host: apply.Host = self  # type: ignore[assignment]  # SQLiteGraphStore provides both
-        return await self.db.write(lambda c: [apply.apply_event(host, c, e, actor)
-                                              for e in events])
+
+        def run(c: sqlite3.Connection) -> list[IngestResult]:
+            batch = apply.Batch()   # what this transaction read, shared by its events
+            with deferred_reindex(c):   # each dataset's search row written once, at the end
+                return [apply.apply_event(host, c, e, actor, batch) for e in events]
+        return await self.db.write(run)
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
         if not ids:

@@ -1,21 +1,26 @@
 """Applying one OpenLineage event (a ``LineageEvent``) to SQLite, inside the caller's write
-transaction: job, run, datasets, run inputs/outputs, DERIVED_FROM edges, column lineage,
-dataset facets, the event row, and one audit event per change.
+transaction: job, run, datasets, run inputs/outputs, DERIVED_FROM edges, column lineage
+(``lineage_columns.py``), dataset facets, the event row, and one audit event per change.
 
-The store's own dataset and version registration (``_ensure_dataset``, ``_register_one``) is
-reused through ``Host``, so an OpenLineage dataset is an ordinary dataset: searchable,
+The store's own dataset and version registration (``_ensure_dataset``, ``_insert_version``)
+is reused through ``Host``, so an OpenLineage dataset is an ordinary dataset: searchable,
 listable, with versions and fields.
+
+The events of one transaction share a ``Batch``: what the transaction already read or wrote
+of a job, a run, a dataset, its latest version's schema and its facets, kept as a fresh read
+would give it, so a batch reads each of them once (a run's START and COMPLETE name the same
+job, run and datasets). It lives and dies with its transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from server.errors import ConflictError, NotFoundError
+from server.errors import ConflictError
 from server.ids import new_id
 from server.lineage_event import (
-    ColumnLineageSpec,
     DatasetSpec,
     IngestResult,
     JobSpec,
@@ -25,12 +30,10 @@ from server.lineage_event import (
     version_marker,
 )
 from server.models import (
-    ColumnLineageEdge,
     DatasetKey,
     DatasetLayer,
     FieldSpec,
     NewVersion,
-    RegisteredVersion,
     RunRole,
     RunState,
     SourceKind,
@@ -39,6 +42,7 @@ from server.storage.sqlite import lineage_rows as lr
 from server.storage.sqlite import lineage_sql as L
 from server.storage.sqlite import rows, sql
 from server.storage.sqlite.helpers import _audit
+from server.storage.sqlite.lineage_columns import put_columns
 
 FIELDS_OF_VERSION = ("SELECT name, arrow_type, nullable, description FROM fields "
                      "WHERE version_id = ? ORDER BY position")
@@ -51,8 +55,51 @@ class Host(Protocol):
                         layer: DatasetLayer, description: str | None, source_name: str | None,
                         actor: str) -> str: ...
 
-    def _register_one(self, c: sqlite3.Connection, item: NewVersion,
-                      actor: str) -> RegisteredVersion: ...
+    def _insert_version(self, c: sqlite3.Connection, dataset_id: str, previous: int,
+                        item: NewVersion, actor: str) -> str: ...
+
+
+# a field as ``add_version`` compares it (and a version from a version facet alone reuses it):
+# (name, arrow type, nullable, description), as read back from ``fields``
+_Held = tuple[str, str, bool, str | None]
+
+
+@dataclass(slots=True)
+class _Latest:
+    """A dataset's latest version as ``add_version`` compares it: number, content hash and
+    fields."""
+
+    number: int
+    content_hash: str
+    fields: list[_Held]
+
+
+_UNKNOWN: Any = object()   # a dataset's description or source not (yet) known to the batch
+
+
+@dataclass(slots=True)
+class _Known:
+    """A dataset the batch ensured: its id, and the description and source it now has as far
+    as the batch knows (``_UNKNOWN``: never given in this batch)."""
+
+    id: str
+    description: Any = _UNKNOWN
+    source: Any = _UNKNOWN
+
+
+@dataclass(slots=True)
+class Batch:
+    """Reads of one write transaction, kept current with its own writes (see the module
+    docstring). Each value is what reading the row again would return."""
+
+    jobs: dict[tuple[str, str], tuple[str, str | None, dict[str, Any]]] = field(
+        default_factory=dict)                          # key -> (id, description, facets)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> RUN_BY_ID's row
+    datasets: dict[DatasetKey, _Known] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)     # source names known to exist
+    latest: dict[str, _Latest | None] = field(default_factory=dict)  # dataset id -> latest
+    # dataset id -> its facets row: parsed, or the JSON text as written; None: no row
+    facets: dict[str, dict[str, Any] | str | None] = field(default_factory=dict)
 
 
 def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str,
@@ -63,27 +110,31 @@ def audit(c: sqlite3.Connection, actor: str, action: str, kind: str, target: str
 
 # --- the event ---------------------------------------------------------------------------
 
-def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent,
-                actor: str) -> IngestResult:
+def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent, actor: str,
+                batch: Batch | None = None) -> IngestResult:
+    """Apply one event; ``batch`` is shared by the events of one transaction (a fresh one
+    when not given)."""
     if c.execute(L.EVENT_EXISTS, (ev.key,)).fetchone() is not None:
         return IngestResult(created=False, key=ev.key)
-    job_id = ensure_job(c, ev.job, actor) if ev.job is not None else None
+    b = batch if batch is not None else Batch()
+    job_id = ensure_job(c, ev.job, actor, b) if ev.job is not None else None
     run_id = None
     if ev.run is not None and job_id is not None:
-        run_id = ensure_run(c, ev.run, job_id, lr.iso(ev.event_time), actor)
+        run_id = ensure_run(c, ev.run, job_id, lr.iso(ev.event_time), actor, b)
     ids: dict[DatasetKey, str] = {}
     for spec in ev.specs():
-        ids[spec.key] = ensure_dataset(host, c, spec, actor)
+        ids[spec.key] = ensure_dataset(host, c, spec, actor, b)
     for key in ev.other_keys():
-        ids[key] = host._ensure_dataset(c, key.namespace, key.name, DatasetLayer.EXTERNAL,
-                                        None, None, actor)
+        ids[key] = _dataset(host, c, b, key.namespace, key.name, None, None, actor)
+    run_rows, job_rows = [], []
     for role, specs in ((RunRole.INPUT, ev.inputs), (RunRole.OUTPUT, ev.outputs)):
         for spec in specs:
             if run_id is not None:
-                c.execute(L.RUN_DATASET_UPSERT, (run_id, ids[spec.key], role.value,
-                                                 lr.dumps(spec.io_facets)))
+                run_rows.append((run_id, ids[spec.key], role.value, lr.dumps(spec.io_facets)))
             if job_id is not None:
-                c.execute(L.JOB_DATASET_ADD, (job_id, ids[spec.key], role.value))
+                job_rows.append((job_id, ids[spec.key], role.value))
+    c.executemany(L.RUN_DATASET_UPSERT, run_rows)
+    c.executemany(L.JOB_DATASET_ADD, job_rows)
     label = ev.job.name if ev.job is not None else None
     for down, up in ev.edges:
         put_edge(c, ids[down], ids[up], str(up), label, job_id, run_id, actor)
@@ -100,39 +151,61 @@ def apply_event(host: Host, c: sqlite3.Connection, ev: LineageEvent,
                         dataset_ids=list(dict.fromkeys(ids.values())))
 
 
-def ensure_job(c: sqlite3.Connection, spec: JobSpec, actor: str) -> str:
-    row = c.execute(L.JOB_BY_KEY, (spec.namespace, spec.name)).fetchone()
+def _stored(facets: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Facets as written (JSON text) and as reading them back gives them."""
+    text = lr.dumps(facets)
+    return text, ({} if text == "{}" else lr.loads(text))
+
+
+def ensure_job(c: sqlite3.Connection, spec: JobSpec, actor: str, b: Batch) -> str:
+    key = (spec.namespace, spec.name)
+    known = b.jobs.get(key)
+    if known is None:
+        row = c.execute(L.JOB_BY_KEY, key).fetchone()
+        known = None if row is None else (row["id"], row["description"], lr.loads(row["facets"]))
     stamp = rows.now()
-    if row is None:
+    if known is None:
         job_id = new_id()
-        c.execute(L.JOB_INSERT, (job_id, spec.namespace, spec.name, spec.description,
-                                 lr.dumps(merge_facets({}, spec.facets)), stamp, stamp))
+        text, facets = _stored(merge_facets({}, spec.facets))
+        c.execute(L.JOB_INSERT, (job_id, spec.namespace, spec.name, spec.description, text,
+                                 stamp, stamp))
         audit(c, actor, "job.created", "Job", job_id,
               {"namespace": spec.namespace, "name": spec.name})
+        b.jobs[key] = (job_id, spec.description, facets)
         return job_id
-    old = lr.job(row)
-    facets = merge_facets(old.facets, spec.facets)
-    description = spec.description if spec.description is not None else old.description
-    if (facets, description) != (old.facets, old.description):
-        c.execute(L.JOB_UPDATE, (description, lr.dumps(facets), stamp, old.id))
-        audit(c, actor, "job.updated", "Job", old.id,
+    job_id, old_description, old_facets = known
+    merged = merge_facets(old_facets, spec.facets)
+    description = spec.description if spec.description is not None else old_description
+    if (merged, description) != (old_facets, old_description):
+        text, facets = _stored(merged)
+        c.execute(L.JOB_UPDATE, (description, text, stamp, job_id))
+        audit(c, actor, "job.updated", "Job", job_id,
               {"namespace": spec.namespace, "name": spec.name})
-    return old.id
+        known = (job_id, description, facets)
+    b.jobs[key] = known
+    return job_id
+
+
+_RUN_FIELDS = ("state", "state_time", "started_at", "ended_at", "error_message",
+               "nominal_start", "nominal_end", "parent_run_id", "facets")
 
 
 def ensure_run(c: sqlite3.Connection, spec: RunSpec, job_id: str, at: str,
-               actor: str) -> str:
-    row = c.execute(L.RUN_BY_ID, (spec.run_id,)).fetchone()
+               actor: str, b: Batch) -> str:
+    row: Any = b.runs.get(spec.run_id)
+    if row is None:
+        row = c.execute(L.RUN_BY_ID, (spec.run_id,)).fetchone()
     stamp, state = rows.now(), spec.state
     nominal = (lr.iso(spec.nominal_start) if spec.nominal_start else None,
                lr.iso(spec.nominal_end) if spec.nominal_end else None)
     if row is None:
         started = at if state in (RunState.START, RunState.RUNNING) else None
         ended = at if state.terminal else None
-        c.execute(L.RUN_INSERT, (spec.run_id, job_id, state.value, at, started, ended,
-                                 spec.error_message, *nominal, spec.parent_run_id,
-                                 lr.dumps(merge_facets({}, spec.facets)), stamp, stamp))
+        values = (state.value, at, started, ended, spec.error_message, *nominal,
+                  spec.parent_run_id, lr.dumps(merge_facets({}, spec.facets)))
+        c.execute(L.RUN_INSERT, (spec.run_id, job_id, *values, stamp, stamp))
         audit(c, actor, "run.created", "Run", spec.run_id, {"job": job_id, "state": state.value})
+        b.runs[spec.run_id] = {"job_id": job_id, **dict(zip(_RUN_FIELDS, values, strict=True))}
         return spec.run_id
     if row["job_id"] != job_id:
         raise ConflictError(f"run {spec.run_id} belongs to another job; a runId names one "
@@ -158,17 +231,42 @@ def ensure_run(c: sqlite3.Connection, spec: RunSpec, job_id: str, at: str,
     if after != before:
         c.execute(L.RUN_UPDATE, (*after, stamp, spec.run_id))
         audit(c, actor, "run.updated", "Run", spec.run_id, {"state": new_state.value})
+        b.runs[spec.run_id] = {"job_id": job_id, **dict(zip(_RUN_FIELDS, after, strict=True))}
+    else:
+        b.runs[spec.run_id] = {"job_id": row["job_id"],
+                               **{name: row[name] for name in _RUN_FIELDS}}
     return spec.run_id
 
 
 # --- datasets ----------------------------------------------------------------------------
 
-def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: str) -> str:
-    source_name = ensure_source(c, spec, actor)
-    dataset_id = host._ensure_dataset(c, spec.namespace, spec.name, DatasetLayer.EXTERNAL,
-                                      spec.description, source_name, actor)
+def _dataset(host: Host, c: sqlite3.Connection, b: Batch, namespace: str, name: str,
+             description: str | None, source_name: str | None, actor: str) -> str:
+    """``host._ensure_dataset`` (layer EXTERNAL), skipped when the batch already ensured
+    this dataset and nothing given differs from what it now holds."""
+    key = DatasetKey(namespace, name)
+    known = b.datasets.get(key)
+    if known is not None and (description is None or description == known.description) \
+            and (source_name is None or source_name == known.source):
+        return known.id
+    dataset_id = host._ensure_dataset(c, namespace, name, DatasetLayer.EXTERNAL, description,
+                                      source_name, actor)
+    if known is None:
+        known = b.datasets[key] = _Known(dataset_id)
+    if description is not None:
+        known.description = description
+    if source_name is not None:
+        known.source = source_name
+    return dataset_id
+
+
+def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: str,
+                   b: Batch) -> str:
+    source_name = ensure_source(c, spec, actor, b)
+    dataset_id = _dataset(host, c, b, spec.namespace, spec.name, spec.description,
+                          source_name, actor)
     if spec.fields is not None or spec.version is not None:
-        add_version(host, c, dataset_id, spec, source_name, actor)
+        add_version(host, c, dataset_id, spec, source_name, actor, b)
     for owner in spec.owners:
         before = c.execute(sql.OWNER_GET, (dataset_id, owner.name)).fetchone()
         if before is None or (before["kind"], before["email"]) != (owner.kind.value,
@@ -177,47 +275,72 @@ def ensure_dataset(host: Host, c: sqlite3.Connection, spec: DatasetSpec, actor: 
             audit(c, actor, "owner.added", "Dataset", dataset_id,
                   {"owner": owner.name, "kind": owner.kind.value})
     if spec.facets:
-        found = c.execute(L.DATASET_FACETS_GET, (dataset_id,)).fetchone()
-        old = lr.loads(found["facets"]) if found else {}
+        if dataset_id in b.facets:
+            held = b.facets[dataset_id]
+        else:
+            row = c.execute(L.DATASET_FACETS_GET, (dataset_id,)).fetchone()
+            held = row["facets"] if row else None
+        found = lr.loads(held) if isinstance(held, str) else held
+        old = found if found is not None else {}
         new = merge_facets(old, spec.facets)
         if found is None or new != old:   # recorded under the event's own audit entry
-            c.execute(L.DATASET_FACETS_PUT, (dataset_id, lr.dumps(new), rows.now()))
+            text = lr.dumps(new)
+            c.execute(L.DATASET_FACETS_PUT, (dataset_id, text, rows.now()))
+            b.facets[dataset_id] = text   # read back (parsed) only if the batch needs it
+        else:
+            b.facets[dataset_id] = found
     return dataset_id
 
 
-def ensure_source(c: sqlite3.Connection, spec: DatasetSpec, actor: str) -> str | None:
+def ensure_source(c: sqlite3.Connection, spec: DatasetSpec, actor: str, b: Batch) -> str | None:
     """The dataSource facet's source, created (kind platform) when it is new; an existing
     source of that name is used as it is."""
     if spec.source is None:
         return None
-    if c.execute(sql.SOURCE_BY_NAME, (spec.source.name,)).fetchone() is None:
+    name = spec.source.name
+    if name not in b.sources and c.execute(sql.SOURCE_BY_NAME, (name,)).fetchone() is None:
         source_id, stamp = new_id(), rows.now()
-        c.execute(sql.SOURCE_INSERT, (source_id, spec.source.name, SourceKind.PLATFORM.value,
+        c.execute(sql.SOURCE_INSERT, (source_id, name, SourceKind.PLATFORM.value,
                                       spec.source.url, None,
                                       "Named by OpenLineage dataSource facets", stamp, stamp))
-        audit(c, actor, "source.created", "Source", source_id, {"name": spec.source.name})
-    return spec.source.name
+        audit(c, actor, "source.created", "Source", source_id, {"name": name})
+    b.sources.add(name)
+    return name
 
 
 def add_version(host: Host, c: sqlite3.Connection, dataset_id: str, spec: DatasetSpec,
-                source_name: str | None, actor: str) -> None:
+                source_name: str | None, actor: str, b: Batch) -> None:
     """A version without objects when the schema (or the version facet) is new: a dataset
     loaded by Peso whose schema matches gets no extra version."""
-    latest = c.execute(sql.VERSION_LATEST_OF, (dataset_id,)).fetchone()
-    held = [] if latest is None else [
-        FieldSpec(r["name"], r["arrow_type"], bool(r["nullable"]), r["description"])
-        for r in c.execute(FIELDS_OF_VERSION, (latest["id"],))]
-    fields = list(spec.fields) if spec.fields is not None else held
-    shape = [(f.name, f.arrow_type) for f in fields]
+    if dataset_id in b.latest:
+        latest = b.latest[dataset_id]
+    else:
+        row = c.execute(sql.VERSION_LATEST_OF, (dataset_id,)).fetchone()
+        latest = None if row is None else _Latest(row["version"], row["content_hash"], [
+            (r[0], r[1], bool(r[2]), r[3]) for r in c.execute(FIELDS_OF_VERSION, (row["id"],))])
+        b.latest[dataset_id] = latest
+    held = [] if latest is None else latest.fields
+    if spec.fields is not None:
+        fields = list(spec.fields)
+        shape = [(f.name, f.arrow_type) for f in fields]
+    else:   # a version facet alone: the fields the latest version has
+        fields = [FieldSpec(*h) for h in held]
+        shape = [h[:2] for h in held]
+    if latest is not None and spec.version is None and shape == [h[:2] for h in held]:
+        return   # the schema it has: no new version
     marker = version_marker(shape, spec.version)
-    if latest is not None and shape == [(f.name, f.arrow_type) for f in held] and (
-            spec.version is None or latest["content_hash"] == marker):
-        return
-    host._register_one(c, NewVersion(
+    if latest is not None and latest.content_hash == marker:
+        return   # the schema and version it has
+    item = NewVersion(
         namespace=spec.namespace, name=spec.name, content_hash=marker,
         row_count=spec.row_count or 0, byte_size=spec.byte_size or 0, fields=fields,
         format="openlineage", layer=DatasetLayer.EXTERNAL, source_name=source_name,
-        description=spec.description), actor)
+        description=spec.description)
+    # the dataset was ensured with this description and source just before: the version only
+    number = latest.number if latest is not None else 0
+    host._insert_version(c, dataset_id, number, item, actor)
+    b.latest[dataset_id] = _Latest(number + 1, marker, [
+        (f.name, f.arrow_type, bool(f.nullable), f.description) for f in fields])
 
 
 # --- edges -------------------------------------------------------------------------------
@@ -239,58 +362,3 @@ def put_edge(c: sqlite3.Connection, down_id: str, up_id: str, up_name: str, labe
               {"upstream": up_name, "job": label, "run": run_id})
     elif run_id is not None and before["run_id"] != run_id:
         c.execute(L.EDGE_SET_JOB, (label, job_id, run_id, down_id, up_id))
-
-
-def put_columns(c: sqlite3.Connection, specs: tuple[ColumnLineageSpec, ...],
-                ids: dict[DatasetKey, str], job_id: str | None, run_id: str | None,
-                actor: str) -> None:
-    changed: dict[str, int] = {}
-    for spec in specs:
-        down, up = ids[spec.downstream], ids[spec.upstream]
-        if (down, spec.downstream_field) == (up, spec.upstream_field):
-            continue
-        if put_column(c, down, spec, up, job_id, run_id):
-            changed[down] = changed.get(down, 0) + 1
-    for down, count in changed.items():
-        audit(c, actor, "column_lineage.added", "Dataset", down, {"fields": count})
-
-
-def put_column(c: sqlite3.Connection, down: str, spec: ColumnLineageSpec, up: str,
-               job_id: str | None, run_id: str | None) -> bool:
-    """Insert or refresh one record; True when it is new or its meaning changed."""
-    ident = (down, spec.downstream_field, up, spec.upstream_field, spec.transformation_type,
-             spec.transformation_subtype)
-    before = c.execute(L.COLUMN_GET, ident).fetchone()
-    if before is None:
-        c.execute(L.COLUMN_INSERT, (*ident, spec.description, int(spec.masking), job_id,
-                                    run_id, rows.now()))
-        return True
-    meaning = (spec.description, int(spec.masking))
-    origin = (job_id or before["job_id"], run_id or before["run_id"])
-    if meaning != (before["description"], before["masking"]) \
-            or origin != (before["job_id"], before["run_id"]):
-        c.execute(L.COLUMN_UPDATE, (*meaning, *origin, *ident))
-    return meaning != (before["description"], before["masking"])
-
-
-def put_column_lineage(c: sqlite3.Connection, spec: ColumnLineageSpec,
-                       actor: str) -> ColumnLineageEdge:
-    """The direct form (no job, no run): both datasets must be live."""
-    ids = {}
-    for key in (spec.downstream, spec.upstream):
-        row = c.execute(sql.DATASET_BY_KEY, (key.namespace, key.name)).fetchone()
-        if row is None or row["deleted_at"] is not None:
-            raise NotFoundError(f"dataset {key} does not exist")
-        ids[key] = row["id"]
-    down, up = ids[spec.downstream], ids[spec.upstream]
-    if (down, spec.downstream_field) == (up, spec.upstream_field):
-        raise ConflictError(f"field {spec.downstream_field!r} of {spec.downstream} cannot be "
-                            "derived from itself")
-    if put_column(c, down, spec, up, None, None):
-        audit(c, actor, "column_lineage.added", "Dataset", down,
-              {"field": spec.downstream_field, "upstream": str(spec.upstream),
-               "upstreamField": spec.upstream_field})
-    row = c.execute(L.COLUMN_GET, (down, spec.downstream_field, up, spec.upstream_field,
-                                   spec.transformation_type,
-                                   spec.transformation_subtype)).fetchone()
-    return lr.column(row)

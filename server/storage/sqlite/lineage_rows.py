@@ -26,7 +26,9 @@ def loads(text: str | None) -> dict[str, Any]:
 
 
 def dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    """Facets and payloads as stored: keys sorted, what JSON cannot hold as text (no facets,
+    the common case, without building an encoder)."""
+    return "{}" if value == {} else json.dumps(value, sort_keys=True, default=str)
 
 
 def job(r: sqlite3.Row) -> Job:

@@ -104,6 +104,15 @@ DATASETS_BY_JSON_IDS = ("SELECT d.id, d.namespace, d.name, d.layer, d.descriptio
 COLUMN_GET = (f"SELECT {COLUMN_COLS} FROM column_lineage c WHERE c.downstream_id = ? "
               "AND c.downstream_field = ? AND c.upstream_id = ? AND c.upstream_field = ? "
               "AND c.transformation_type = ? AND c.transformation_subtype = ?")
+# the records of these identities (?: a JSON array of [downstream id, downstream field,
+# upstream id, upstream field, type, subtype]): one primary-key seek each
+COLUMNS_BY_IDENTS = (f"SELECT {COLUMN_COLS} FROM json_each(?) AS j CROSS JOIN column_lineage c "
+                     "ON c.downstream_id = json_extract(j.value, '$[0]') "
+                     "AND c.downstream_field = json_extract(j.value, '$[1]') "
+                     "AND c.upstream_id = json_extract(j.value, '$[2]') "
+                     "AND c.upstream_field = json_extract(j.value, '$[3]') "
+                     "AND c.transformation_type = json_extract(j.value, '$[4]') "
+                     "AND c.transformation_subtype = json_extract(j.value, '$[5]')")
 COLUMN_INSERT = ("INSERT INTO column_lineage (downstream_id, downstream_field, upstream_id, "
                  "upstream_field, transformation_type, transformation_subtype, description, "
                  "masking, job_id, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

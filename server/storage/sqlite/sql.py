@@ -222,6 +222,11 @@ def lineage_edges_among(n: int) -> str:
 
 
 # --- search ---------------------------------------------------------------------------------
+# what helpers._reindex writes a dataset's full-text row from; the set form (a JSON array of
+# dataset ids) in rowid order, the order FTS5 appends rows in without flushing a segment
+DATASET_FOR_REINDEX = f"SELECT d.rid, {DATASET_COLS} FROM datasets d WHERE d.id = ?"
+DATASETS_FOR_REINDEX = (f"SELECT d.rid, {DATASET_COLS} FROM datasets d "
+                        "WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.rid")
 FTS_DELETE = "DELETE FROM dataset_fts WHERE rowid = ?"
 FTS_INSERT = ("INSERT INTO dataset_fts (rowid, namespace, name, description, tags, fields) "
               "VALUES (?, ?, ?, ?, ?, ?)")

@@ -5,9 +5,11 @@ batch getters, and ``get_lineage``'s bounded ``WITH RECURSIVE`` walk.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from server import crashpoints
 from server.errors import ConflictError, ValidationError
@@ -58,7 +60,17 @@ class VersionsMixin:
         if latest is not None and latest["content_hash"] == item.content_hash:
             ds = rows.dataset(c.execute(sql.datasets_by_ids(1), (dataset_id,)).fetchone())
             return RegisteredVersion(ds, rows.version(latest), created=False)
-        number = (latest["version"] if latest else 0) + 1
+        version_id = self._insert_version(c, dataset_id, latest["version"] if latest else 0,
+                                          item, actor)
+        ds = rows.dataset(c.execute(sql.datasets_by_ids(1), (dataset_id,)).fetchone())
+        ver = rows.version(c.execute(sql.versions_by_ids(1), (version_id,)).fetchone())
+        return RegisteredVersion(ds, ver, created=True)
+
+    def _insert_version(self, c: sqlite3.Connection, dataset_id: str, previous: int,
+                        item: NewVersion, actor: str) -> str:
+        """Write version ``previous + 1`` of the (ensured) dataset: the version, its fields,
+        the contract, the latest pointer, the audit event and the search row; its id."""
+        number = previous + 1
         version_id = item.version_id or new_id()
         stamp = rows.now()
         c.execute(sql.VERSION_INSERT, (version_id, dataset_id, number, item.content_hash,
@@ -68,8 +80,7 @@ class VersionsMixin:
                                        item.quarantine_key))
         c.executemany(sql.FIELD_INSERT, [
             (new_id(), version_id, pos, f.name, f.arrow_type, int(f.nullable), f.description,
-             json.dumps(f.metadata, sort_keys=True), f.semantic_type, int(f.pii),
-             json.dumps(f.stats, sort_keys=True, default=str))
+             _metadata_json(f.metadata), f.semantic_type, int(f.pii), _stats_json(f.stats))
             for pos, f in enumerate(item.fields)])
         if item.contract is not None:
             c.execute(sql.DATASET_SET_CONTRACT, (_dump(item.contract), stamp, dataset_id))
@@ -78,9 +89,7 @@ class VersionsMixin:
                {"dataset": f"{item.namespace}/{item.name}", "version": number,
                 "rows": item.row_count, "content_hash": item.content_hash})
         _reindex(c, dataset_id)
-        ds = rows.dataset(c.execute(sql.datasets_by_ids(1), (dataset_id,)).fetchone())
-        ver = rows.version(c.execute(sql.versions_by_ids(1), (version_id,)).fetchone())
-        return RegisteredVersion(ds, ver, created=True)
+        return version_id
 
     async def get_versions(self, ids: Sequence[str]) -> list[DatasetVersion | None]:
         if not ids:
@@ -170,3 +179,24 @@ def _lineage_graph(datasets: dict[str, Dataset], depths: dict[str, int],
         return (d.namespace, d.name, u.namespace, u.name)
 
     return LineageGraph(nodes, sorted(filter(wanted, edges), key=key))
+
+
+def _metadata_json(value: dict[str, str]) -> str:
+    """A field's metadata as stored (keys sorted); most fields have none or the same few
+    (an OpenLineage field's declared type), so the text is remembered by the items."""
+    if value == {}:
+        return "{}"
+    items = tuple(value.items())
+    if all(type(k) is str and type(v) is str for k, v in items):   # no 1 == True clashes
+        return _items_json(items)
+    return json.dumps(value, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def _items_json(items: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(items), sort_keys=True)
+
+
+def _stats_json(value: dict[str, Any]) -> str:
+    """A field's profile as stored (keys sorted, what JSON cannot hold as text)."""
+    return "{}" if value == {} else json.dumps(value, sort_keys=True, default=str)
