@@ -65,6 +65,7 @@ STAMP = "2025-01-01T00:00:00.000000+00:00"
 WINDOW, HUBS, HUB_DEGREE = 1000, 10, 1000
 TARGETS = {"lineage_p50_ms": 50.0, "impact_p50_ms": 50.0, "search_p50_ms": 20.0,
            "openlineage_events_per_s": 1000.0}
+BUILD_1M_SECONDS = 600.0   # issue 15: a catalog of 1M datasets built in < 10 minutes
 
 LINEAGE = ("query($ns:String!,$n:String!){ lineage(namespace:$ns, name:$n, direction:UPSTREAM,"
            " depth:10, maxNodes:1000){ truncated nodesTotal nodes { depth dataset { name } } "
@@ -341,7 +342,8 @@ def main() -> int:
                       + (f", neo4j {figures['neo4j_rss_peak_mib']:.0f} MiB" if pid else "")
                       + f" | load avg {load[0]:.2f}")
                 for metric, value in figures.items():
-                    target = TARGETS.get(metric)
+                    target = (BUILD_1M_SECONDS if metric == "build_seconds" and size >= 1_000_000
+                              else TARGETS.get(metric))
                     met = None if target is None else (
                         value >= target if metric.endswith("per_s") else value <= target)
                     record({"bench": "backends_scale", "metric": metric, "value": value,
