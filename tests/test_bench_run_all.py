@@ -20,7 +20,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 PENDING = {"load_memory", "profile_bench", "catalog_100k", "lineage_100k",
            # minutes even at their smallest size (a 10k catalog on each backend, a model load)
            "backends_scale", "semantic_search", "mcp_vs_graphql"}
-NOT_BENCHES = {"run_all", "common", "bare_app"}
+NOT_BENCHES = {"run_all", "common", "bare_app", "plot_scale"}
 
 
 QUICK = run_all.discover()
