@@ -13,23 +13,16 @@ import pytest
 from server.storage import graph as graph_module
 from server.storage.neo4j import base, cypher
 from server.storage.neo4j.store import Neo4jGraphStore
-from tests.contract.conftest import wipe_neo4j
+from tests.contract.conftest import neo4j_from_env, wipe_neo4j
 from tests.contract.helpers import ACTOR, dataset
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PESO_TEST_NEO4J_URI"),
                                 reason="needs PESO_TEST_NEO4J_URI")
 
 
-def _store() -> Neo4jGraphStore:
-    return Neo4jGraphStore(os.environ["PESO_TEST_NEO4J_URI"],
-                           user=os.environ.get("PESO_TEST_NEO4J_USER", "neo4j"),
-                           password=os.environ.get("PESO_TEST_NEO4J_PASSWORD", "neo4j"),
-                           database=os.environ.get("PESO_TEST_NEO4J_DATABASE", "neo4j"))
-
-
 @pytest.fixture
 async def store() -> AsyncIterator[Neo4jGraphStore]:
-    s = _store()
+    s = neo4j_from_env()
     await s.open()
     await wipe_neo4j(s)
     try:
@@ -69,7 +62,7 @@ async def test_open_takes_deleted_datasets_of_an_older_catalog_out(
                        name="campaign b", description="", tags="", fields="")
     await store._write(as_before)
     assert await _indexed(store) == 2
-    again = _store()
+    again = neo4j_from_env()
     await again.open()
     try:
         assert await _indexed(again) == 1

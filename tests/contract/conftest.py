@@ -25,6 +25,15 @@ from tests.s3server import S3Endpoint, drop_bucket, fresh_bucket, s3_server  # n
 GRAPH_BACKENDS = ["sqlite", "neo4j"]
 
 
+def neo4j_from_env() -> Neo4jGraphStore:
+    """The test Neo4j named by PESO_TEST_NEO4J_URI (PESO_TEST_NEO4J_USER/PASSWORD default to
+    neo4j/neo4j, PESO_TEST_NEO4J_DATABASE to neo4j), not yet opened."""
+    return Neo4jGraphStore(os.environ["PESO_TEST_NEO4J_URI"],
+                           user=os.environ.get("PESO_TEST_NEO4J_USER", "neo4j"),
+                           password=os.environ.get("PESO_TEST_NEO4J_PASSWORD", "neo4j"),
+                           database=os.environ.get("PESO_TEST_NEO4J_DATABASE", "neo4j"))
+
+
 async def wipe_neo4j(store: Neo4jGraphStore) -> None:
     """Delete every node and edge (constraints and indexes stay): a clean slate per test."""
     from server.storage.neo4j import base, cypher
@@ -44,10 +53,7 @@ async def graph(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         if not uri:
             pytest.skip("Neo4j contract tests need PESO_TEST_NEO4J_URI (e.g. "
                         "bolt://127.0.0.1:7687 from `docker compose up neo4j`)")
-        # PESO_TEST_NEO4J_USER/PASSWORD default to neo4j/neo4j; every test starts empty
-        store = Neo4jGraphStore(uri, user=os.environ.get("PESO_TEST_NEO4J_USER", "neo4j"),
-                                password=os.environ.get("PESO_TEST_NEO4J_PASSWORD", "neo4j"),
-                                database=os.environ.get("PESO_TEST_NEO4J_DATABASE", "neo4j"))
+        store = neo4j_from_env()   # every test starts empty (wiped below)
     await store.open()
     if isinstance(store, Neo4jGraphStore):
         await wipe_neo4j(store)

@@ -75,7 +75,6 @@ def edge(m: dict[str, Any]) -> LineageEdge:
 
 # A walk reads ~1,000 datasets and ~1,400 edges: these two build them straight from the
 # statements' lists (no intermediate map, no type tests per timestamp), ~40% less client time.
-_LAYERS = {layer.value: layer for layer in DatasetLayer}
 _epoch = records.epoch
 
 
@@ -90,7 +89,7 @@ def dataset_row(r: list[Any]) -> Dataset:
     ds_id, namespace, name, layer, description, contract, source_id, created, updated, \
         deleted = r
     return Dataset(id=ds_id, namespace=namespace, name=name,
-                   layer=_LAYERS.get(layer) or DatasetLayer(layer), description=description,
+                   layer=DatasetLayer(layer), description=description,
                    source_id=source_id, created_at=_epoch(*created),
                    updated_at=_epoch(*updated),
                    deleted_at=None if deleted is None else _epoch(*deleted),

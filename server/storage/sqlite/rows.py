@@ -49,15 +49,12 @@ def dataset(r: sqlite3.Row) -> Dataset:
                    contract=_json(r["contract"]))
 
 
-_LAYERS = {layer.value: layer for layer in DatasetLayer}
-
-
 def dataset_tuple(r: tuple[Any, ...]) -> Dataset:
     """``dataset`` for a plain tuple in ``sql.DATASET_COLS`` order (lineage walks)."""
     ds_id, namespace, name, layer, description, source_id, created, updated, deleted, \
         contract = r
     return Dataset(id=ds_id, namespace=namespace, name=name,
-                   layer=_LAYERS.get(layer) or DatasetLayer(layer), description=description,
+                   layer=DatasetLayer(layer), description=description,
                    source_id=source_id, created_at=ts(created), updated_at=ts(updated),
                    deleted_at=ts(deleted) if deleted else None,
                    contract=None if contract is None else json.loads(contract))
