@@ -11,6 +11,14 @@ sub-fields executed. Anything
 else — an argument, a null for a non-null field, an exception, an awaitable, a value the
 scalar refuses — goes the ordinary way (``ExecutionContext.execute_field``), which reads the
 attribute again and reports exactly what it always did. Same values, same errors.
+
+One level up, an object whose whole selection is such fields — leaves, objects and lists of
+them, ``__typename``, all the way down, without ``@defer`` — is answered by a tree compiled
+once per request from that selection (``_Tree``): a walk of the value that builds the
+response dict with no resolve info, path or frame per field. A lineage answer is one such
+tree. Anything out of the ordinary anywhere in it (see ``_run``) drops the whole object back
+to graphql-core's execution, which reads it again: the tree only ever answers when every one
+of its values is one graphql-core would have given unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -116,7 +125,157 @@ def _read_object(plan: _Plan, kind: GraphQLObjectType, source: Any,
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """One response key of an all-plain selection: how to read it and what it holds."""
+    key: str
+    read: Callable[[Any], Any] | None     # None: ``__typename``, answered by ``typename``
+    typename: str | None
+    leaf: GraphQLLeafType | None          # a leaf, or a list of leaves
+    obj: GraphQLObjectType | None         # an object, or a list of objects: ``sub`` answers it
+    sub: tuple[_Tree, ...]
+    non_null: bool
+    is_list: bool
+    item_non_null: bool
+
+
+def _one(node: _Tree, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """A non-null leaf's coerced value or an object's answer, or _SLOW."""
+    if node.leaf is not None:
+        if type(value) not in _PLAIN and (isinstance(value, Exception) or is_awaitable(value)):
+            return _SLOW
+        try:
+            coerced = node.leaf.coerce_output_value(value)
+        except Exception:  # noqa: BLE001 - not lost: the ordinary way reads it again and reports it
+            return _SLOW
+        return _SLOW if coerced is None or coerced is Undefined else coerced
+    if isinstance(value, Exception) or is_awaitable(value):
+        return _SLOW
+    kind = node.obj
+    assert kind is not None   # a _Tree holds a leaf or an object
+    if kind.is_type_of is not None and kind.is_type_of(value, None) is not True:  # type: ignore[arg-type]
+        return _SLOW
+    return _run(node.sub, value, is_awaitable)
+
+
+def _run(tree: tuple[_Tree, ...], source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """The response dict of ``source`` for an all-plain selection, or _SLOW at the first
+    value graphql-core would not pass through unchanged: a read that raises, a null for a
+    non-null field or item, an exception or awaitable as a value, a list that is not a
+    list or tuple, a value the scalar refuses, an object its type's ``is_type_of`` refuses."""
+    out: dict[str, Any] = {}
+    for node in tree:
+        if node.read is None:
+            out[node.key] = node.typename
+            continue
+        try:
+            value = node.read(source)
+        except Exception:  # noqa: BLE001 - not lost: the ordinary way reads it again and reports it
+            return _SLOW
+        if value is None:
+            if node.non_null:
+                return _SLOW
+            out[node.key] = None
+        elif node.is_list:
+            if type(value) is not list and type(value) is not tuple:
+                return _SLOW
+            items: list[Any] = []
+            for item in value:
+                if item is None:
+                    if node.item_non_null:
+                        return _SLOW
+                    items.append(None)
+                    continue
+                done = _one(node, item, is_awaitable)
+                if done is _SLOW:
+                    return _SLOW
+                items.append(done)
+            out[node.key] = items
+        else:
+            done = _one(node, value, is_awaitable)
+            if done is _SLOW:
+                return _SLOW
+            out[node.key] = done
+    return out
+
+
 class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def collect_and_execute_subfields(self, return_type: GraphQLObjectType,
+                                      field_details_list: FieldDetailsList, path: Path,
+                                      result: Any, position_context: Any) -> Any:
+        """An object whose selection compiles to a tree (no delivery group: no ``@defer``
+        in play) is answered by ``_run``; any other, or one ``_run`` gives up on, the
+        ordinary way."""
+        if position_context is None:
+            tree = self._tree(return_type, field_details_list)
+            if tree is not None:
+                done = _run(tree, result, self.is_awaitable)
+                if done is not _SLOW:
+                    return done
+        return super().collect_and_execute_subfields(return_type, field_details_list, path,
+                                                     result, position_context)
+
+    def _tree(self, kind: GraphQLObjectType,
+              field_details_list: FieldDetailsList) -> tuple[_Tree, ...] | None:
+        """The compiled selection, once per request per (type, selection), like graphql-core
+        memoizes ``collect_subfields`` (the list kept alive so that its id stays its own)."""
+        trees: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList,
+                                                          tuple[_Tree, ...] | None]]
+        trees = self.__dict__.setdefault("_peso_trees", {})
+        key = (kind, id(field_details_list))
+        cached = trees.get(key)
+        if cached is None:
+            cached = (field_details_list, self._compile(kind, field_details_list))
+            trees[key] = cached
+        return cached[1]
+
+    def _compile(self, kind: GraphQLObjectType,
+                 field_details_list: FieldDetailsList) -> tuple[_Tree, ...] | None:
+        grouped, new_defer_usages, _forbidden = self.collect_subfields(kind, field_details_list)
+        if new_defer_usages:
+            return None
+        manager = self.middleware_manager
+        tree: list[_Tree] = []
+        for key, details in grouped.items():
+            first = details[0].node
+            if first.name.value == "__typename":
+                tree.append(_Tree(key, None, kind.name, None, None, (), True, False, False))
+                continue
+            field_def = self.schema.get_field(kind, first.name.value)
+            if field_def is None or first.arguments or field_def.args:
+                return None
+            resolve = field_def.resolve
+            if resolve is None or not getattr(resolve, "_is_default", False) or (
+                    manager is not None and manager.get_field_resolver(resolve) is not resolve):
+                return None
+            node = self._node(key, field_def, details)
+            if node is None:
+                return None
+            tree.append(node)
+        return tuple(tree)
+
+    def _node(self, key: str, field_def: GraphQLField,
+              details: FieldDetailsList) -> _Tree | None:
+        kind: Any = field_def.type
+        non_null = isinstance(kind, GraphQLNonNull)
+        kind = kind.of_type if non_null else kind
+        is_list = isinstance(kind, GraphQLList)
+        item_non_null = False
+        if is_list:
+            kind = kind.of_type
+            item_non_null = isinstance(kind, GraphQLNonNull)
+            kind = kind.of_type if item_non_null else kind
+        if is_leaf_type(kind):
+            return _Tree(key, _reader(field_def), None, kind, None, (), non_null, is_list,
+                         item_non_null)
+        if isinstance(kind, GraphQLObjectType):
+            sub = self._tree(kind, details)
+            if sub is None:
+                return None
+            return _Tree(key, _reader(field_def), None, None, kind, sub, non_null, is_list,
+                         item_non_null)
+        return None   # an interface, a union, a list of lists: the ordinary way
+
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_details_list: FieldDetailsList, path: Path,
                       position_context: Any) -> Any:

@@ -160,3 +160,109 @@ def test_lean_resolvers_leave_exception_handlers_alone() -> None:
     assert lean_resolvers(schema._schema, schema.config.info_class,
                           exception_handlers=True) == 0
     assert schema._schema.type_map["InfoQuery"].fields["failing"].resolve is before
+
+
+# --- whole selections answered by a compiled tree ----------------------------------------------
+
+@strawberry.type
+class Branch:
+    label: str
+    scores: list[int]
+    maybe_scores: list[int | None] | None
+    leaf: Leafy | None
+    leaves: list[Leafy]
+
+
+@strawberry.type
+class Tree:
+    branches: list[Branch]
+    pair: list[Branch] | None
+
+
+def tree(**bad: Any) -> Tree:
+    good = Leafy(name="a", maybe=None, colour=Colour.RED, count=1)
+    branches = [Branch(label=f"b{k}", scores=[k, k + 1], maybe_scores=[None, k] if k else None,
+                       leaf=good if k % 2 else None, leaves=[good] * k) for k in range(4)]
+    t = Tree(branches=branches, pair=None)
+    odd = branches[2]
+    for key, value in bad.items():
+        object.__setattr__(odd if key != "pair" else t, key, value)
+    return t
+
+
+@strawberry.type
+class TreeQuery:
+    @strawberry.field
+    def ok(self) -> Tree:
+        return tree(pair=tuple(tree().branches[:2]))
+
+    @strawberry.field
+    def null_label(self) -> Tree:
+        return tree(label=None)
+
+    @strawberry.field
+    def null_score(self) -> Tree:
+        return tree(scores=[1, None])
+
+    @strawberry.field
+    def bad_score(self) -> Tree:
+        return tree(scores=[1, "x"])
+
+    @strawberry.field
+    def not_a_list(self) -> Tree:
+        return tree(scores=7)
+
+    @strawberry.field
+    def wrong_leaf(self) -> Tree:
+        return tree(leaf="not a Leafy")
+
+    @strawberry.field
+    def broken_deep(self) -> Tree:
+        return tree(leaves=[Leafy(name=None, maybe=None, colour=Colour.RED, count=1)])  # type: ignore[arg-type]
+
+
+TREE_QUERY = """query($yes: Boolean!) { %s { __typename
+  branches { __typename label scores maybeScores ...Parts alias: label
+             skipped: label @skip(if: $yes) kept: label @include(if: $yes) }
+  pair { label } } }
+fragment Parts on Branch { leaf { name colour } leaves { name count later } }"""
+PLAIN_TREE_QUERY = TREE_QUERY.replace(" later", "")
+
+
+class Counting(PesoExecutionContext):
+    """Counts the objects graphql-core's ordinary way executed."""
+    ordinary = 0
+
+    def execute_fields(self, *args: Any, **kwargs: Any) -> Any:
+        Counting.ordinary += 1
+        return super().execute_fields(*args, **kwargs)
+
+
+async def run_tree(context: type, field: str, query: str = TREE_QUERY) -> dict[str, Any]:
+    schema = strawberry.Schema(query=TreeQuery, execution_context_class=context)
+    result = await schema.execute(query % field, variable_values={"yes": True})
+    return {"data": result.data,
+            "errors": sorted((e.message, tuple(e.path or ())) for e in result.errors or [])}
+
+
+@pytest.mark.parametrize("field", ["ok", "nullLabel", "nullScore", "badScore", "notAList",
+                                   "wrongLeaf", "brokenDeep"])
+@pytest.mark.parametrize("query", [TREE_QUERY, PLAIN_TREE_QUERY])
+async def test_tree_gives_the_same_answer_as_graphql_core(field: str, query: str) -> None:
+    ordinary = await run_tree(StrawberryGraphQLCoreExecutionContext, field, query)
+    assert await run_tree(PesoExecutionContext, field, query) == ordinary
+    if field != "ok":
+        assert ordinary["errors"]   # the odd value was reported, not hidden
+    else:
+        assert ordinary["data"]["ok"]["pair"] == [{"label": "b0"}, {"label": "b1"}]
+        assert ordinary["data"]["ok"]["branches"][1]["kept"] == "b1"
+        assert "skipped" not in ordinary["data"]["ok"]["branches"][1]
+
+
+async def test_a_plain_selection_skips_the_ordinary_way() -> None:
+    Counting.ordinary = 0
+    await run_tree(Counting, "ok", PLAIN_TREE_QUERY)
+    assert Counting.ordinary == 1      # the root only: Tree and all below it is one tree
+    Counting.ordinary = 0
+    await run_tree(Counting, "ok", TREE_QUERY)
+    assert Counting.ordinary > 4       # `later` has a resolver: leaves go the ordinary way
