@@ -9,6 +9,7 @@ file; Neo4j from PESO_TEST_NEO4J_URI / _USER / _PASSWORD, wiped first):
    batches of ``--batch`` records: per dataset one version with 4-6 fields (``bench/common.py``
    ``synth_version``), 0-3 tags, and lineage edges — from dataset 100 on, each is derived from
    2 datasets among the 1,000 before it (upstream walks go deep), plus 10 hubs of 1,000.
+   The build time includes ``compact_search_index`` at the end, as ``peso migrate`` does.
 2. **queries**, in process through the real ASGI app (``server.app.create_app``), one at a
    time: ``lineage`` UPSTREAM depth 10 maxNodes 1,000 and ``impact`` maxNodes 1,000 from random
    datasets (p50/p95), ``search`` of 5 terms (p50), ``datasets(first: 100)`` with nested
@@ -201,6 +202,7 @@ async def build(settings: Any, groups: list[list[dict[str, Any]]], batch: int) -
         for group in groups:
             for lo in range(0, len(group), batch):
                 await graph.import_records(group[lo:lo + batch])
+        await graph.compact_search_index()   # what peso migrate and peso restore end with
         return time.perf_counter() - t0
     finally:
         await graph.close()

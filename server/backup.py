@@ -217,6 +217,8 @@ async def import_catalog(graph: GraphStore, objects: ObjectStore, folder: Path, 
         created = await graph.import_records(records[start:start + BATCH_SIZE])
         for kind, n in created.items():
             report.records[kind] += n
+    if records:
+        await graph.compact_search_index()
     held = {identity(r): fingerprint(r) async for r in graph.export_records()}
     bad = [identity(r) for r in records if held.get(identity(r)) != fingerprint(r)]
     if bad:

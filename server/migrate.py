@@ -155,6 +155,8 @@ async def migrate(source_graph: GraphStore, target_graph: GraphStore,
             report.copied[kind] += n
     tell(f"records: copied {sum(report.copied.values())}, {len(source) - len(missing)} "
          "already there")
+    if missing:
+        await target_graph.compact_search_index()
 
     # --- verify --------------------------------------------------------------------------
     now_held = {identity(r): fingerprint(r) async for r in target_graph.export_records()}

@@ -118,3 +118,13 @@ async def test_a_raw_dataset_ranks_below_its_curated_one(graph: GraphStore) -> N
     assert hits[0].score > hits[1].score
     page, _ = await graph.search("customers", first=1, offset=1)  # the cut-off sees it too
     assert [str(h.dataset.key) for h in page] == ["crm/customers.raw"]
+
+
+async def test_compacting_the_index_keeps_every_answer(catalog: GraphStore) -> None:
+    queries = ["campaign", "churn", "gdpr", "session_id", "impr", "nothing_matches_this"]
+    before = [await catalog.search(q, first=10) for q in queries]
+    await catalog.compact_search_index()
+    await catalog.compact_search_index()   # twice: nothing left to merge is fine
+    assert [await catalog.search(q, first=10) for q in queries] == before
+    await dataset(catalog, "mkt", "campaign_costs", description="Spend per campaign")
+    assert "mkt/campaign_costs" in await _found(catalog, "campaign")   # writes still indexed

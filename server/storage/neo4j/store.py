@@ -25,3 +25,6 @@ class Neo4jGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, TransferMixin,
     """``Neo4jGraphStore(uri, user=..., password=..., database=..., max_lineage_depth=...)``:
     one driver per process, opened by ``open()`` (which also creates constraints and indexes,
     idempotently) and closed by ``close()``."""
+
+    async def compact_search_index(self) -> None:
+        """Nothing to do: Lucene merges the full-text index's segments itself."""

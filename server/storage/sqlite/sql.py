@@ -228,27 +228,36 @@ DATASET_FOR_REINDEX = f"SELECT d.rid, {DATASET_COLS} FROM datasets d WHERE d.id 
 DATASETS_FOR_REINDEX = (f"SELECT d.rid, {DATASET_COLS} FROM datasets d "
                         "WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.rid")
 FTS_DELETE = "DELETE FROM dataset_fts WHERE rowid = ?"
+# FTS5's 'optimize' command: every segment merged into one (store.compact_search_index)
+FTS_OPTIMIZE = "INSERT INTO dataset_fts (dataset_fts) VALUES ('optimize')"
 FTS_INSERT = ("INSERT INTO dataset_fts (rowid, namespace, name, description, tags, fields) "
               "VALUES (?, ?, ?, ?, ?, ?)")
 # bm25 column weights: namespace, name, description, tags, fields
-# Parameters: ?1 the FTS query, ?2 first, ?3 offset. Scoring every match is unavoidable, but
-# joining every match to `datasets` (for the namespace/name tie-break) is not: `hits` is
-# materialised once (SQLite does that for a CTE used twice), the score of the last wanted row
-# (?2 + ?3 - 1, in score order) becomes a cut-off, and only rows scoring at or better than it
-# are joined and sorted. Same rows, same order; ~25% faster for a term matching a third of a
-# 100k catalog (bench/catalog_100k.py).
-# bm25 is negative (lower is better): a raw dataset's score is scaled towards 0 by
-# RAW_SEARCH_WEIGHT, inside `hits` so that the cut-off below sees the final scores.
+# Parameters: ?1 the FTS query, ?2 first, ?3 offset, ?4 the window's first rowid. Every match
+# in the window is scored with bm25 (unavoidable), but only the ?2 + ?3 best of those plain
+# scores are joined to `datasets` for their layer before the cut-off: a raw dataset's score is
+# its bm25 scaled towards 0 by RAW_SEARCH_WEIGHT (bm25 is negative, lower is better), so a
+# final score is never better than its plain one, and the worst final score among those
+# ?2 + ?3 rows bounds the page's last one. Only matches whose plain score reaches that bound
+# are joined, weighted and sorted (with the namespace/name tie-break). Same rows, same order
+# as weighting every match first (tests/test_sqlite_search_window.py holds the two equal);
+# ~25% less CPU for a term matching a third of a 100k catalog (bench/backends_scale.py).
+assert 0 < RAW_SEARCH_WEIGHT <= 1   # what the bound above rests on
+_LAYER_WEIGHT = f"(CASE d.layer WHEN 'raw' THEN {RAW_SEARCH_WEIGHT} ELSE 1.0 END)"
 SEARCH = f"""WITH hits AS (
-    SELECT rowid AS rid, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) * (
-        CASE (SELECT l.layer FROM datasets l WHERE l.rid = dataset_fts.rowid)
-        WHEN 'raw' THEN {RAW_SEARCH_WEIGHT} ELSE 1.0 END) AS score
+    SELECT rowid AS rid, bm25(dataset_fts, 2.0, 10.0, 3.0, 5.0, 2.0) AS plain
     FROM dataset_fts WHERE dataset_fts MATCH ?1 AND rowid >= ?4
+), best AS (
+    SELECT h.plain * {_LAYER_WEIGHT} AS score
+    FROM (SELECT rid, plain FROM hits ORDER BY plain LIMIT ?2 + ?3) h
+    JOIN datasets d ON d.rid = h.rid WHERE d.deleted_at IS NULL
 )
-SELECT {DATASET_COLS}, hits.score AS score FROM hits JOIN datasets d ON d.rid = hits.rid
-WHERE d.deleted_at IS NULL AND hits.score <= coalesce(
-    (SELECT h.score FROM hits h ORDER BY h.score LIMIT 1 OFFSET ?2 + ?3 - 1), 1e308)
-ORDER BY hits.score, d.namespace, d.name LIMIT ?2 OFFSET ?3"""
+SELECT {DATASET_COLS}, hits.plain * {_LAYER_WEIGHT} AS score
+FROM hits JOIN datasets d ON d.rid = hits.rid
+WHERE hits.plain <= coalesce((SELECT max(score) FROM best
+                              WHERE (SELECT count(*) FROM best) >= ?2 + ?3), 1e308)
+  AND d.deleted_at IS NULL
+ORDER BY score, d.namespace, d.name LIMIT ?2 OFFSET ?3"""
 # dataset_fts holds exactly one row per live dataset (helpers._reindex drops deleted ones), so the
 # count needs no join: a broad term over 100k datasets costs ~1 ms instead of ~10 ms
 SEARCH_COUNT = "SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH ?"

@@ -17,7 +17,7 @@ from typing import Any
 
 from server import metrics
 from server.errors import StoreUnavailableError
-from server.storage.sqlite import transfer
+from server.storage.sqlite import sql, transfer
 from server.storage.sqlite.catalog import CatalogMixin
 from server.storage.sqlite.datasets import AUDIT_AFTER, DatasetsMixin
 from server.storage.sqlite.db import Database
@@ -67,3 +67,6 @@ class SQLiteGraphStore(CatalogMixin, DatasetsMixin, VersionsMixin, SecurityMixin
                 _reindex(c, dataset_id)
             return created
         return await self.db.write(run)
+
+    async def compact_search_index(self) -> None:
+        await self.db.write(lambda c: c.execute(sql.FTS_OPTIMIZE))
