@@ -109,7 +109,8 @@ def existing_dataset_key(namespace: str, name: str) -> models.DatasetKey:
 def node_fields(info: Info) -> set[str]:
     """The fields asked of a connection's nodes (``edges { node { … } }``; ``nodes`` too,
     should a connection have it), fragments included: what a page resolver may load for
-    all its nodes at once."""
+    all its nodes at once. A node field's own fields are there too, as ``field.subfield``
+    (``latestVersion.fields``)."""
     found: set[str] = set()
 
     def fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
@@ -119,14 +120,19 @@ def node_fields(info: Info) -> set[str]:
             else:   # a fragment spread or inline fragment: its own selections
                 yield from fields(sel.selections)
 
+    def take(selections: Sequence[Selection]) -> None:
+        for f in fields(selections):
+            found.add(f.name)
+            found.update(f"{f.name}.{sub.name}" for sub in fields(f.selections))
+
     for top in info.selected_fields:
         for part in fields(top.selections):
             if part.name == "nodes":
-                found.update(f.name for f in fields(part.selections))
+                take(part.selections)
             elif part.name == "edges":
                 for node in fields(part.selections):
                     if node.name == "node":
-                        found.update(f.name for f in fields(node.selections))
+                        take(node.selections)
     return found
 
 
@@ -167,6 +173,9 @@ class DatasetQuery:
             ("source", (loaders.source, [d.source_id for d in page.items if d.source_id])),
             ("tags", (loaders.tags, ids)),
             ("latestVersion", (loaders.latest_version, ids))) if field in wanted))
+        if "latestVersion.fields" in wanted:   # the versions' schemas, in one more read
+            versions = await loaders.latest_version.load_many(ids)
+            await preload((loaders.fields, [v.id for v in versions if v is not None]))
         return connection([Dataset.from_model(d) for d in page.items],
                           [tagged_cursor(tag, c) for c in page.cursors], has_next=page.has_next,
                           has_previous=after is not None, total=page.total)

@@ -213,8 +213,8 @@ class DatasetVersion(Node):
         return Dataset.from_model(found)
 
     @strawberry.field(description="The schema: one Field per column, in order.")
-    async def fields(self, info: Info) -> list[Field]:
-        return [Field.from_model(f) for f in await info.context.loaders.fields.load(self.model.id)]
+    def fields(self, info: Info) -> list[Field]:
+        return cast("list[Field]", then(info.context.loaders.fields, self.model.id, _fields_of))
 
     @strawberry.field(description=(
         "A time-limited URL that downloads this version's curated Parquet (or, with "
@@ -448,6 +448,10 @@ def _source_of(found: models.Source | None) -> Source | None:
 
 def _tags_of(found: list[models.Tag]) -> list[Tag]:
     return [Tag(name=t.name) for t in found]
+
+
+def _fields_of(found: list[models.SchemaField]) -> list[Field]:
+    return [Field.from_model(f) for f in found]
 
 
 def _version_of(found: models.DatasetVersion | None) -> DatasetVersion | None:

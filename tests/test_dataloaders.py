@@ -141,6 +141,19 @@ def test_fragments_preload_the_same_and_answer_the_same(thirty: Counting) -> Non
     assert any(n["source"] for n in nodes)
 
 
+def test_latest_schemas_preload_in_one_read_fragments_or_not(thirty: Counting) -> None:
+    plain, plain_calls = run(*thirty, """{ datasets(first: 30) { edges { node {
+        name latestVersion { fields { name arrowType } } } } } }""")
+    fragmented, calls = run(*thirty, """fragment Cols on DatasetVersion { fields { name
+        ... on Field { arrowType } } }
+        { datasets(first: 30) { edges { node { name latestVersion { ...Cols } } } } }""")
+    assert fragmented == plain
+    assert calls == plain_calls == Counter({"list_datasets": 1, "get_latest_versions": 1,
+                                            "get_fields": 1})
+    assert any(e["node"]["latestVersion"] and e["node"]["latestVersion"]["fields"]
+               for e in plain["datasets"]["edges"])
+
+
 def test_nothing_is_preloaded_that_the_query_does_not_ask(thirty: Counting) -> None:
     _, calls = run(*thirty, "{ datasets(first: 30) { edges { node { name } } } }")
     assert calls == Counter({"list_datasets": 1})
