@@ -30,6 +30,7 @@ from typing import Any
 
 from graphql import (
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -37,6 +38,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
@@ -137,11 +139,14 @@ class _Tree:
     non_null: bool
     is_list: bool
     item_non_null: bool
+    text: bool = False                    # String or ID: a str is its own serialized value
 
 
 def _one(node: _Tree, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
     """A non-null leaf's coerced value or an object's answer, or _SLOW."""
     if node.leaf is not None:
+        if node.text and type(value) is str:
+            return value   # what GraphQLString's and GraphQLID's serialize return for a str
         if type(value) not in _PLAIN and (isinstance(value, Exception) or is_awaitable(value)):
             return _SLOW
         try:
@@ -267,7 +272,7 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             kind = kind.of_type if item_non_null else kind
         if is_leaf_type(kind):
             return _Tree(key, _reader(field_def), None, kind, None, (), non_null, is_list,
-                         item_non_null)
+                         item_non_null, kind is GraphQLString or kind is GraphQLID)
         if isinstance(kind, GraphQLObjectType):
             sub = self._tree(kind, details)
             if sub is None:
