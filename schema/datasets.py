@@ -11,7 +11,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from loaders.contract import parse_contract
 from schema.context import Info
-from schema.dataloaders import preload
+from schema.dataloaders import Loaders, preload
 from schema.enums import DatasetLayer, DatasetOrderField, EntityKind, OrderDirection, OwnerKind
 from schema.payloads import DatasetPayload, attempt
 from schema.relay import check_first, decode_after, tagged_cursor
@@ -112,28 +112,47 @@ def node_fields(info: Info) -> set[str]:
     all its nodes at once. A node field's own fields are there too, as ``field.subfield``
     (``latestVersion.fields``)."""
     found: set[str] = set()
-
-    def fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
-        for sel in selections:
-            if isinstance(sel, SelectedField):
-                yield sel
-            else:   # a fragment spread or inline fragment: its own selections
-                yield from fields(sel.selections)
-
-    def take(selections: Sequence[Selection]) -> None:
-        for f in fields(selections):
-            found.add(f.name)
-            found.update(f"{f.name}.{sub.name}" for sub in fields(f.selections))
-
     for top in info.selected_fields:
-        for part in fields(top.selections):
+        for part in _fields(top.selections):
             if part.name == "nodes":
-                take(part.selections)
+                found |= _asked(part.selections)
             elif part.name == "edges":
-                for node in fields(part.selections):
+                for node in _fields(part.selections):
                     if node.name == "node":
-                        take(node.selections)
+                        found |= _asked(node.selections)
     return found
+
+
+def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            yield sel
+        else:   # a fragment spread or inline fragment: its own selections
+            yield from _fields(sel.selections)
+
+
+def _asked(selections: Sequence[Selection]) -> set[str]:
+    """The names selected, and their own selections' as ``name.subname``."""
+    found: set[str] = set()
+    for f in _fields(selections):
+        found.add(f.name)
+        found.update(f"{f.name}.{sub.name}" for sub in _fields(f.selections))
+    return found
+
+
+async def preload_relations(loaders: Loaders, page: Sequence[models.Dataset],
+                            wanted: set[str]) -> None:
+    """What the fields in ``wanted`` will read of these datasets, loaded now (one batch per
+    relation, the schemas of the latest versions after them), so that ``Dataset.source``,
+    ``tags``, ``latestVersion`` and ``DatasetVersion.fields`` answer plainly (``then``)."""
+    ids = [d.id for d in page]
+    await preload(*(batch for field, batch in (
+        ("source", (loaders.source, [d.source_id for d in page if d.source_id])),
+        ("tags", (loaders.tags, ids)),
+        ("latestVersion", (loaders.latest_version, ids))) if field in wanted))
+    if "latestVersion.fields" in wanted:   # the versions' schemas, in one more read
+        versions = await loaders.latest_version.load_many(ids)
+        await preload((loaders.fields, [v.id for v in versions if v is not None]))
 
 
 @strawberry.type
@@ -167,15 +186,7 @@ class DatasetQuery:
         loaders = info.context.loaders
         for d in page.items:
             loaders.dataset.prime(d.id, d)
-        wanted = node_fields(info)
-        ids = [d.id for d in page.items]
-        await preload(*(batch for field, batch in (
-            ("source", (loaders.source, [d.source_id for d in page.items if d.source_id])),
-            ("tags", (loaders.tags, ids)),
-            ("latestVersion", (loaders.latest_version, ids))) if field in wanted))
-        if "latestVersion.fields" in wanted:   # the versions' schemas, in one more read
-            versions = await loaders.latest_version.load_many(ids)
-            await preload((loaders.fields, [v.id for v in versions if v is not None]))
+        await preload_relations(loaders, page.items, node_fields(info))
         return connection([Dataset.from_model(d) for d in page.items],
                           [tagged_cursor(tag, c) for c in page.cursors], has_next=page.has_next,
                           has_previous=after is not None, total=page.total)
