@@ -148,11 +148,12 @@ SET d.search_namespace = null, d.search_name = null, d.search_description = null
 
 # --- audit ---------------------------------------------------------------------------------
 # Next id from the counter node (its write lock orders concurrent writers), then the event.
+# $at: ISO text (base.iso), stored as a DateTime
 AUDIT_APPEND = """
 MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = c.value + 1
-CREATE (a:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
+CREATE (a:AuditEvent {id: c.value, at: datetime($at), actor: $actor, action: $action,
                       target_kind: $target_kind, target_id: $target_id, detail: $detail,
                       request_id: $request_id})
 RETURN a {.*} AS a
@@ -166,7 +167,7 @@ SET c.value = c.value + size($events)
 WITH c.value - size($events) AS base, $events AS events
 UNWIND range(0, size(events) - 1) AS i
 WITH base + i + 1 AS id, events[i] AS e
-CREATE (:AuditEvent {id: id, at: e.at, actor: e.actor, action: e.action,
+CREATE (:AuditEvent {id: id, at: datetime(e.at), actor: e.actor, action: e.action,
                      target_kind: e.target_kind, target_id: e.target_id, detail: e.detail,
                      request_id: e.request_id})
 """
