@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from server.lineage_event import (
 )
 from server.models import (
     ColumnLineageEdge,
-    Dataset,
     DatasetKey,
     DatasetLayer,
     FieldSpec,
@@ -36,7 +36,7 @@ from server.models import (
 from server.requestctx import current_request_id
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage_cypher as LC
-from server.storage.neo4j.base import Tx, audit, dataset_by_key, now, one, rows, run
+from server.storage.neo4j.base import Tx, audit, dataset_by_key, iso, now, one, rows, run
 from server.storage.neo4j.datasets import ensure_dataset
 from server.storage.neo4j.versions import register_one
 
@@ -57,6 +57,20 @@ def column(r: dict[str, Any]) -> ColumnLineageEdge:
         job_id=c.get("job_id"), run_id=c.get("run_id"), created_at=records.ts(c["created_at"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What a batch knows of a dataset the catalog holds (all ``_unchanged`` reads)."""
+
+    id: str
+    description: str | None
+    deleted: bool
+
+
+def wire(row: dict[str, Any]) -> dict[str, Any]:
+    """A queued row as a statement takes it: timestamps as ISO text (``base.iso``)."""
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 class Batch:
     """Events applied in order inside one write transaction, their writes set-wise.
 
@@ -74,7 +88,7 @@ class Batch:
         self.seen: set[str] = set()
         self.jobs: dict[str, dict[str, Any]] = {}          # by natural key, as stored
         self.runs: dict[str, dict[str, Any]] = {}          # by id, as stored
-        self.datasets: dict[tuple[str, str], Dataset] = {}
+        self.datasets: dict[tuple[str, str], Held] = {}
         self.io: dict[tuple[str, bool, str], dict[str, Any]] = {}   # (run, input, dataset)
         self.edges: dict[tuple[str, str], dict[str, Any]] = {}
         self.queue: dict[str, list[dict[str, Any]]] = {name: [] for name in _WRITES}
@@ -97,14 +111,14 @@ class Batch:
         self.seen = set(found["seen"])
         self.jobs = {j["natural_key"]: j for j in found["jobs"]}
         self.runs = {r["id"]: r for r in found["runs"]}
-        self.datasets = {(d["namespace"], d["name"]): records.dataset(d)
-                         for d in found["datasets"]}
+        self.datasets = {(namespace, name): Held(ds_id, description, deleted)
+                         for namespace, name, ds_id, description, deleted in found["datasets"]}
         self.io = {(r, bool(is_input), d): loads(f) for r, is_input, d, f in found["io"]}
         self.edges = {(d, u): {"job": job, "job_id": job_id, "run_id": run_id}
                       for d, u, job, job_id, run_id in found["edges"]}
 
     def audit(self, action: str, kind: str, target: str, detail: dict[str, Any]) -> None:
-        self.audits.append({"at": now(), "actor": self.actor, "action": action,
+        self.audits.append({"at": iso(now()), "actor": self.actor, "action": action,
                             "target_kind": kind, "target_id": target,
                             "detail": records.to_json(detail),
                             "request_id": current_request_id()})
@@ -116,10 +130,13 @@ class Batch:
                                    if k in self.edge_created]
         self.queue["edges_set"] = [self.edge_rows[k] for k in self.edge_rows
                                    if k not in self.edge_created]
-        for name, statement in _WRITES.items():
-            if self.queue[name]:
-                await run(tx, statement, rows=self.queue[name])
-                self.queue[name] = []
+        if any(self.queue.values()):
+            q = {name: [wire(row) for row in queued] for name, queued in self.queue.items()}
+            await run(tx, LC.BATCH_WRITE, jobs_new=q["jobs_new"], jobs_set=q["jobs_set"],
+                      runs_new=q["runs_new"], runs_set=q["runs_set"], io=q["io"],
+                      job_io=q["job_io"], edges_new=q["edges_new"], edges_set=q["edges_set"],
+                      events=q["events"])
+            self.queue = {name: [] for name in _WRITES}
         self.io_rows, self.job_io, self.edge_rows = {}, {}, {}
         self.edge_created = set()
         if self.audits:
@@ -275,11 +292,9 @@ class Batch:
         self.edge_rows[(down, up)] = {"now": now(), **self.edge_rows.get((down, up), {}),
                                       "down": down, "up": up, **after}
 
-# the queued writes of a Batch, flushed in this order
-_WRITES = {"jobs_new": LC.JOBS_CREATE, "jobs_set": LC.JOBS_UPDATE, "runs_new": LC.RUNS_CREATE,
-           "runs_set": LC.RUNS_UPDATE, "io": LC.RUN_IO_SET, "job_io": LC.JOB_IO_SET,
-           "edges_new": LC.EDGES_CREATE, "edges_set": LC.EDGES_SET_JOB,
-           "events": LC.EVENTS_CREATE}
+# the queued writes of a Batch (LC.BATCH_WRITE's lists, written in this order)
+_WRITES = ("jobs_new", "jobs_set", "runs_new", "runs_set", "io", "job_io", "edges_new",
+           "edges_set", "events")
 
 
 async def apply_events(tx: Tx, events: Sequence[LineageEvent], actor: str
@@ -297,10 +312,10 @@ async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
     return result
 
 
-def _unchanged(spec: DatasetSpec | None, held: Dataset | None) -> bool:
+def _unchanged(spec: DatasetSpec | None, held: Held | None) -> bool:
     """True when ``ensure_spec`` (a bare dataset when ``spec`` is None) would write nothing
     for a dataset the catalog ``held``."""
-    if held is None or held.deleted_at is not None:
+    if held is None or held.deleted:
         return False
     if spec is None:
         return True
