@@ -371,7 +371,7 @@ async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
             source_id = new_id()
             await run(tx, cypher.SOURCE_CREATE, id=source_id, name=source_name,
                       kind=SourceKind.PLATFORM.value, url=spec.source.url, license=None,
-                      description="Named by OpenLineage dataSource facets", now=now())
+                      description="Named by OpenLineage dataSource facets", now=iso(now()))
             await audit(tx, actor, "source.created", "Source", source_id, {"name": source_name})
     dataset_id = await ensure_dataset(tx, spec.namespace, spec.name, DatasetLayer.EXTERNAL,
                                       spec.description, source_name, actor)
@@ -391,7 +391,7 @@ async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
         new = merge_facets(old, spec.facets)
         if found is None or found["facets"] is None or new != old:
             await run(tx, LC.DATASET_FACETS_SET, id=dataset_id, facets=records.to_json(new),
-                      now=now())
+                      now=iso(now()))
     return dataset_id
 
 
@@ -423,7 +423,7 @@ async def put_column(tx: Tx, down: str, spec: ColumnLineageSpec, up: str, job_id
     found = await one(tx, LC.COLUMN_GET, **ident)
     if found is None:
         await run(tx, LC.COLUMN_CREATE, **ident, description=spec.description,
-                  masking=spec.masking, job_id=job_id, run_id=run_id, now=now())
+                  masking=spec.masking, job_id=job_id, run_id=run_id, now=iso(now()))
         return True
     c = found["c"]
     meaning = (spec.description, spec.masking)

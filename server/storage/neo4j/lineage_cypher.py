@@ -235,7 +235,8 @@ CREATE (down)-[:FIELD_DERIVED_FROM {downstream_field: $down_field, upstream_fiel
                                     transformation_type: $ttype,
                                     transformation_subtype: $tsubtype,
                                     description: $description, masking: $masking,
-                                    job_id: $job_id, run_id: $run_id, created_at: $now}]->(up)
+                                    job_id: $job_id, run_id: $run_id,
+                                    created_at: datetime($now)}]->(up)
 """
 COLUMN_UPDATE = """
 MATCH (:Dataset {id: $down})-[c:FIELD_DERIVED_FROM]->(:Dataset {id: $up})
@@ -382,7 +383,7 @@ CALL () {
 # --- dataset facets, events, datasets ---------------------------------------------------------
 DATASET_FACETS_GET = "MATCH (d:Dataset {id: $id}) RETURN d.ol_facets AS facets"
 DATASET_FACETS_SET = """
-MATCH (d:Dataset {id: $id}) SET d.ol_facets = $facets, d.ol_facets_updated_at = $now
+MATCH (d:Dataset {id: $id}) SET d.ol_facets = $facets, d.ol_facets_updated_at = datetime($now)
 """
 DATASET_FACETS_OF = """
 MATCH (d:Dataset) WHERE d.id IN $ids AND d.ol_facets IS NOT NULL
