@@ -89,6 +89,7 @@ class Batch:
         self.jobs: dict[str, dict[str, Any]] = {}          # by natural key, as stored
         self.runs: dict[str, dict[str, Any]] = {}          # by id, as stored
         self.datasets: dict[tuple[str, str], Held] = {}
+        self.absent: set[tuple[str, str]] = set()   # looked up, not in the catalog
         self.io: dict[tuple[str, bool, str], dict[str, Any]] = {}   # (run, input, dataset)
         self.edges: dict[tuple[str, str], dict[str, Any]] = {}
         self.queue: dict[str, list[dict[str, Any]]] = {name: [] for name in _WRITES}
@@ -113,6 +114,9 @@ class Batch:
         self.runs = {r["id"]: r for r in found["runs"]}
         self.datasets = {(namespace, name): Held(ds_id, description, deleted)
                          for namespace, name, ds_id, description, deleted in found["datasets"]}
+        self.absent = {(k.namespace, k.name) for ev in events
+                       for k in (*(spec.key for spec in ev.specs()), *ev.other_keys())
+                       } - self.datasets.keys()
         self.io = {(r, bool(is_input), d): loads(f) for r, is_input, d, f in found["io"]}
         self.edges = {(d, u): {"job": job, "job_id": job_id, "run_id": run_id}
                       for d, u, job, job_id, run_id in found["edges"]}
@@ -132,10 +136,10 @@ class Batch:
                                    if k not in self.edge_created]
         if any(self.queue.values()):
             q = {name: [wire(row) for row in queued] for name, queued in self.queue.items()}
-            await run(tx, LC.BATCH_WRITE, jobs_new=q["jobs_new"], jobs_set=q["jobs_set"],
-                      runs_new=q["runs_new"], runs_set=q["runs_set"], io=q["io"],
-                      job_io=q["job_io"], edges_new=q["edges_new"], edges_set=q["edges_set"],
-                      events=q["events"])
+            await run(tx, LC.BATCH_WRITE, datasets_new=q["datasets_new"],
+                      jobs_new=q["jobs_new"], jobs_set=q["jobs_set"], runs_new=q["runs_new"],
+                      runs_set=q["runs_set"], io=q["io"], job_io=q["job_io"],
+                      edges_new=q["edges_new"], edges_set=q["edges_set"], events=q["events"])
             self.queue = {name: [] for name in _WRITES}
         self.io_rows, self.job_io, self.edge_rows = {}, {}, {}
         self.edge_created = set()
@@ -250,8 +254,10 @@ class Batch:
         if _unchanged(spec, held):
             assert held is not None
             return held.id
+        if (spec.namespace, spec.name) in self.absent and _bare(spec):
+            return self.new_dataset(spec.namespace, spec.name, spec.description)
         await self.flush(tx)
-        self.datasets.pop((spec.namespace, spec.name), None)   # no longer known as it was
+        self.forget(spec.namespace, spec.name)
         return await ensure_spec(tx, spec, self.actor)
 
     async def ensure_bare(self, tx: Tx, key: DatasetKey) -> str:
@@ -259,10 +265,35 @@ class Batch:
         if _unchanged(None, held):
             assert held is not None
             return held.id
+        if (key.namespace, key.name) in self.absent:
+            return self.new_dataset(key.namespace, key.name, None)
         await self.flush(tx)
-        self.datasets.pop((key.namespace, key.name), None)
+        self.forget(key.namespace, key.name)
         return await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL, None,
                                     None, self.actor)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The shared catalog code is about to change the dataset: no longer known as it was."""
+        self.datasets.pop((namespace, name), None)
+        self.absent.discard((namespace, name))
+
+    def new_dataset(self, namespace: str, name: str, description: str | None) -> str:
+        """Queue what ``ensure_dataset`` writes for a dataset the catalog does not hold (and
+        ``reindex`` after it): the node, its search text, an embedding ticket, the audit."""
+        dataset_id = new_id()
+        layer = DatasetLayer.EXTERNAL.value
+        self.queue["datasets_new"].append({
+            "id": dataset_id, "natural_key": records.dataset_key(namespace, name),
+            "namespace": namespace, "name": name, "layer": layer, "description": description,
+            "now": now(), "search_namespace": records.search_text(namespace),
+            "search_name": records.search_text(name),
+            "search_description": records.search_text(description),
+            "search_tags": records.search_text(), "search_fields": records.search_text()})
+        self.audit("dataset.registered", "Dataset", dataset_id,
+                   {"namespace": namespace, "name": name, "layer": layer})
+        self.absent.discard((namespace, name))
+        self.datasets[(namespace, name)] = Held(dataset_id, description, False)
+        return dataset_id
 
     def put_edge(self, down: str, up: str, up_name: str, label: str | None,
                  job_id: str | None, run_id: str | None) -> None:
@@ -293,8 +324,8 @@ class Batch:
                                       "down": down, "up": up, **after}
 
 # the queued writes of a Batch (LC.BATCH_WRITE's lists, written in this order)
-_WRITES = ("jobs_new", "jobs_set", "runs_new", "runs_set", "io", "job_io", "edges_new",
-           "edges_set", "events")
+_WRITES = ("datasets_new", "jobs_new", "jobs_set", "runs_new", "runs_set", "io", "job_io",
+           "edges_new", "edges_set", "events")
 
 
 async def apply_events(tx: Tx, events: Sequence[LineageEvent], actor: str
@@ -322,6 +353,13 @@ def _unchanged(spec: DatasetSpec | None, held: Held | None) -> bool:
     return (spec.source is None and spec.fields is None and spec.version is None
             and not spec.owners and not spec.facets
             and (spec.description is None or spec.description == held.description))
+
+
+def _bare(spec: DatasetSpec) -> bool:
+    """True when all ``ensure_spec`` writes for ``spec`` is what ``ensure_dataset`` writes
+    (no source, schema, version, owners or facets to add)."""
+    return (spec.source is None and spec.fields is None and spec.version is None
+            and not spec.owners and not spec.facets)
 
 
 def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]

@@ -313,9 +313,20 @@ RETURN COLLECT { MATCH (e:OpenLineageEvent) WHERE e.key IN $event_keys RETURN e.
 """
 # The writes of a batch in ONE statement (a round trip per kind cost more than the writes):
 # each $list holds the rows of one kind, written by its own subquery, in this order (a run
-# needs its job, an input its run). Timestamps come as ISO text (base.iso), stored as
+# needs its job, an input its run and its dataset). $datasets_new: datasets no event named
+# before, created as ensure_dataset and reindex do (DATASET_CREATE, the search_* properties,
+# an embedding ticket). Timestamps come as ISO text (base.iso), stored as
 # DateTimes by datetime() (the driver packs a Python datetime through ~100 µs of Python).
 BATCH_WRITE = """
+CALL () {
+  UNWIND $datasets_new AS row
+  CREATE (:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
+                    name: row.name, layer: row.layer, description: row.description,
+                    created_at: datetime(row.now), updated_at: datetime(row.now),
+                    search_namespace: row.search_namespace, search_name: row.search_name,
+                    search_description: row.search_description, search_tags: row.search_tags,
+                    search_fields: row.search_fields, embedding_ticket: randomUUID()})
+}
 CALL () {
   UNWIND $jobs_new AS row
   CREATE (j:Job {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
