@@ -317,7 +317,12 @@ RETURN COLLECT { MATCH (e:OpenLineageEvent) WHERE e.key IN $event_keys RETURN e.
 # before, created as ensure_dataset and reindex do (DATASET_CREATE, the search_* properties,
 # an embedding ticket). Timestamps come as ISO text (base.iso), stored as
 # DateTimes by datetime() (the driver packs a Python datetime through ~100 µs of Python).
+# replan=skip: every node it writes is found by a unique-constraint seek and every pattern
+# has both ends bound, so no plan of it depends on the statistics; replanning it (~300 ms,
+# as Neo4j does once label counts move, e.g. after the first jobs and runs of a catalog)
+# would only stall an ingest.
 BATCH_WRITE = """
+CYPHER replan=skip
 CALL () {
   UNWIND $datasets_new AS row
   CREATE (:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
