@@ -24,8 +24,8 @@ from tests.lineage_events import event
 STATEMENTS = [(name, value) for name, value in vars(LC).items()
               if name.isupper() and isinstance(value, str)]
 STATEMENTS += [(f"SCHEMA[{i}]", s) for i, s in enumerate(LC.SCHEMA)]
-# maps, projections and CALL { } subqueries
-_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|\.\*|WITH\b|MATCH\b)")
+# maps, projections (of all or named properties) and CALL { } subqueries
+_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|\.[*\w]|WITH\b|MATCH\b|UNWIND\b)")
 
 
 def test_there_is_cypher_to_check() -> None:
@@ -108,8 +108,12 @@ def test_spread_parameters_match_too() -> None:
     # a run's rows (lineage_apply.Batch.ensure_run: run_after's keys, id and now)
     run_fields = {"id", "state", "state_time", "started_at", "ended_at", "error_message",
                   "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
-    assert set(re.findall(r"\brow\.(\w+)", LC.RUNS_UPDATE)) == run_fields
-    assert set(re.findall(r"\brow\.(\w+)", LC.RUNS_CREATE)) == run_fields | {"job_id"}
+    runs_new, runs_set = (re.search(r"UNWIND \$" + name + r" AS row(.*?)\n\}", LC.BATCH_WRITE,
+                                    re.S) for name in ("runs_new", "runs_set"))
+    assert runs_new is not None
+    assert runs_set is not None
+    assert set(re.findall(r"\brow\.(\w+)", runs_set.group(1))) == run_fields
+    assert set(re.findall(r"\brow\.(\w+)", runs_new.group(1))) == run_fields | {"job_id"}
 
 
 # --- whole-catalog export/import (neo4j/transfer.py) --------------------------------------

@@ -26,6 +26,7 @@ from server.storage.neo4j.base import (
     Neo4jBase,
     Tx,
     audit,
+    iso,
     live_dataset,
     now,
     one,
@@ -42,7 +43,7 @@ class CatalogMixin(Neo4jBase):
                             actor: str) -> Source:
         async def work(tx: Tx) -> Source:
             found = await one(tx, cypher.SOURCE_BY_NAME, name=name)
-            stamp = now()
+            stamp = iso(now())
             if found is None:
                 sid = new_id()
                 await run(tx, cypher.SOURCE_CREATE, id=sid, name=name, kind=kind.value, url=url,
@@ -93,7 +94,7 @@ class CatalogMixin(Neo4jBase):
                 eid = new_id()
                 await run(tx, cypher.ENTITY_CREATE, id=eid, natural_key=key, kind=kind.value,
                           name=name, is_human=kind.is_human, description=description,
-                          identifiers=ids_json, now=now())
+                          identifiers=ids_json, now=iso(now()))
                 await audit(tx, actor, "entity.created", "Entity", eid,
                             {"kind": kind.value, "name": name})
             elif (found["e"].get("description"), found["e"].get("identifiers")) != (
@@ -154,7 +155,7 @@ class CatalogMixin(Neo4jBase):
     async def add_tag(self, dataset: DatasetKey, tag: str, *, actor: str) -> Dataset:
         async def work(tx: Tx) -> Dataset:
             ds = await live_dataset(tx, dataset)
-            added = await one(tx, cypher.TAG_ADD, id=ds.id, tag=tag, now=now())
+            added = await one(tx, cypher.TAG_ADD, id=ds.id, tag=tag, now=iso(now()))
             if added and added["added"]:
                 await audit(tx, actor, "tag.added", "Dataset", ds.id, {"tag": tag})
                 await reindex(tx, ds.id)

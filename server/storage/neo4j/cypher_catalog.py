@@ -9,12 +9,13 @@ SOURCE_BY_NAME = "MATCH (s:Source {name: $name}) RETURN s {.*} AS s"
 SOURCES_BY_IDS = "MATCH (s:Source) WHERE s.id IN $ids RETURN s {.*} AS s"
 SOURCE_CREATE = """
 CREATE (s:Source {id: $id, name: $name, kind: $kind, url: $url, license: $license,
-                  description: $description, created_at: $now, updated_at: $now})
+                  description: $description, created_at: datetime($now),
+                  updated_at: datetime($now)})
 """
 SOURCE_UPDATE = """
 MATCH (s:Source {id: $id})
 SET s.kind = $kind, s.url = $url, s.license = $license, s.description = $description,
-    s.updated_at = $now
+    s.updated_at = datetime($now)
 """
 # keyset page by (name, id); $after_name IS NULL on the first page
 SOURCE_PAGE = """
@@ -29,7 +30,7 @@ ENTITY_BY_KEY = "MATCH (e:Entity {natural_key: $natural_key}) RETURN e {.*} AS e
 ENTITIES_BY_IDS = "MATCH (e:Entity) WHERE e.id IN $ids RETURN e {.*} AS e"
 ENTITY_CREATE = """
 CREATE (e:Entity {id: $id, natural_key: $natural_key, kind: $kind, name: $name, is_human: $is_human,
-                  description: $description, identifiers: $identifiers, created_at: $now})
+                  description: $description, identifiers: $identifiers, created_at: datetime($now)})
 """
 ENTITY_UPDATE = """
 MATCH (e:Entity {id: $id}) SET e.description = $description, e.identifiers = $identifiers
@@ -67,7 +68,7 @@ TAG_ADD = """
 MATCH (d:Dataset {id: $id})
 MERGE (t:Tag {name: $tag})
 WITH d, t WHERE NOT EXISTS { MATCH (d)-[:TAGGED]->(t) }
-CREATE (d)-[:TAGGED {created_at: $now}]->(t)
+CREATE (d)-[:TAGGED {created_at: datetime($now)}]->(t)
 RETURN count(*) AS added
 """
 TAG_REMOVE = """

@@ -23,8 +23,8 @@ RETURN d {.*, source_id: s.id} AS d
 """
 DATASET_CREATE = """
 CREATE (d:Dataset {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
-                   layer: $layer, description: $description, created_at: $now,
-                   updated_at: $now})
+                   layer: $layer, description: $description, created_at: datetime($now),
+                   updated_at: datetime($now)})
 """
 # Point the dataset at a (new) source: drop the old FROM_SOURCE edge, make the new one.
 DATASET_SET_SOURCE = """
@@ -32,19 +32,23 @@ MATCH (d:Dataset {id: $id}), (s:Source {id: $source_id})
 OPTIONAL MATCH (d)-[old:FROM_SOURCE]->(:Source)
 DELETE old
 MERGE (d)-[:FROM_SOURCE]->(s)
-SET d.updated_at = $now
+SET d.updated_at = datetime($now)
 """
 DATASET_SET_DESCRIPTION = """
-MATCH (d:Dataset {id: $id}) SET d.description = $description, d.updated_at = $now
+MATCH (d:Dataset {id: $id}) SET d.description = $description, d.updated_at = datetime($now)
 """
-DATASET_UNDELETE = "MATCH (d:Dataset {id: $id}) SET d.deleted_at = null, d.updated_at = $now"
-DATASET_DELETE = "MATCH (d:Dataset {id: $id}) SET d.deleted_at = $now, d.updated_at = $now"
+DATASET_UNDELETE = """
+MATCH (d:Dataset {id: $id}) SET d.deleted_at = null, d.updated_at = datetime($now)
+"""
+DATASET_DELETE = """
+MATCH (d:Dataset {id: $id}) SET d.deleted_at = datetime($now), d.updated_at = datetime($now)
+"""
 # the validation contract a load brings (JSON text)
 DATASET_SET_CONTRACT = """
-MATCH (d:Dataset {id: $id}) SET d.contract = $contract, d.updated_at = $now
+MATCH (d:Dataset {id: $id}) SET d.contract = $contract, d.updated_at = datetime($now)
 """
 DATASET_SET_LATEST = """
-MATCH (d:Dataset {id: $id}) SET d.latest_version_id = $version_id, d.updated_at = $now
+MATCH (d:Dataset {id: $id}) SET d.latest_version_id = $version_id, d.updated_at = datetime($now)
 """
 # Take the dataset's write lock for the rest of the transaction (set and remove a dummy
 # property: the documented Cypher idiom), so two concurrent registrations of the same dataset
@@ -148,11 +152,12 @@ SET d.search_namespace = null, d.search_name = null, d.search_description = null
 
 # --- audit ---------------------------------------------------------------------------------
 # Next id from the counter node (its write lock orders concurrent writers), then the event.
+# $at: ISO text (base.iso), stored as a DateTime
 AUDIT_APPEND = """
 MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = c.value + 1
-CREATE (a:AuditEvent {id: c.value, at: $at, actor: $actor, action: $action,
+CREATE (a:AuditEvent {id: c.value, at: datetime($at), actor: $actor, action: $action,
                       target_kind: $target_kind, target_id: $target_id, detail: $detail,
                       request_id: $request_id})
 RETURN a {.*} AS a
@@ -166,7 +171,7 @@ SET c.value = c.value + size($events)
 WITH c.value - size($events) AS base, $events AS events
 UNWIND range(0, size(events) - 1) AS i
 WITH base + i + 1 AS id, events[i] AS e
-CREATE (:AuditEvent {id: id, at: e.at, actor: e.actor, action: e.action,
+CREATE (:AuditEvent {id: id, at: datetime(e.at), actor: e.actor, action: e.action,
                      target_kind: e.target_kind, target_id: e.target_id, detail: e.detail,
                      request_id: e.request_id})
 """

@@ -18,7 +18,7 @@ MATCH (d:Dataset {id: $dataset_id})
 CREATE (d)-[:HAS_VERSION]->(v:DatasetVersion {
     id: $id, version: $version, content_hash: $content_hash, row_count: $row_count,
     byte_size: $byte_size, raw_key: $raw_key, curated_key: $curated_key, format: $format,
-    created_at: $now, created_by: $created_by, quality: $quality, changes: $changes,
+    created_at: datetime($now), created_by: $created_by, quality: $quality, changes: $changes,
     quarantine_key: $quarantine_key})
 """
 # $fields: [{id, position, name, arrow_type, nullable, description, metadata, semantic_type,
@@ -59,7 +59,7 @@ RETURN down.id AS downstream_id, up.id AS upstream_id, r.transformation AS trans
 LINEAGE_UPSERT = """
 MATCH (down:Dataset {id: $down}), (up:Dataset {id: $up})
 MERGE (down)-[r:DERIVED_FROM]->(up)
-ON CREATE SET r.created_at = $now
+ON CREATE SET r.created_at = datetime($now)
 SET r.transformation = $transformation, r.job = $job
 """
 # every DERIVED_FROM edge between two of the reached datasets (diamonds and cycles show whole)

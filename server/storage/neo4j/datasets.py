@@ -27,6 +27,7 @@ from server.storage.neo4j.base import (
     audit,
     dataset_by_id,
     dataset_by_key,
+    iso,
     live_dataset,
     now,
     one,
@@ -39,7 +40,7 @@ from server.storage.neo4j.base import (
 async def ensure_dataset(tx: Tx, namespace: str, name: str, layer: DatasetLayer,
                          description: str | None, source_name: str | None, actor: str) -> str:
     """Create the dataset, or restore/update it; one audit event per change. Returns its id."""
-    stamp = now()
+    stamp = iso(now())
     source_id = None
     if source_name is not None:
         src = await one(tx, cypher.SOURCE_BY_NAME, name=source_name)
@@ -137,7 +138,7 @@ class DatasetsMixin(Neo4jBase):
     async def delete_dataset(self, namespace: str, name: str, *, actor: str) -> Dataset:
         async def work(tx: Tx) -> Dataset:
             ds = await live_dataset(tx, DatasetKey(namespace, name))
-            await run(tx, cypher.DATASET_DELETE, id=ds.id, now=now())
+            await run(tx, cypher.DATASET_DELETE, id=ds.id, now=iso(now()))
             await run(tx, cypher.DATASET_CLEAR_SEARCH, id=ds.id)   # out of search
             await audit(tx, actor, "dataset.deleted", "Dataset", ds.id,
                         {"namespace": namespace, "name": name})
@@ -150,7 +151,7 @@ class DatasetsMixin(Neo4jBase):
             ds = await live_dataset(tx, DatasetKey(namespace, name))
             if ds.description != description:
                 await run(tx, cypher.DATASET_SET_DESCRIPTION, id=ds.id, description=description,
-                          now=now())
+                          now=iso(now()))
                 await audit(tx, actor, "dataset.described", "Dataset", ds.id,
                             {"description": description})
                 await reindex(tx, ds.id)
@@ -162,7 +163,7 @@ class DatasetsMixin(Neo4jBase):
         async def work(tx: Tx) -> Dataset:
             ds = await live_dataset(tx, DatasetKey(namespace, name))
             if ds.contract != contract:
-                await run(tx, cypher.DATASET_SET_CONTRACT, id=ds.id, now=now(),
+                await run(tx, cypher.DATASET_SET_CONTRACT, id=ds.id, now=iso(now()),
                           contract=records.to_json(contract) if contract is not None else None)
                 await audit(tx, actor, "dataset.contract_set", "Dataset", ds.id,
                             {"contract": contract})

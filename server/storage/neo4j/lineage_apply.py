@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from server.lineage_event import (
 )
 from server.models import (
     ColumnLineageEdge,
-    Dataset,
     DatasetKey,
     DatasetLayer,
     FieldSpec,
@@ -36,7 +36,7 @@ from server.models import (
 from server.requestctx import current_request_id
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage_cypher as LC
-from server.storage.neo4j.base import Tx, audit, dataset_by_key, now, one, rows, run
+from server.storage.neo4j.base import Tx, audit, dataset_by_key, iso, now, one, rows, run
 from server.storage.neo4j.datasets import ensure_dataset
 from server.storage.neo4j.versions import register_one
 
@@ -57,6 +57,20 @@ def column(r: dict[str, Any]) -> ColumnLineageEdge:
         job_id=c.get("job_id"), run_id=c.get("run_id"), created_at=records.ts(c["created_at"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What a batch knows of a dataset the catalog holds (all ``_unchanged`` reads)."""
+
+    id: str
+    description: str | None
+    deleted: bool
+
+
+def wire(row: dict[str, Any]) -> dict[str, Any]:
+    """A queued row as a statement takes it: timestamps as ISO text (``base.iso``)."""
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 class Batch:
     """Events applied in order inside one write transaction, their writes set-wise.
 
@@ -74,7 +88,8 @@ class Batch:
         self.seen: set[str] = set()
         self.jobs: dict[str, dict[str, Any]] = {}          # by natural key, as stored
         self.runs: dict[str, dict[str, Any]] = {}          # by id, as stored
-        self.datasets: dict[tuple[str, str], Dataset] = {}
+        self.datasets: dict[tuple[str, str], Held] = {}
+        self.absent: set[tuple[str, str]] = set()   # looked up, not in the catalog
         self.io: dict[tuple[str, bool, str], dict[str, Any]] = {}   # (run, input, dataset)
         self.edges: dict[tuple[str, str], dict[str, Any]] = {}
         self.queue: dict[str, list[dict[str, Any]]] = {name: [] for name in _WRITES}
@@ -97,14 +112,17 @@ class Batch:
         self.seen = set(found["seen"])
         self.jobs = {j["natural_key"]: j for j in found["jobs"]}
         self.runs = {r["id"]: r for r in found["runs"]}
-        self.datasets = {(d["namespace"], d["name"]): records.dataset(d)
-                         for d in found["datasets"]}
+        self.datasets = {(namespace, name): Held(ds_id, description, deleted)
+                         for namespace, name, ds_id, description, deleted in found["datasets"]}
+        self.absent = {(k.namespace, k.name) for ev in events
+                       for k in (*(spec.key for spec in ev.specs()), *ev.other_keys())
+                       } - self.datasets.keys()
         self.io = {(r, bool(is_input), d): loads(f) for r, is_input, d, f in found["io"]}
         self.edges = {(d, u): {"job": job, "job_id": job_id, "run_id": run_id}
                       for d, u, job, job_id, run_id in found["edges"]}
 
     def audit(self, action: str, kind: str, target: str, detail: dict[str, Any]) -> None:
-        self.audits.append({"at": now(), "actor": self.actor, "action": action,
+        self.audits.append({"at": iso(now()), "actor": self.actor, "action": action,
                             "target_kind": kind, "target_id": target,
                             "detail": records.to_json(detail),
                             "request_id": current_request_id()})
@@ -116,10 +134,13 @@ class Batch:
                                    if k in self.edge_created]
         self.queue["edges_set"] = [self.edge_rows[k] for k in self.edge_rows
                                    if k not in self.edge_created]
-        for name, statement in _WRITES.items():
-            if self.queue[name]:
-                await run(tx, statement, rows=self.queue[name])
-                self.queue[name] = []
+        if any(self.queue.values()):
+            q = {name: [wire(row) for row in queued] for name, queued in self.queue.items()}
+            await run(tx, LC.BATCH_WRITE, datasets_new=q["datasets_new"],
+                      jobs_new=q["jobs_new"], jobs_set=q["jobs_set"], runs_new=q["runs_new"],
+                      runs_set=q["runs_set"], io=q["io"], job_io=q["job_io"],
+                      edges_new=q["edges_new"], edges_set=q["edges_set"], events=q["events"])
+            self.queue = {name: [] for name in _WRITES}
         self.io_rows, self.job_io, self.edge_rows = {}, {}, {}
         self.edge_created = set()
         if self.audits:
@@ -233,8 +254,10 @@ class Batch:
         if _unchanged(spec, held):
             assert held is not None
             return held.id
+        if (spec.namespace, spec.name) in self.absent and _bare(spec):
+            return self.new_dataset(spec.namespace, spec.name, spec.description)
         await self.flush(tx)
-        self.datasets.pop((spec.namespace, spec.name), None)   # no longer known as it was
+        self.forget(spec.namespace, spec.name)
         return await ensure_spec(tx, spec, self.actor)
 
     async def ensure_bare(self, tx: Tx, key: DatasetKey) -> str:
@@ -242,10 +265,35 @@ class Batch:
         if _unchanged(None, held):
             assert held is not None
             return held.id
+        if (key.namespace, key.name) in self.absent:
+            return self.new_dataset(key.namespace, key.name, None)
         await self.flush(tx)
-        self.datasets.pop((key.namespace, key.name), None)
+        self.forget(key.namespace, key.name)
         return await ensure_dataset(tx, key.namespace, key.name, DatasetLayer.EXTERNAL, None,
                                     None, self.actor)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The shared catalog code is about to change the dataset: no longer known as it was."""
+        self.datasets.pop((namespace, name), None)
+        self.absent.discard((namespace, name))
+
+    def new_dataset(self, namespace: str, name: str, description: str | None) -> str:
+        """Queue what ``ensure_dataset`` writes for a dataset the catalog does not hold (and
+        ``reindex`` after it): the node, its search text, an embedding ticket, the audit."""
+        dataset_id = new_id()
+        layer = DatasetLayer.EXTERNAL.value
+        self.queue["datasets_new"].append({
+            "id": dataset_id, "natural_key": records.dataset_key(namespace, name),
+            "namespace": namespace, "name": name, "layer": layer, "description": description,
+            "now": now(), "search_namespace": records.search_text(namespace),
+            "search_name": records.search_text(name),
+            "search_description": records.search_text(description),
+            "search_tags": records.search_text(), "search_fields": records.search_text()})
+        self.audit("dataset.registered", "Dataset", dataset_id,
+                   {"namespace": namespace, "name": name, "layer": layer})
+        self.absent.discard((namespace, name))
+        self.datasets[(namespace, name)] = Held(dataset_id, description, False)
+        return dataset_id
 
     def put_edge(self, down: str, up: str, up_name: str, label: str | None,
                  job_id: str | None, run_id: str | None) -> None:
@@ -275,11 +323,9 @@ class Batch:
         self.edge_rows[(down, up)] = {"now": now(), **self.edge_rows.get((down, up), {}),
                                       "down": down, "up": up, **after}
 
-# the queued writes of a Batch, flushed in this order
-_WRITES = {"jobs_new": LC.JOBS_CREATE, "jobs_set": LC.JOBS_UPDATE, "runs_new": LC.RUNS_CREATE,
-           "runs_set": LC.RUNS_UPDATE, "io": LC.RUN_IO_SET, "job_io": LC.JOB_IO_SET,
-           "edges_new": LC.EDGES_CREATE, "edges_set": LC.EDGES_SET_JOB,
-           "events": LC.EVENTS_CREATE}
+# the queued writes of a Batch (LC.BATCH_WRITE's lists, written in this order)
+_WRITES = ("datasets_new", "jobs_new", "jobs_set", "runs_new", "runs_set", "io", "job_io",
+           "edges_new", "edges_set", "events")
 
 
 async def apply_events(tx: Tx, events: Sequence[LineageEvent], actor: str
@@ -297,16 +343,23 @@ async def apply_event(tx: Tx, ev: LineageEvent, actor: str) -> IngestResult:
     return result
 
 
-def _unchanged(spec: DatasetSpec | None, held: Dataset | None) -> bool:
+def _unchanged(spec: DatasetSpec | None, held: Held | None) -> bool:
     """True when ``ensure_spec`` (a bare dataset when ``spec`` is None) would write nothing
     for a dataset the catalog ``held``."""
-    if held is None or held.deleted_at is not None:
+    if held is None or held.deleted:
         return False
     if spec is None:
         return True
     return (spec.source is None and spec.fields is None and spec.version is None
             and not spec.owners and not spec.facets
             and (spec.description is None or spec.description == held.description))
+
+
+def _bare(spec: DatasetSpec) -> bool:
+    """True when all ``ensure_spec`` writes for ``spec`` is what ``ensure_dataset`` writes
+    (no source, schema, version, owners or facets to add)."""
+    return (spec.source is None and spec.fields is None and spec.version is None
+            and not spec.owners and not spec.facets)
 
 
 def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]
@@ -356,7 +409,7 @@ async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
             source_id = new_id()
             await run(tx, cypher.SOURCE_CREATE, id=source_id, name=source_name,
                       kind=SourceKind.PLATFORM.value, url=spec.source.url, license=None,
-                      description="Named by OpenLineage dataSource facets", now=now())
+                      description="Named by OpenLineage dataSource facets", now=iso(now()))
             await audit(tx, actor, "source.created", "Source", source_id, {"name": source_name})
     dataset_id = await ensure_dataset(tx, spec.namespace, spec.name, DatasetLayer.EXTERNAL,
                                       spec.description, source_name, actor)
@@ -376,7 +429,7 @@ async def ensure_spec(tx: Tx, spec: DatasetSpec, actor: str) -> str:
         new = merge_facets(old, spec.facets)
         if found is None or found["facets"] is None or new != old:
             await run(tx, LC.DATASET_FACETS_SET, id=dataset_id, facets=records.to_json(new),
-                      now=now())
+                      now=iso(now()))
     return dataset_id
 
 
@@ -408,7 +461,7 @@ async def put_column(tx: Tx, down: str, spec: ColumnLineageSpec, up: str, job_id
     found = await one(tx, LC.COLUMN_GET, **ident)
     if found is None:
         await run(tx, LC.COLUMN_CREATE, **ident, description=spec.description,
-                  masking=spec.masking, job_id=job_id, run_id=run_id, now=now())
+                  masking=spec.masking, job_id=job_id, run_id=run_id, now=iso(now()))
         return True
     c = found["c"]
     meaning = (spec.description, spec.masking)

@@ -23,6 +23,7 @@ from server.storage.neo4j.base import (
     Tx,
     audit,
     dataset_by_id,
+    iso,
     live_dataset,
     now,
     one,
@@ -43,7 +44,7 @@ async def register_one(tx: Tx, item: NewVersion, actor: str) -> RegisteredVersio
         return RegisteredVersion(await dataset_by_id(tx, dataset_id), latest, created=False)
     number = (latest.version if latest else 0) + 1
     version_id = item.version_id or new_id()
-    stamp = now()
+    stamp = iso(now())
     await run(tx, cypher.VERSION_CREATE, dataset_id=dataset_id, id=version_id, version=number,
               content_hash=item.content_hash, row_count=item.row_count,
               byte_size=item.byte_size, raw_key=item.raw_key, curated_key=item.curated_key,
@@ -80,7 +81,7 @@ async def put_lineage(tx: Tx, downstream: DatasetKey, upstream: DatasetKey,
     before = await one(tx, cypher.LINEAGE_GET, down=down.id, up=up.id)
     if before is None or (before["transformation"], before["job"]) != (transformation, job):
         await run(tx, cypher.LINEAGE_UPSERT, down=down.id, up=up.id,
-                  transformation=transformation, job=job, now=now())
+                  transformation=transformation, job=job, now=iso(now()))
         await audit(tx, actor, "lineage.added", "Dataset", down.id,
                     {"upstream": str(upstream), "transformation": transformation, "job": job})
     edge = await one(tx, cypher.LINEAGE_GET, down=down.id, up=up.id)
