@@ -26,7 +26,7 @@ from server.models import (
 )
 from server.storage.graph import GraphStore
 from server.storage.sqlite.store import SQLiteGraphStore
-from server.storage.transfer import RECORD_KINDS, identity
+from server.storage.transfer import RECORD_KINDS, by_kind, identity
 from tests.contract.helpers import ACTOR, dataset, key, new_version
 from tests.lineage_catalog import REPORT_RUN, SPEND_RUN, built_events
 from tests.lineage_events import event, run_event
@@ -141,6 +141,58 @@ async def test_import_keeps_ids_and_timestamps_and_reads_work(
     top = max(e.id for e in await graph.list_audit(limit=1000))
     await graph.add_tag(key("mkt", "spend"), "more", actor=ACTOR)
     assert (await graph.list_audit(limit=1))[0].id > top
+
+
+async def test_search_follows_an_import_made_kind_by_kind(
+        graph: GraphStore, reference: SQLiteGraphStore) -> None:
+    """Callers import in batches, one kind after another (``peso migrate``, ``peso import``,
+    bench/backends_scale.py's build): after every call search sees what is in so far — a
+    dataset by its own words once its record is, a field once its dataset's latest version
+    is, a tag once it is — and a version older than the latest leaves the latest's fields."""
+    await populate(reference)
+    kinds = by_kind(await export(reference))
+    spend = await reference.get_dataset("mkt", "spend")
+    raw = await reference.get_dataset("mkt", "raw_spend")
+    assert spend is not None
+    assert raw is not None
+    gone = next(r["id"] for r in kinds["dataset"] if r["deleted_at"] is not None)
+
+    async def found(text: str) -> set[str]:
+        hits, total = await graph.search(text, first=50)
+        assert total == len(hits), text
+        return {h.dataset.id for h in hits}
+
+    await graph.import_records(kinds["source"])
+    for record in kinds["dataset"]:   # one dataset a call
+        await graph.import_records([record])
+    assert await found("daily spend") == {spend.id}   # its description, from its record alone
+    assert await found("zebra") == set()              # soft-deleted: out of the index
+    assert await found("finance") == set()            # no tag yet
+    assert spend.id in await found("spend")           # its name
+    for record in sorted(kinds["version"], key=lambda r: -r["version"]):   # newest first
+        await graph.import_records([record])
+    assert await found("customer") == set()           # a field of spend's older version only
+    assert raw.id in await found("eur")                # raw_spend's field spend_eur
+    assert spend.id not in await found("eur")          # spend's latest has only `id`
+    latest = await graph.get_latest_versions([spend.id])
+    assert latest == await reference.get_latest_versions([spend.id])
+    await graph.import_records(kinds["tag"])
+    assert await found("finance") == {spend.id}
+    later = [{"record": "tag", "dataset_id": spend.id, "tag": "weekly_digest",
+              "created_at": "2025-01-02T00:00:00.000000+00:00"},
+             {"record": "tag", "dataset_id": gone, "tag": "zebra_crossing",
+              "created_at": "2025-01-02T00:00:00.000000+00:00"}]
+    await graph.import_records(later)                  # a dataset's second tag, a later call
+    await reference.import_records(later)
+    assert await found("digest") == {spend.id}
+    assert await found("finance") == {spend.id}        # its first tag stays found
+    assert await found("crossing") == set()            # a tag of a deleted dataset
+    for rest in RECORD_KINDS[RECORD_KINDS.index("tag") + 1:]:
+        await graph.import_records(kinds[rest])
+    for text in ("spend", "finance", "weekly", "eur", "id", "daily", "zebra", "report"):
+        hits, total = await reference.search(text, first=50)
+        assert await found(text) == {h.dataset.id for h in hits}, text
+        assert total == len(hits)
 
 
 async def _lineage_reads(graph: GraphStore) -> dict[str, Any]:

@@ -124,24 +124,6 @@ async def reindex(tx: Tx, dataset_id: str) -> None:
               fields=records.search_text(*found["fields"]))
 
 
-async def reindex_many(tx: Tx, dataset_ids: list[str]) -> None:
-    """``reindex`` for many datasets in two statements (bulk imports: 1M datasets would
-    otherwise be 2M round trips). The inputs come back as ONE row holding a list per
-    dataset, [id, namespace, name, description, deleted, tags, [[position, field]...]]: the
-    async driver spends ~90 µs on each record it decodes, a third of a bulk import."""
-    result = await tx.run(cypher.DATASETS_SEARCH_INPUTS, {"ids": dataset_ids})
-    found: list[list[Any]] = (await result.single(strict=True))[0]
-    await run(tx, cypher.DATASETS_SET_SEARCH, rows=[{   # a deleted dataset: out of the index
-        "id": ds_id, "namespace": None, "name": None, "description": None, "tags": None,
-        "fields": None} if deleted else {
-        "id": ds_id, "namespace": records.search_text(namespace),
-        "name": records.search_text(name),
-        "description": records.search_text(description),
-        "tags": records.search_text(*sorted(tags)),
-        "fields": records.search_text(*(field for _, field in sorted(fields)))}
-        for ds_id, namespace, name, description, deleted, tags, fields in found])
-
-
 async def _consume(pending: Awaitable[Any]) -> None:
     result = await pending
     await result.consume()

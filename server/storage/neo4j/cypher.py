@@ -83,8 +83,6 @@ from server.storage.neo4j.cypher_datasets import DATASETS_ALL as DATASETS_ALL
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_IDS as DATASETS_BY_IDS
 from server.storage.neo4j.cypher_datasets import DATASETS_BY_TEXT as DATASETS_BY_TEXT
 from server.storage.neo4j.cypher_datasets import DATASETS_LIVE_COUNT as DATASETS_LIVE_COUNT
-from server.storage.neo4j.cypher_datasets import DATASETS_SEARCH_INPUTS as DATASETS_SEARCH_INPUTS
-from server.storage.neo4j.cypher_datasets import DATASETS_SET_SEARCH as DATASETS_SET_SEARCH
 from server.storage.neo4j.cypher_datasets import DELETED_OUT_OF_SEARCH as DELETED_OUT_OF_SEARCH
 from server.storage.neo4j.cypher_datasets import INDEX_ORDER as INDEX_ORDER
 from server.storage.neo4j.cypher_datasets import SEARCH as SEARCH
@@ -118,7 +116,6 @@ from server.storage.neo4j.cypher_schema import Label as Label
 from server.storage.neo4j.cypher_schema import Rel as Rel
 from server.storage.neo4j.cypher_transfer import AUDIT_COUNTER_CATCH_UP as AUDIT_COUNTER_CATCH_UP
 from server.storage.neo4j.cypher_transfer import AUDIT_IMPORT_PLAN as AUDIT_IMPORT_PLAN
-from server.storage.neo4j.cypher_transfer import DATASETS_REFRESH_LATEST as DATASETS_REFRESH_LATEST
 from server.storage.neo4j.cypher_transfer import EXPORT_AUDIT as EXPORT_AUDIT
 from server.storage.neo4j.cypher_transfer import EXPORT_DATASETS as EXPORT_DATASETS
 from server.storage.neo4j.cypher_transfer import EXPORT_ENTITIES as EXPORT_ENTITIES
@@ -131,17 +128,17 @@ from server.storage.neo4j.cypher_transfer import EXPORT_TAGS as EXPORT_TAGS
 from server.storage.neo4j.cypher_transfer import EXPORT_VERSIONS as EXPORT_VERSIONS
 from server.storage.neo4j.cypher_transfer import IMPORT_AUDIT as IMPORT_AUDIT
 from server.storage.neo4j.cypher_transfer import IMPORT_AUDIT_APPENDED as IMPORT_AUDIT_APPENDED
-from server.storage.neo4j.cypher_transfer import IMPORT_DATASET_SOURCES as IMPORT_DATASET_SOURCES
 from server.storage.neo4j.cypher_transfer import IMPORT_DATASETS as IMPORT_DATASETS
 from server.storage.neo4j.cypher_transfer import IMPORT_ENTITIES as IMPORT_ENTITIES
-from server.storage.neo4j.cypher_transfer import IMPORT_FIELDS as IMPORT_FIELDS
 from server.storage.neo4j.cypher_transfer import IMPORT_LINEAGE as IMPORT_LINEAGE
 from server.storage.neo4j.cypher_transfer import IMPORT_LINKS as IMPORT_LINKS
 from server.storage.neo4j.cypher_transfer import IMPORT_OWNERS as IMPORT_OWNERS
+from server.storage.neo4j.cypher_transfer import IMPORT_SEARCH_TAGS as IMPORT_SEARCH_TAGS
 from server.storage.neo4j.cypher_transfer import IMPORT_SOURCES as IMPORT_SOURCES
 from server.storage.neo4j.cypher_transfer import IMPORT_TAGS as IMPORT_TAGS
 from server.storage.neo4j.cypher_transfer import IMPORT_VERSIONS as IMPORT_VERSIONS
 from server.storage.neo4j.cypher_transfer import IS_EMPTY as IS_EMPTY
+from server.storage.neo4j.cypher_transfer import VERSIONS_SET_LATEST as VERSIONS_SET_LATEST
 from server.storage.neo4j.cypher_versions import FIELDS_CREATE as FIELDS_CREATE
 from server.storage.neo4j.cypher_versions import FIELDS_OF_VERSIONS as FIELDS_OF_VERSIONS
 from server.storage.neo4j.cypher_versions import (

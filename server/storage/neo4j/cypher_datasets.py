@@ -65,22 +65,6 @@ WITH d, tags, f ORDER BY f.position
 RETURN d.namespace AS namespace, d.name AS name, d.description AS description, tags,
        collect(f.name) AS fields
 """
-# The same for many datasets at once (bulk imports): one read and one write per batch
-DATASETS_SEARCH_INPUTS = """
-UNWIND $ids AS id
-MATCH (d:Dataset {id: id})
-OPTIONAL MATCH (v:DatasetVersion {id: d.latest_version_id})
-RETURN collect([d.id, d.namespace, d.name, d.description, d.deleted_at IS NOT NULL,
-                [(d)-[:TAGGED]->(t:Tag) | t.name],
-                CASE WHEN v IS NULL THEN []
-                     ELSE [(v)-[:HAS_FIELD]->(f:Field) | [f.position, f.name]] END]) AS datasets
-"""
-DATASETS_SET_SEARCH = """
-UNWIND $rows AS row
-MATCH (d:Dataset {id: row.id})
-SET d.search_namespace = row.namespace, d.search_name = row.name,
-    d.search_description = row.description, d.search_tags = row.tags, d.search_fields = row.fields
-"""
 DATASET_SET_SEARCH = """
 MATCH (d:Dataset {id: $id})
 SET d.search_namespace = $namespace, d.search_name = $name, d.search_description = $description,

@@ -69,6 +69,10 @@ CREATE (e:Entity {id: row.id, natural_key: row.natural_key, kind: row.kind, name
                   identifiers: row.identifiers, created_at: datetime(row.created_at)})
 RETURN count(e) AS created
 """
+# A new dataset has no tag and no version yet (a batch imports datasets before their versions
+# and tags), so its search_* properties are known from the row alone (neo4j/transfer.py sets
+# them: null for a deleted dataset, which stays out of the index) and are written with it:
+# no read-back and no second write of its full-text entry. Its FROM_SOURCE edge too.
 IMPORT_DATASETS = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:Dataset {id: row.id})
@@ -76,15 +80,17 @@ WITH row WHERE old IS NULL
 CREATE (d:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
                    name: row.name, layer: row.layer, description: row.description,
                    created_at: datetime(row.created_at), updated_at: datetime(row.updated_at),
-                   deleted_at: datetime(row.deleted_at), contract: row.contract})
+                   deleted_at: datetime(row.deleted_at), contract: row.contract,
+                   search_namespace: row.search_namespace, search_name: row.search_name,
+                   search_description: row.search_description, search_tags: row.search_tags,
+                   search_fields: row.search_fields})
+WITH d, row
+OPTIONAL MATCH (s:Source {id: row.source_id})
+FOREACH (x IN CASE WHEN s IS NULL THEN [] ELSE [s] END | CREATE (d)-[:FROM_SOURCE]->(x))
 RETURN collect(d.id) AS created
 """
-# for the datasets just created: their FROM_SOURCE edge
-IMPORT_DATASET_SOURCES = """
-UNWIND $rows AS row
-MATCH (d:Dataset {id: row.id}), (s:Source {id: row.source_id})
-CREATE (d)-[:FROM_SOURCE]->(s)
-"""
+# a new version with its fields (row.fields: [{id, position, name, arrow_type, nullable,
+# description, metadata, semantic_type, pii, stats}], maps as JSON text)
 IMPORT_VERSIONS = """
 UNWIND $rows AS row
 OPTIONAL MATCH (old:DatasetVersion {id: row.id})
@@ -95,17 +101,25 @@ CREATE (d)-[:HAS_VERSION]->(v:DatasetVersion {
     byte_size: row.byte_size, raw_key: row.raw_key, curated_key: row.curated_key,
     format: row.format, created_at: datetime(row.created_at), created_by: row.created_by,
     quality: row.quality, changes: row.changes, quarantine_key: row.quarantine_key})
+FOREACH (f IN row.fields |
+    CREATE (v)-[:HAS_FIELD]->(:Field {id: f.id, position: f.position, name: f.name,
+                                      arrow_type: f.arrow_type, nullable: f.nullable,
+                                      description: f.description, metadata: f.metadata,
+                                      semantic_type: f.semantic_type, pii: f.pii,
+                                      stats: f.stats}))
 RETURN collect(v.id) AS created
 """
-# for the versions just created: their fields ($rows: one per version, {version_id, fields})
-IMPORT_FIELDS = """
+# After new versions: each dataset's newest new version ($rows: one per dataset, {dataset_id,
+# version_id, version, fields: its search text}) becomes its latest when it is newer than the
+# latest it has (latest_version_id always names a dataset's highest version number), and a
+# live dataset's search_fields follow it. A dataset whose latest stays is not written at all.
+VERSIONS_SET_LATEST = """
 UNWIND $rows AS row
-MATCH (v:DatasetVersion {id: row.version_id})
-UNWIND row.fields AS f
-CREATE (v)-[:HAS_FIELD]->(:Field {id: f.id, position: f.position, name: f.name,
-                                  arrow_type: f.arrow_type, nullable: f.nullable,
-                                  description: f.description, metadata: f.metadata,
-                                  semantic_type: f.semantic_type, pii: f.pii, stats: f.stats})
+MATCH (d:Dataset {id: row.dataset_id})
+OPTIONAL MATCH (current:DatasetVersion {id: d.latest_version_id})
+WITH d, row, current WHERE current IS NULL OR current.version < row.version
+SET d.latest_version_id = row.version_id,
+    d.search_fields = CASE WHEN d.deleted_at IS NULL THEN row.fields END
 """
 IMPORT_LINKS = """
 UNWIND $rows AS row
@@ -114,13 +128,22 @@ WITH d, e, row WHERE NOT EXISTS { MATCH (d)-[:DESCRIBES]->(e) }
 CREATE (d)-[:DESCRIBES {role: row.role}]->(e)
 RETURN count(*) AS created
 """
+# the datasets that gained a tag come back with all their tag names, from which
+# neo4j/transfer.py rewrites their search_tags (IMPORT_SEARCH_TAGS)
 IMPORT_TAGS = """
 UNWIND $rows AS row
 MATCH (d:Dataset {id: row.dataset_id})
 MERGE (t:Tag {name: row.tag})
 WITH d, t, row WHERE NOT EXISTS { MATCH (d)-[:TAGGED]->(t) }
 CREATE (d)-[:TAGGED {created_at: datetime(row.created_at)}]->(t)
-RETURN count(*) AS created
+WITH d, count(*) AS added
+RETURN sum(added) AS created,
+       collect([d.id, d.deleted_at IS NOT NULL, [(d)-[:TAGGED]->(x:Tag) | x.name]]) AS datasets
+"""
+IMPORT_SEARCH_TAGS = """
+UNWIND $rows AS row
+MATCH (d:Dataset {id: row.id})
+SET d.search_tags = row.tags
 """
 IMPORT_OWNERS = """
 UNWIND $rows AS row
@@ -171,13 +194,4 @@ OPTIONAL MATCH (a:AuditEvent) WITH max(a.id) AS top
 MERGE (c:Counter {name: 'audit'})
 ON CREATE SET c.value = 0
 SET c.value = CASE WHEN top IS NOT NULL AND top > c.value THEN top ELSE c.value END
-"""
-# after an import: point each touched dataset at its newest version (timestamps untouched)
-DATASETS_REFRESH_LATEST = """
-UNWIND $ids AS dataset_id
-MATCH (d:Dataset {id: dataset_id})
-OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion)
-WITH d, v ORDER BY v.version DESC
-WITH d, collect(v.id) AS newest_first
-SET d.latest_version_id = newest_first[0]
 """

@@ -16,7 +16,7 @@ from server.storage import transfer
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage as lineage_records
 from server.storage.neo4j import lineage_cypher as LC
-from server.storage.neo4j.base import Neo4jBase, Tx, one, reindex_many, rows, run
+from server.storage.neo4j.base import Neo4jBase, Tx, one, rows, run
 from server.storage.neo4j.lineage_apply import column, loads
 
 _ROLE = {LC.Rel.READ.value: RunRole.INPUT, LC.Rel.WROTE.value: RunRole.OUTPUT,
@@ -95,6 +95,30 @@ def _ts(text: str | None) -> str | None:
     return None if stamp is None else stamp.isoformat()
 
 
+def _new_dataset_search(r: dict[str, Any]) -> dict[str, str | None]:
+    """The search_* properties of a dataset just created (what ``base.reindex`` would write:
+    no tags and no version yet), all null for a deleted one (out of the full-text index)."""
+    live = r["deleted_at"] is None
+    return {"search_namespace": records.search_text(r["namespace"]) if live else None,
+            "search_name": records.search_text(r["name"]) if live else None,
+            "search_description": records.search_text(r["description"]) if live else None,
+            "search_tags": "" if live else None, "search_fields": "" if live else None}
+
+
+def _newest_versions(group: list[dict[str, Any]], new: set[str]) -> list[dict[str, Any]]:
+    """VERSIONS_SET_LATEST's rows: per dataset, its highest new version of the batch with the
+    search text of its field names (in position order, as ``base.reindex`` builds it)."""
+    newest: dict[str, dict[str, Any]] = {}
+    for r in group:
+        best = newest.get(r["dataset_id"])
+        if r["id"] in new and (best is None or r["version"] > best["version"]):
+            newest[r["dataset_id"]] = r
+    return [{"dataset_id": ds_id, "version_id": r["id"], "version": r["version"],
+             "fields": records.search_text(*(f["name"] for f in sorted(
+                 r["fields"], key=lambda f: (f["position"], f["name"]))))}
+            for ds_id, r in newest.items()]
+
+
 def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
     """An exported record as the $rows map its IMPORT_* statement reads."""
     row = {k: v for k, v in r.items() if k != "record"}
@@ -104,6 +128,7 @@ def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
     if kind == "dataset":
         row["natural_key"] = records.dataset_key(r["namespace"], r["name"])
         row["contract"] = records.to_json_or_none(r["contract"])
+        row.update(_new_dataset_search(r))
     elif kind == "entity":
         entity_kind = EntityKind(r["kind"])
         row["natural_key"] = records.entity_key(entity_kind, r["name"])
@@ -112,7 +137,8 @@ def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
     elif kind == "audit":
         row["detail"] = records.to_json(r["detail"])
     elif kind == "version":
-        row.pop("fields")
+        row["fields"] = [{**f, "metadata": records.to_json(f["metadata"]),
+                          "stats": records.to_json(f["stats"])} for f in r["fields"]]
         row["quality"] = records.to_json_or_none(r["quality"])
         row["changes"] = records.to_json_or_none(r["changes"])
     elif kind == "job":
@@ -131,7 +157,7 @@ def _row(kind: str, r: dict[str, Any]) -> dict[str, Any]:
 
 
 _COUNTED = {"source": cypher.IMPORT_SOURCES, "entity": cypher.IMPORT_ENTITIES,
-            "link": cypher.IMPORT_LINKS, "tag": cypher.IMPORT_TAGS,
+            "link": cypher.IMPORT_LINKS,
             "owner": cypher.IMPORT_OWNERS, "job": LC.IMPORT_JOBS, "run": LC.IMPORT_RUNS,
             "lineage": LC.IMPORT_DERIVED_FROM, "column_lineage": LC.IMPORT_COLUMN_LINEAGE,
             "dataset_facets": LC.IMPORT_DATASET_FACETS, "lineage_event": LC.IMPORT_EVENTS}
@@ -155,29 +181,33 @@ async def import_audit(tx: Tx, prepared: list[dict[str, Any]]) -> int:
 
 
 async def import_batch(tx: Tx, batch: list[dict[str, Any]]) -> dict[str, int]:
+    """Import one batch in the caller's transaction. Each kind keeps the search_* properties
+    (what the full-text index reads) of the datasets it changes up to date itself, from what
+    the batch holds: a new dataset is created with them, new versions set search_fields with
+    the latest version, new tags rewrite search_tags. So search sees the batch when it
+    commits, and no dataset's entry is read back or rewritten for a kind that did not touch
+    it (a read-back and rewrite of every touched dataset after each kind was a third of a
+    bulk build)."""
     created = dict.fromkeys(transfer.RECORD_KINDS, 0)
-    touched: set[str] = set()
     for kind, group in transfer.by_kind(batch).items():
         if not group:
             continue
         prepared = [_row(kind, r) for r in group]
-        if kind == "dataset":
-            found = await one(tx, cypher.IMPORT_DATASETS, rows=prepared)
+        if kind in ("dataset", "version"):
+            found = await one(tx, cypher.IMPORT_DATASETS if kind == "dataset"
+                              else cypher.IMPORT_VERSIONS, rows=prepared)
             new = set(found["created"]) if found else set()
-            await run(tx, cypher.IMPORT_DATASET_SOURCES, rows=[
-                {"id": r["id"], "source_id": r["source_id"]} for r in group
-                if r["id"] in new and r["source_id"] is not None])
-            created[kind], touched = len(new), touched | new
-        elif kind == "version":
-            found = await one(tx, cypher.IMPORT_VERSIONS, rows=prepared)
-            new = set(found["created"]) if found else set()
-            await run(tx, cypher.IMPORT_FIELDS, rows=[
-                {"version_id": r["id"], "fields": [
-                    {**f, "metadata": records.to_json(f["metadata"]),
-                     "stats": records.to_json(f["stats"])} for f in r["fields"]]}
-                for r in group if r["id"] in new and r["fields"]])
             created[kind] = len(new)
-            touched |= {r["dataset_id"] for r in group if r["id"] in new}
+            if kind == "version" and new:
+                await run(tx, cypher.VERSIONS_SET_LATEST, rows=_newest_versions(group, new))
+        elif kind == "tag":
+            found = await one(tx, cypher.IMPORT_TAGS, rows=prepared)
+            created[kind] = int(found["created"]) if found else 0
+            retext = [{"id": ds_id, "tags": records.search_text(*sorted(tags))}
+                      for ds_id, deleted, tags in (found["datasets"] if found else [])
+                      if not deleted]
+            if retext:
+                await run(tx, cypher.IMPORT_SEARCH_TAGS, rows=retext)
         elif kind == "audit":
             created[kind] = await import_audit(tx, prepared)
         elif kind in _BY_ROLE:
@@ -188,11 +218,6 @@ async def import_batch(tx: Tx, batch: list[dict[str, Any]]) -> dict[str, int]:
         else:
             found = await one(tx, _COUNTED[kind], rows=prepared)
             created[kind] = int(found["created"]) if found else 0
-            if kind == "tag" and created[kind]:
-                touched |= {r["dataset_id"] for r in group}
-    if touched:
-        await run(tx, cypher.DATASETS_REFRESH_LATEST, ids=sorted(touched))
-        await reindex_many(tx, sorted(touched))
     return created
 
 
