@@ -16,7 +16,7 @@ from server.storage import transfer
 from server.storage.neo4j import cypher, records
 from server.storage.neo4j import lineage as lineage_records
 from server.storage.neo4j import lineage_cypher as LC
-from server.storage.neo4j.base import Neo4jBase, Tx, one, rows, run
+from server.storage.neo4j.base import Neo4jBase, Tx, iso_or_none, one, rows, run
 from server.storage.neo4j.lineage_apply import column, loads
 
 _ROLE = {LC.Rel.READ.value: RunRole.INPUT, LC.Rel.WROTE.value: RunRole.OUTPUT,
@@ -91,8 +91,7 @@ def _ts(text: str | None) -> str | None:
     into a DateTime with Cypher's ``datetime()``. (The driver packs a Python datetime through
     ~100 µs of pure-Python time arithmetic: two per dataset, a 1M-dataset build spent
     minutes of client CPU on that alone.)"""
-    stamp = transfer.parse_iso(text)
-    return None if stamp is None else stamp.isoformat()
+    return iso_or_none(transfer.parse_iso(text))
 
 
 def _new_dataset_search(r: dict[str, Any]) -> dict[str, str | None]:
