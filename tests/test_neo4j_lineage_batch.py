@@ -16,7 +16,7 @@ import pytest
 from server.lineage_event import LineageEvent
 from server.storage.graph import GraphStore
 from server.storage.sqlite.store import SQLiteGraphStore
-from tests.contract.conftest import neo4j_from_env, wipe_neo4j
+from tests.contract.conftest import wiped_neo4j
 from tests.lineage_events import ds, event, new_run_id, run_event
 from tests.test_neo4j_lineage_apply import _picture
 from tests.test_sqlite_lineage_batch import ACTOR, NS, SEED_RUN, stream
@@ -65,14 +65,8 @@ async def test_a_batch_leaves_what_sqlite_one_event_at_a_time_leaves(tmp_path: P
         alone = await _apply(sqlite, events, 1)
     finally:
         await sqlite.close()
-    store = neo4j_from_env()
-    await store.open()
-    try:
-        await wipe_neo4j(store)
+    async with wiped_neo4j() as store:
         together = await _apply(store, events, size)
-    finally:
-        await wipe_neo4j(store)
-        await store.close()
     assert together == alone
     assert {f"dataset:warehouse/{n}" for n in ("raw_a", "raw_b", "raw_c", "raw_d", "made_a",
                                                "made_b", "made_c")} <= {
@@ -80,16 +74,10 @@ async def test_a_batch_leaves_what_sqlite_one_event_at_a_time_leaves(tmp_path: P
 
 
 async def test_new_datasets_of_a_batch_are_searchable() -> None:
-    store = neo4j_from_env()
-    await store.open()
-    try:
-        await wipe_neo4j(store)
+    async with wiped_neo4j() as store:
         await store.ingest_lineage_events([event(raw) for raw in fresh()], actor=ACTOR)
         hits, total = await store.search("made", first=10)
         assert sorted(h.dataset.name for h in hits) == ["made_a", "made_b", "made_c"]
         assert total == 3
         hits, _ = await store.search("new", first=10)   # made_b's description, then raw_a's
         assert sorted(h.dataset.name for h in hits) == ["made_b", "raw_a"]
-    finally:
-        await wipe_neo4j(store)
-        await store.close()

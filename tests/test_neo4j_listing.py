@@ -14,7 +14,7 @@ import pytest
 from server.models import DatasetFilter, DatasetSort, PageRequest
 from server.storage.neo4j import base, cypher
 from server.storage.neo4j.store import Neo4jGraphStore
-from tests.contract.conftest import neo4j_from_env, wipe_neo4j
+from tests.contract.conftest import wiped_neo4j
 from tests.contract.helpers import ACTOR, dataset
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PESO_TEST_NEO4J_URI"),
@@ -25,13 +25,8 @@ NO_FILTERS = dict.fromkeys(cypher.DATASET_FILTERS)
 
 @pytest.fixture
 async def store() -> AsyncIterator[Neo4jGraphStore]:
-    s = neo4j_from_env()
-    await s.open()
-    await wipe_neo4j(s)
-    try:
+    async with wiped_neo4j() as s:
         yield s
-    finally:
-        await s.close()
 
 
 def _operators(plan: Any) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 from server.storage import graph as graph_module
 from server.storage.neo4j import base, cypher
 from server.storage.neo4j.store import Neo4jGraphStore
-from tests.contract.conftest import neo4j_from_env, wipe_neo4j
+from tests.contract.conftest import neo4j_from_env, wiped_neo4j
 from tests.contract.helpers import ACTOR, dataset
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PESO_TEST_NEO4J_URI"),
@@ -22,13 +22,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get("PESO_TEST_NEO4J_URI"),
 
 @pytest.fixture
 async def store() -> AsyncIterator[Neo4jGraphStore]:
-    s = neo4j_from_env()
-    await s.open()
-    await wipe_neo4j(s)
-    try:
+    async with wiped_neo4j() as s:
         yield s
-    finally:
-        await s.close()
 
 
 async def _indexed(store: Neo4jGraphStore) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,19 @@ async def wipe_neo4j(store: Neo4jGraphStore) -> None:
     async def work(tx: base.Tx) -> None:
         await base.run(tx, cypher.WIPE)
     await store._write(work)
+
+
+@asynccontextmanager
+async def wiped_neo4j() -> AsyncIterator[Neo4jGraphStore]:
+    """The test Neo4j opened and emptied, emptied again and closed after."""
+    store = neo4j_from_env()
+    await store.open()
+    try:
+        await wipe_neo4j(store)
+        yield store
+    finally:
+        await wipe_neo4j(store)
+        await store.close()
 OBJECT_BACKENDS = ["local", "s3"]
 
 

@@ -269,6 +269,16 @@ WHERE down.id IN $ids AND up.id IN $ids
 RETURN down.id AS downstream_id, up.id AS upstream_id, c {.*} AS c LIMIT $limit
 """
 
+
+# every property of a new Run but its two stamps, read from ``row`` (BATCH_WRITE stamps both
+# with row.now, IMPORT_RUNS keeps the record's created_at and updated_at): one text for both
+_RUN_PROPERTIES = """id: row.id, job_id: row.job_id, state: row.state,
+    state_time: datetime(row.state_time), started_at: datetime(row.started_at),
+    ended_at: datetime(row.ended_at), error_message: row.error_message,
+    nominal_start: datetime(row.nominal_start), nominal_end: datetime(row.nominal_end),
+    parent_run_id: row.parent_run_id, facets: row.facets"""
+
+
 # --- applying a batch of events in few round trips (lineage_apply.py) ---------------------
 # What a batch needs to know first, in one read: the event keys already applied, the jobs
 # ($job_keys: natural keys) and runs it names, the datasets it names ($keys: natural keys),
@@ -346,12 +356,8 @@ CALL () {
 CALL () {
   UNWIND $runs_new AS row
   MATCH (j:Job {id: row.job_id})
-  CREATE (j)-[:HAS_RUN]->(r:Run {
-      id: row.id, job_id: row.job_id, state: row.state, state_time: datetime(row.state_time),
-      started_at: datetime(row.started_at), ended_at: datetime(row.ended_at),
-      error_message: row.error_message, nominal_start: datetime(row.nominal_start),
-      nominal_end: datetime(row.nominal_end), parent_run_id: row.parent_run_id,
-      facets: row.facets, created_at: datetime(row.now), updated_at: datetime(row.now)})
+  CREATE (j)-[:HAS_RUN]->(r:Run {""" + _RUN_PROPERTIES + """,
+      created_at: datetime(row.now), updated_at: datetime(row.now)})
 }
 CALL () {
   UNWIND $runs_set AS row
@@ -476,13 +482,8 @@ UNWIND $rows AS row
 OPTIONAL MATCH (old:Run {id: row.id})
 WITH row WHERE old IS NULL
 MATCH (j:Job {id: row.job_id})
-CREATE (j)-[:HAS_RUN]->(r:Run {
-    id: row.id, job_id: row.job_id, state: row.state, state_time: datetime(row.state_time),
-    started_at: datetime(row.started_at), ended_at: datetime(row.ended_at),
-    error_message: row.error_message, nominal_start: datetime(row.nominal_start),
-    nominal_end: datetime(row.nominal_end), parent_run_id: row.parent_run_id,
-    facets: row.facets, created_at: datetime(row.created_at),
-    updated_at: datetime(row.updated_at)})
+CREATE (j)-[:HAS_RUN]->(r:Run {""" + _RUN_PROPERTIES + """,
+    created_at: datetime(row.created_at), updated_at: datetime(row.updated_at)})
 RETURN count(r) AS created
 """
 # a run's inputs ($rows with role input) and outputs (role output)
