@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from loaders.compression import limit_for
+from loaders.csv_blocks import BlockFailed, parse_blocks
 from loaders.limits import MIN_DECODED, current
 from loaders.options import ReadOptions
 from loaders.sniff import HEAD_BYTES, FileFormat, Sniffed
@@ -141,8 +142,7 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
     bad_rows: list[str] = []
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
-        bad_rows.append(f"expected {row.expected_columns} fields, found {row.actual_columns}: "
-                        f"{first_line(row.text)!r}")
+        bad_rows.append(_bad_row(row))
         return "error"
 
     parse = pacsv.ParseOptions(delimiter=sniffed.delimiter or ",",
@@ -172,36 +172,55 @@ def open_csv(path: Path, sniffed: Sniffed, opts: ReadOptions, shown: str, *,
         return fail(exc)
 
     first = _typed_head(head, typed or {}, null_values) if head else None
-    source = _CountingFile(path, start=head.rest if head else 0)
-    reader = None
-    if head is None or head.rest < path.stat().st_size:
-        try:
-            reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
-                                    convert_options=convert)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            source.close()
-            raise refuse(exc) from exc
+    start = head.rest if head else 0
+    rest: Iterator[pa.RecordBatch] = iter(())
+    position: Callable[[], int] = lambda: start  # noqa: E731 - nothing more is read
+    closers: list[Callable[[], None]] = []
+    if head is None or start < path.stat().st_size:
+        if newlines_in_values:   # blocks cannot be cut without following the quotes
+            source = _CountingFile(path, start=start)
+            closers.append(source.close)
+            try:
+                reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
+                                        convert_options=convert)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                source.close()
+                raise refuse(exc) from exc
+            closers.insert(0, reader.close)
+            rest, position = reader, source.tell_read
+        else:   # cut at line breaks and parsed on several threads, as Arrow would cut them
+            rest, position, done = parse_blocks(
+                path, start=start, encoding=encoding, block_bytes=opts.block_bytes,
+                skip_header=head is None, names=names, parse=parse, convert=convert)
+            closers.append(done)
 
     def batches() -> Iterator[pa.RecordBatch]:
         last = first
         if first is not None and first.num_rows:
             yield first
         try:
-            for last in reader or ():
+            for last in rest:
                 yield last
+        except BlockFailed as exc:
+            bad_rows[:] = [_bad_row(row) for row in exc.bad_rows[:1]]
+            raise refuse(exc.error) from exc.error
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise refuse(exc) from exc
         if last is not None and last.num_rows:
             _check_last_quote_closed(path, encoding, shown, header, last)
 
     def close() -> None:
-        if reader is not None:
-            reader.close()
-        source.close()
+        for closer in closers:
+            closer()
 
     stream = StringStream(columns=header, batches=batches(), format="csv", close=close)
-    stream.position = source.tell_read  # type: ignore[attr-defined]
+    stream.position = position  # type: ignore[attr-defined]
     return stream
+
+
+def _bad_row(row: pacsv.InvalidRow) -> str:
+    return (f"expected {row.expected_columns} fields, found {row.actual_columns}: "
+            f"{first_line(row.text)!r}")
 
 
 def null_out(text: pa.Array, null_values: Sequence[str]) -> pa.Array:
