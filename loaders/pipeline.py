@@ -106,14 +106,15 @@ async def load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStore
 
 @dataclass
 class _Prepared:
-    """What a load knows before it reads the file: its hash, and the dataset's latest
-    version (``noop`` is the finished result when the content is the same)."""
+    """What a load knows before it reads the file: the dataset's latest version, the file's
+    hash when it had to be known first (``None``: the raw copy computes it), and ``noop``,
+    the finished result when the content is the same."""
 
     namespace: str
     name: str
     shown: str
     report: LoadReport
-    content_hash: str
+    content_hash: str | None
     size: int
     existing: Dataset | None
     previous: DatasetVersion | None
@@ -121,28 +122,46 @@ class _Prepared:
 
 
 async def _prepare(req: LoadRequest, graph: GraphStore) -> _Prepared:
+    """The unchanged check. A file whose size is not the latest raw upload's cannot be the
+    same content, so it is not hashed first: the raw copy hashes it while it copies it,
+    beside the build (one read and one sha256 of the file instead of two, and none before
+    the build starts). Otherwise it is hashed, and compared."""
     namespace, name = check_namespace(req.namespace), check_name(req.name)
     shown = req.original_name or str(req.path)
     report = LoadReport(file=shown, dataset=f"{namespace}/{name}")
     if not req.path.is_file():
         raise LoadError(f"{req.path}: no such file")
-
-    with report.step("hash"):
-        content_hash, size = await asyncio.to_thread(file_sha256, req.path)
-        report.bytes_read = size
+    size = req.path.stat().st_size
+    report.bytes_read = size
 
     existing = await graph.get_dataset(namespace, name)
-    previous = None
+    previous = raw_previous = None
+    if existing is not None:
+        [previous] = await graph.get_latest_versions([existing.id])
+        raw_twin = await graph.get_dataset(namespace, name + RAW_SUFFIX)
+        if previous is not None and raw_twin is not None:
+            [raw_previous] = await graph.get_latest_versions([raw_twin.id])
+    content_hash = None
     noop = None
+    with report.step("hash") as step:
+        if previous is None:
+            step.detail = "with the raw copy: the dataset is new"
+        elif raw_previous is not None and raw_previous.byte_size != size:
+            step.detail = (f"with the raw copy: {size:,} bytes, not the "
+                           f"{raw_previous.byte_size:,} of version {previous.version}, so "
+                           "not the same content")
+        else:
+            content_hash, size = await asyncio.to_thread(file_sha256, req.path)
+            report.bytes_read = size
     with report.step("check-unchanged") as step:
-        if existing is not None:
-            [previous] = await graph.get_latest_versions([existing.id])
-            if previous is not None and previous.content_hash == content_hash:
-                step.detail = f"identical to version {previous.version}: nothing to do"
-                report.version, report.version_id = previous.version, previous.id
-                report.rows_read = previous.row_count
-                report.raw_key, report.curated_key = previous.raw_key, previous.curated_key
-                noop = LoadResult(report, RegisteredVersion(existing, previous, created=False))
+        if previous is not None and content_hash is not None \
+                and previous.content_hash == content_hash:
+            step.detail = f"identical to version {previous.version}: nothing to do"
+            report.version, report.version_id = previous.version, previous.id
+            report.rows_read = previous.row_count
+            report.raw_key, report.curated_key = previous.raw_key, previous.curated_key
+            assert existing is not None
+            noop = LoadResult(report, RegisteredVersion(existing, previous, created=False))
     return _Prepared(namespace, name, shown, report, content_hash, size, existing, previous,
                      noop)
 
@@ -204,7 +223,10 @@ async def _load_file(req: LoadRequest, *, graph: GraphStore, objects: ObjectStor
         report.cleaning, report.quality = built.cleaning, built.quality
 
         with report.step("store-objects"):
-            await raw_copy
+            raw_info = await raw_copy
+            if content_hash is None:   # hashed by the copy (see _prepare)
+                content_hash = raw_info.sha256 or (
+                    await asyncio.to_thread(file_sha256, req.path))[0]
             curated_info = await asyncio.to_thread(objects.put_file, curated_key,
                                                    str(curated_tmp))
             written.append(curated_key)

@@ -160,6 +160,59 @@ async def test_a_changed_file_becomes_version_2(stores: Stores, tmp_path: Path) 
     assert len(lineage.edges) == 1
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _step(result: LoadResult, name: str) -> str | None:
+    [step] = [s for s in result.report.steps if s.step == name]
+    return step.detail
+
+
+async def test_a_file_that_cannot_be_unchanged_is_hashed_by_its_raw_copy(
+        stores: Stores, tmp_path: Path) -> None:
+    """A new dataset, or a file of another size than the latest raw upload, cannot be the
+    same content: its hash comes from the raw copy, and is the file's all the same."""
+    graph = stores[0]
+    path = write_csv(tmp_path / "a.csv", ["id", "v"], [[i, i * 2] for i in range(50)])
+    first = await load(stores, path, "sized")
+    assert _step(first, "hash") == "with the raw copy: the dataset is new"
+    assert first.curated.version.content_hash == _sha256(path)
+    raw = await graph.get_dataset("uci", "sized.raw")
+    assert raw is not None
+    [raw_v] = await graph.get_latest_versions([raw.id])
+    assert raw_v is not None
+    assert raw_v.content_hash == _sha256(path)
+
+    longer = write_csv(tmp_path / "b.csv", ["id", "v"], [[i, i * 2] for i in range(60)])
+    second = await load(stores, longer, "sized")
+    assert (second.report.created, second.report.version) == (True, 2)
+    detail = _step(second, "hash")
+    assert detail is not None
+    assert "not the same content" in detail
+    assert f"{longer.stat().st_size:,} bytes" in detail
+    assert second.curated.version.content_hash == _sha256(longer)
+
+
+async def test_a_file_of_the_same_size_is_hashed_first_and_compared(
+        stores: Stores, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", ["id", "v"], [[i, i * 2] for i in range(50)])
+    await load(stores, path, "same")
+    again = await load(stores, path, "same")                      # same size, same content
+    assert again.report.created is False
+    assert _step(again, "hash") is None                            # hashed before the build
+    assert _step(again, "check-unchanged") == "identical to version 1: nothing to do"
+
+    flipped = tmp_path / "c.csv"
+    flipped.write_bytes(path.read_bytes().replace(b"49,98", b"94,98"))  # same size, not content
+    assert flipped.stat().st_size == path.stat().st_size
+    changed = await load(stores, flipped, "same")
+    assert (changed.report.created, changed.report.version) == (True, 2)
+    assert changed.curated.version.content_hash == _sha256(flipped)
+
+
 async def test_load_parquet_keeps_its_types(stores: Stores, tmp_path: Path) -> None:
     graph, objects, _ = stores
     table = pa.table({"id": pa.array([1, 2, 3], pa.int32()),
