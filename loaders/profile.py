@@ -141,10 +141,17 @@ def kmv_merge(sketch: pa.Array | None, hashes: pa.Array, k: int = KMV_K) -> pa.A
         hashes = hashes.filter(pc.less(hashes, sketch[len(sketch) - 1]))
         if len(hashes) == 0:
             return sketch
-    merged = pc.unique(hashes if sketch is None else pa.concat_arrays([sketch, hashes]))
-    if len(merged) > k:   # select the k smallest before sorting (not all of a batch's)
-        merged = pc.take(merged, pc.bottom_k_unstable(merged, k))
-    return pc.take(merged, pc.array_sort_indices(merged))
+    if sketch is None or len(hashes) > k:
+        merged = pc.unique(hashes if sketch is None else pa.concat_arrays([sketch, hashes]))
+        if len(merged) > k:   # select the k smallest before sorting (not all of a batch's)
+            merged = pc.take(merged, pc.bottom_k_unstable(merged, k))
+        return pc.take(merged, pc.array_sort_indices(merged))
+    # at most 2k values, most of them the sorted sketch: one sort, then ``unique``, which
+    # keeps the order it finds (first occurrence), so the result stays sorted — half the
+    # work of a hash, a selection and a sort, and what each batch of a long column does
+    both = pa.concat_arrays([sketch, hashes])
+    merged = pc.unique(pc.take(both, pc.array_sort_indices(both)))
+    return merged.slice(0, k) if len(merged) > k else merged
 
 
 def kmv_estimate(sketch: pa.Array, k: int = KMV_K) -> int:

@@ -247,6 +247,20 @@ def test_hashes_depend_on_values_only() -> None:
     assert kmv_estimate(kmv_merge(None, hash_values(pa.array([1, 2, 3]))), k=16) == 3
 
 
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=200), max_size=60), max_size=8),
+       st.sampled_from([1, 4, 16, 64]))
+def test_a_sketch_keeps_the_k_smallest_distinct_hashes_whatever_the_batches(
+        batches: list[list[int]], k: int) -> None:
+    """kmv_merge against its definition, batch after batch: a batch of more than k values,
+    of fewer, repeats, values already in the sketch, none below its largest."""
+    sketch, seen = None, set()
+    for batch in batches:
+        sketch = kmv_merge(sketch, pa.array(batch, pa.uint64()), k=k)
+        seen.update(batch)
+        assert sketch.to_pylist() == sorted(seen)[:k]
+        assert sketch.type == pa.uint64()
+
+
 # --- hypothesis: any split into batches gives the profile of the concatenated table ---------
 
 # means are compared approximately, so keep float sums away from overflow and cancellation
