@@ -10,6 +10,7 @@ write transaction (``lineage_apply.py``). Cypher: ``lineage_cypher.py``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -75,7 +76,11 @@ def edge(m: dict[str, Any]) -> LineageEdge:
 
 # A walk reads ~1,000 datasets and ~1,400 edges: these two build them straight from the
 # statements' lists (no intermediate map, no type tests per timestamp), ~40% less client time.
-_epoch = records.epoch
+# Stamps repeat (a dataset never updated, the records of one import or one OpenLineage batch):
+# a remembered one costs ~0.15 µs instead of ~1 µs, ~3,400 of them a walk; a layer is looked
+# up, not made by the enum's call (~1 µs).
+_epoch = functools.lru_cache(maxsize=4096)(records.epoch)
+_LAYERS = {layer.value: layer for layer in DatasetLayer}
 
 
 def edge_row(r: list[Any]) -> LineageEdge:
@@ -90,7 +95,7 @@ def dataset_row(r: list[Any]) -> Dataset:
     ds_id, namespace, name, layer, description, contract, source_id, created, updated, \
         deleted = r
     return Dataset(id=ds_id, namespace=namespace, name=name,
-                   layer=DatasetLayer(layer), description=description,
+                   layer=_LAYERS.get(layer) or DatasetLayer(layer), description=description,
                    source_id=source_id, created_at=_epoch(*created),
                    updated_at=_epoch(*updated),
                    deleted_at=None if deleted is None else _epoch(*deleted),
