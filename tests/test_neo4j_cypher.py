@@ -80,9 +80,11 @@ ALL = [*_constants(), *_built()]
 CYPHER = [(name, text) for name, text in ALL if name not in ("SEARCH_INDEX",)]
 
 # what may follow "{" in Cypher: a map key (`k:` or `` `k.x`: ``), a map projection (`.*`),
-# a projection of named properties (`{.id, .name}`), or a subquery (EXISTS { MATCH … }).
+# a projection of named properties (`{.id, .name}`), or a subquery (EXISTS { MATCH … },
+# CALL () { CALL db.index… }).
 # "{}", "{name}", "{0}" — Python format fields — may not.
-_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|`[^`]+`\s*:|\.\*|\.[A-Za-z_]\w*\s*,|MATCH\b)")
+_BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|`[^`]+`\s*:|\.\*|\.[A-Za-z_]\w*\s*,"
+                       r"|MATCH\b|CALL\b)")
 _LITERALS_OK = {"'audit'", "'peso_dataset_search'", "'standard-no-stop-words'",
                 "'peso_dataset_embedding'"}
 

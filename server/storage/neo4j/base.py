@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import (
+    AsyncDriver,
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    NotificationDisabledClassification,
+)
 from neo4j.exceptions import (
     AuthError,
     ConstraintError,
@@ -35,6 +40,11 @@ log = logging.getLogger("peso.neo4j")
 T = TypeVar("T")
 Tx = AsyncManagedTransaction
 INDEX_WAIT_SECONDS = 300
+# Neo4j warns of every property key no node holds yet (a catalog without a dataset contract,
+# a lineage edge without a transformation): the statements read optional properties by
+# design, and the driver logged three such warnings with the whole statement text (~8 KB)
+# for every lineage walk. Other notifications (deprecations, performance hints) stay on.
+_QUIET = [NotificationDisabledClassification.UNRECOGNIZED]
 
 
 def now() -> datetime:
@@ -142,7 +152,8 @@ class Neo4jBase:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
-        driver = AsyncGraphDatabase.driver(self.uri, auth=self._auth)
+        driver = AsyncGraphDatabase.driver(self.uri, auth=self._auth,
+                                           notifications_disabled_classifications=_QUIET)
         try:
             await self._call(driver.verify_connectivity())
             async with driver.session(database=self.database) as session:

@@ -103,23 +103,29 @@ RETURN everything - deleted AS n
 # index — all of them when fewer match — and only those are weighted and ordered by
 # (score, namespace, name); the count reads no property at all. The answer carries what a
 # Dataset is made of, not the search_* text (100 hits of `{.*}` cost ~10 ms more).
+# The count (every match, no property read) and the page in ONE statement, one round trip:
+# ONE row, hits (a list of [dataset map, score] in order) and total.
 SEARCH = """
-CALL db.index.fulltext.queryNodes('peso_dataset_search', $query, {limit: $window})
-YIELD node, score
-WHERE node.deleted_at IS NULL
-WITH node AS d, score * CASE node.layer WHEN $raw_layer THEN $raw_weight ELSE 1.0 END AS score
-ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
-OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
-RETURN d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, .deleted_at,
-          .contract, source_id: s.id} AS d, score ORDER BY score DESC, d.namespace, d.name
+CALL () {
+  CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node
+  RETURN count(node) AS total
+}
+CALL () {
+  CALL db.index.fulltext.queryNodes('peso_dataset_search', $query, {limit: $window})
+  YIELD node, score
+  WHERE node.deleted_at IS NULL
+  WITH node AS d, score * CASE node.layer WHEN $raw_layer THEN $raw_weight ELSE 1.0 END AS score
+  ORDER BY score DESC, d.namespace, d.name SKIP $offset LIMIT $limit
+  OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
+  WITH d, s, score ORDER BY score DESC, d.namespace, d.name
+  RETURN collect([d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at,
+                     .deleted_at, .contract, source_id: s.id}, score]) AS hits
+}
+RETURN hits, total
 """
 # what a Dataset is made of (records.dataset), without the search_* text a page need not carry
 DATASET_MAP = ("d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, "
                ".deleted_at, .contract, source_id: s.id}")
-SEARCH_COUNT = """
-CALL db.index.fulltext.queryNodes('peso_dataset_search', $query) YIELD node
-RETURN count(node) AS n
-"""
 # a deleted dataset leaves the index (its search_* properties are what the index reads)
 DATASET_CLEAR_SEARCH = """
 MATCH (d:Dataset {id: $id})

@@ -178,12 +178,13 @@ class DatasetsMixin(Neo4jBase):
             return [], 0
 
         async def work(tx: Tx) -> tuple[list[SearchHit], int]:
-            hits = [SearchHit(records.dataset(r["d"]), float(r["score"])) for r in
-                    await rows(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first,
-                               window=SEARCH_WINDOW, raw_layer=DatasetLayer.RAW.value,
-                               raw_weight=RAW_SEARCH_WEIGHT)]
-            total = await one(tx, cypher.SEARCH_COUNT, query=lucene)
-            return hits, int(total["n"]) if total else 0
+            found = await one(tx, cypher.SEARCH, query=lucene, offset=offset, limit=first,
+                              window=SEARCH_WINDOW, raw_layer=DatasetLayer.RAW.value,
+                              raw_weight=RAW_SEARCH_WEIGHT)
+            if found is None:
+                return [], 0
+            return ([SearchHit(records.dataset(d), float(score)) for d, score in found["hits"]],
+                    int(found["total"]))
         return await self._read(work)
 
     async def append_audit(self, *, actor: str, action: str, target_kind: str, target_id: str,
