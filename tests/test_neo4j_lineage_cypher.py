@@ -62,13 +62,14 @@ def test_the_module_formats_nothing() -> None:
 
 
 def _sites() -> Iterator[tuple[str, str, set[str] | None]]:
-    """(where, statement, keyword names) for rows/one/run(tx, LC.X, …); None for **params."""
+    """(where, statement, keyword names) for rows/one/run/single(tx, LC.X, …); None for
+    **params."""
     folder = Path(LC.__file__).parent
     for path in (folder / "lineage.py", folder / "lineage_apply.py", folder / "transfer.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("rows", "one", "run") and len(node.args) >= 2):
+                    and node.func.id in ("rows", "one", "run", "single") and len(node.args) >= 2):
                 continue
             targets = [node.args[1]]
             if isinstance(node.args[1], ast.IfExp):
