@@ -122,8 +122,9 @@ class Batch:
         self.audits: list[dict[str, Any]] = []
 
     async def load(self, tx: Tx, events: Sequence[LineageEvent]) -> None:
-        keys = {records.dataset_key(k.namespace, k.name) for ev in events
-                for k in (*(spec.key for spec in ev.specs()), *ev.other_keys())}
+        named = {(spec.namespace, spec.name) for ev in events for spec in ev.specs()}
+        named.update((k.namespace, k.name) for ev in events for k in ev.other_keys())
+        keys = {records.dataset_key(namespace, name) for namespace, name in named}
         found = await single(
             tx, LC.BATCH_LOOKUP, event_keys=sorted({ev.key for ev in events}),
             job_keys=sorted({records.dataset_key(ev.job.namespace, ev.job.name)
@@ -135,9 +136,7 @@ class Batch:
         self.runs = {r["id"]: r for r in found["runs"]}
         self.datasets = {(namespace, name): Held(ds_id, description, deleted)
                          for namespace, name, ds_id, description, deleted in found["datasets"]}
-        self.absent = {(k.namespace, k.name) for ev in events
-                       for k in (*(spec.key for spec in ev.specs()), *ev.other_keys())
-                       } - self.datasets.keys()
+        self.absent = named - self.datasets.keys()
         self.io = {(r, bool(is_input), d): loads(f) for r, is_input, d, f in found["io"]}
         self.edges = {(d, u): {"job": job, "job_id": job_id, "run_id": run_id}
                       for d, u, job, job_id, run_id in found["edges"]}
@@ -235,10 +234,11 @@ class Batch:
             self.audit("job.created", "Job", job_id,
                        {"namespace": spec.namespace, "name": spec.name})
             return job_id
-        facets = merge_facets(loads(old.get("facets")), spec.facets)
+        held = loads(old.get("facets"))
+        facets = merge_facets(held, spec.facets)
         description = spec.description if spec.description is not None \
             else old.get("description")
-        if (facets, description) != (loads(old.get("facets")), old.get("description")):
+        if (facets, description) != (held, old.get("description")):
             row = {"id": old["id"], "description": description,
                    "facets": records.to_json(facets), "now": stamp}
             self.queue["jobs_set"].append(row)
@@ -394,9 +394,13 @@ def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]
                             "run of one job", field="run.runId")
     state = spec.state
     current = RunState(r["state"])
-    state_time = records.ts(r["state_time"])
-    started = records.ts_or_none(r.get("started_at"))
-    ended = records.ts_or_none(r.get("ended_at"))
+    held_time = records.ts(r["state_time"])
+    held_started = records.ts_or_none(r.get("started_at"))
+    held_ended = records.ts_or_none(r.get("ended_at"))
+    held_nominal_start = records.ts_or_none(r.get("nominal_start"))
+    held_nominal_end = records.ts_or_none(r.get("nominal_end"))
+    held_facets = loads(r.get("facets"))
+    state_time, started, ended = held_time, held_started, held_ended
     new_state = current
     if state is not RunState.OTHER and (current is RunState.OTHER or at >= state_time):
         new_state, state_time = state, at
@@ -405,21 +409,17 @@ def run_after(spec: RunSpec, job_id: str, at: datetime, r: dict[str, Any]
         started = at
     if state.terminal and new_state is state:
         ended = at
-    facets = merge_facets(loads(r.get("facets")), spec.facets)
+    facets = merge_facets(held_facets, spec.facets)
     after = {"state": new_state.value, "state_time": state_time, "started_at": started,
              "ended_at": ended, "error_message": spec.error_message or r.get("error_message"),
-             "nominal_start": spec.nominal_start or records.ts_or_none(r.get("nominal_start")),
-             "nominal_end": spec.nominal_end or records.ts_or_none(r.get("nominal_end")),
+             "nominal_start": spec.nominal_start or held_nominal_start,
+             "nominal_end": spec.nominal_end or held_nominal_end,
              "parent_run_id": spec.parent_run_id or r.get("parent_run_id"),
              "facets": records.to_json(facets)}
-    before = {"state": r["state"], "state_time": records.ts(r["state_time"]),
-              "started_at": records.ts_or_none(r.get("started_at")),
-              "ended_at": records.ts_or_none(r.get("ended_at")),
-              "error_message": r.get("error_message"),
-              "nominal_start": records.ts_or_none(r.get("nominal_start")),
-              "nominal_end": records.ts_or_none(r.get("nominal_end")),
-              "parent_run_id": r.get("parent_run_id"),
-              "facets": records.to_json(loads(r.get("facets")))}
+    before = {"state": r["state"], "state_time": held_time, "started_at": held_started,
+              "ended_at": held_ended, "error_message": r.get("error_message"),
+              "nominal_start": held_nominal_start, "nominal_end": held_nominal_end,
+              "parent_run_id": r.get("parent_run_id"), "facets": records.to_json(held_facets)}
     return after if after != before else None
 
 
