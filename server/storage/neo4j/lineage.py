@@ -211,13 +211,16 @@ async def _consume(pending: Any) -> None:
 class LineageMixin(Neo4jBase):
     async def open(self) -> None:
         """The catalog's schema (``Neo4jBase.open``), then lineage's constraints and
-        indexes (``lineage_cypher.SCHEMA``, idempotent), waited on like the others."""
+        indexes (``lineage_cypher.SCHEMA``, idempotent), waited on like the others; then
+        the OpenLineage batch statements are planned ahead (``apply.PLANNED_AHEAD``)."""
         await super().open()
         driver = self._require()
         async with driver.session(database=self.database) as session:
             for statement in LC.SCHEMA:
                 await self._call(_consume(session.run(statement)))
             await self._call(_consume(session.run(cypher.AWAIT_INDEXES, seconds=300)))
+            for statement, params in apply.PLANNED_AHEAD:
+                await self._call(_consume(session.run("EXPLAIN " + statement, params)))
 
     # --- walks -----------------------------------------------------------------------------
     async def walk_lineage(self, dataset_id: str, *, direction: Direction, depth: int,
