@@ -62,13 +62,14 @@ def test_the_module_formats_nothing() -> None:
 
 
 def _sites() -> Iterator[tuple[str, str, set[str] | None]]:
-    """(where, statement, keyword names) for rows/one/run(tx, LC.X, …); None for **params."""
+    """(where, statement, keyword names) for rows/one/run/single(tx, LC.X, …); None for
+    **params."""
     folder = Path(LC.__file__).parent
     for path in (folder / "lineage.py", folder / "lineage_apply.py", folder / "transfer.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("rows", "one", "run") and len(node.args) >= 2):
+                    and node.func.id in ("rows", "one", "run", "single") and len(node.args) >= 2):
                 continue
             targets = [node.args[1]]
             if isinstance(node.args[1], ast.IfExp):
@@ -108,12 +109,42 @@ def test_spread_parameters_match_too() -> None:
     # a run's rows (lineage_apply.Batch.ensure_run: run_after's keys, id and now)
     run_fields = {"id", "state", "state_time", "started_at", "ended_at", "error_message",
                   "nominal_start", "nominal_end", "parent_run_id", "facets", "now"}
-    runs_new, runs_set = (re.search(r"UNWIND \$" + name + r" AS row(.*?)\n\}", LC.BATCH_WRITE,
-                                    re.S) for name in ("runs_new", "runs_set"))
+    runs_new, runs_set = (re.search(r"UNWIND \$batch\." + name + r" AS row(.*?)\n\}",
+                                    LC.BATCH_WRITE, re.S) for name in ("runs_new", "runs_set"))
     assert runs_new is not None
     assert runs_set is not None
     assert set(re.findall(r"\brow\.(\w+)", runs_set.group(1))) == run_fields
     assert set(re.findall(r"\brow\.(\w+)", runs_new.group(1))) == run_fields | {"job_id"}
+
+
+def test_the_batch_map_holds_what_the_batch_statements_read() -> None:
+    """BATCH_LOOKUP and BATCH_WRITE take their lists in one map, $batch (one plan for every
+    batch size): the map lineage_apply builds has exactly the entries each reads."""
+    from server.storage.neo4j import lineage_apply
+
+    assert set(re.findall(r"\$batch\.(\w+)", LC.BATCH_WRITE)) == {*lineage_apply._WRITES,
+                                                                   "audits"}
+    tree = ast.parse(Path(lineage_apply.__file__).read_text(encoding="utf-8"))
+    [call] = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and any(isinstance(a, ast.Attribute) and a.attr == "BATCH_LOOKUP"
+                      for a in node.args)]
+    [given] = [k.value for k in call.keywords if k.arg == "batch"]
+    assert isinstance(given, ast.Dict)
+    assert {ast.literal_eval(k) for k in given.keys if k is not None} == set(
+        re.findall(r"\$batch\.(\w+)", LC.BATCH_LOOKUP))
+
+
+def test_the_statements_planned_ahead_take_the_parameters_of_their_call_sites() -> None:
+    """lineage_apply.PLANNED_AHEAD (EXPLAINed at open) names each statement's parameters,
+    with values of the types a batch passes (the plan cache keys on them)."""
+    from server.storage.neo4j import lineage_apply
+
+    planned = dict(lineage_apply.PLANNED_AHEAD)
+    assert set(planned) == {LC.BATCH_LOOKUP, LC.BATCH_WRITE}
+    for statement, params in planned.items():
+        assert set(params) == set(re.findall(r"\$([a-z_][a-z0-9_]*)", statement))
+        assert isinstance(params["batch"], dict)
+        assert all(isinstance(v, str) for k, v in params.items() if k != "batch")
 
 
 # --- whole-catalog export/import (neo4j/transfer.py) --------------------------------------

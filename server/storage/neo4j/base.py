@@ -19,6 +19,7 @@ from neo4j import (
     AsyncGraphDatabase,
     AsyncManagedTransaction,
     NotificationDisabledClassification,
+    Record,
 )
 from neo4j.exceptions import (
     AuthError,
@@ -75,6 +76,14 @@ async def rows(tx: Tx, statement: str, /, **params: Any) -> list[dict[str, Any]]
 async def one(tx: Tx, statement: str, /, **params: Any) -> dict[str, Any] | None:
     found = await rows(tx, statement, **params)
     return found[0] if found else None
+
+
+async def single(tx: Tx, statement: str, /, **params: Any) -> Record:
+    """The one record of a statement that always returns exactly one, as the driver read it:
+    no ``data()`` copy, which walks every value of every list (thousands in a batch's
+    lookup) to convert graph types the statement does not return."""
+    result = await tx.run(statement, params)
+    return await result.single(strict=True)
 
 
 async def run(tx: Tx, statement: str, /, **params: Any) -> None:
@@ -194,9 +203,15 @@ class Neo4jBase:
         async with driver.session(database=self.database) as session:
             return await self._call(session.execute_read(fn))
 
-    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]], *, quiet: bool = False) -> T:
+        """``quiet``: without the server's UNRECOGNIZED notifications, for statements that
+        name optional properties (absent until a first node has them, as a young catalog's
+        runs have no nominal times): each such name is one notification per run, which
+        the driver parses and logs as a warning."""
         driver = self._require()
-        async with driver.session(database=self.database) as session:
+        async with driver.session(database=self.database,
+                                  notifications_disabled_classifications=_QUIET if quiet
+                                  else None) as session:
             return await self._call(session.execute_write(fn))
 
     def _require(self) -> AsyncDriver:

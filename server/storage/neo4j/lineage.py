@@ -221,13 +221,16 @@ async def _consume(pending: Any) -> None:
 class LineageMixin(Neo4jBase):
     async def open(self) -> None:
         """The catalog's schema (``Neo4jBase.open``), then lineage's constraints and
-        indexes (``lineage_cypher.SCHEMA``, idempotent), waited on like the others."""
+        indexes (``lineage_cypher.SCHEMA``, idempotent), waited on like the others; then
+        the OpenLineage batch statements are planned ahead (``apply.PLANNED_AHEAD``)."""
         await super().open()
         driver = self._require()
         async with driver.session(database=self.database) as session:
             for statement in LC.SCHEMA:
                 await self._call(_consume(session.run(statement)))
             await self._call(_consume(session.run(cypher.AWAIT_INDEXES, seconds=300)))
+            for statement, params in apply.PLANNED_AHEAD:
+                await self._call(_consume(session.run("EXPLAIN " + statement, params)))
 
     # --- walks -----------------------------------------------------------------------------
     async def walk_lineage(self, dataset_id: str, *, direction: Direction, depth: int,
@@ -281,7 +284,7 @@ class LineageMixin(Neo4jBase):
         async def work(tx: Tx) -> IngestResult:
             return await apply.apply_event(tx, event, actor)
         try:
-            return await self._write(work)
+            return await self._write(work, quiet=True)   # as ingest_lineage_events
         except ConflictError:
             # two replicas applying the same event at once: the other one's commit won the
             # event key's uniqueness constraint; this is a replay
@@ -300,7 +303,7 @@ class LineageMixin(Neo4jBase):
 
         async def work(tx: Tx) -> list[IngestResult]:
             return await apply.apply_events(tx, events, actor)
-        return await self._write(work)
+        return await self._write(work, quiet=True)   # BATCH_LOOKUP reads optional properties
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
         return await self._get_by_ids(LC.JOBS_BY_IDS, "j", job, ids)

@@ -39,6 +39,7 @@ class Label(enum.StrEnum):
     RUN = "Run"
     EVENT = "OpenLineageEvent"
     AUDIT = "AuditEvent"
+    COUNTER = "Counter"   # the audit id sequence (BATCH_WRITE appends the audit trail)
     SOURCE = "Source"   # read only: a walk's datasets name their source
 
 
@@ -318,21 +319,28 @@ _RUN_PROPERTIES = """id: row.id, job_id: row.job_id, state: row.state,
 
 
 # --- applying a batch of events in few round trips (lineage_apply.py) ---------------------
+# Both statements take their lists in ONE map parameter, $batch: Neo4j (5.26) keys its plan
+# cache on each parameter's type and, for a list, its size in buckets, so lists of 0, 1, 5 or
+# 100 rows would each be planned anew (0.5-1 s for BATCH_WRITE, ~0.4 s for BATCH_LOOKUP,
+# measured), for every combination of sizes a batch brings; a map's entries are not part of
+# the key, and one plan serves every batch.
 # What a batch needs to know first, in one read: the event keys already applied, the jobs
-# ($job_keys: natural keys) and runs it names, the datasets it names ($keys: natural keys),
+# (job_keys: natural keys) and runs it names, the datasets it names (keys: natural keys),
 # those runs' inputs and outputs among those datasets ([run id, is input, dataset id,
 # facets]) and the DERIVED_FROM among those datasets ([down id, up id, job, job_id, run_id]).
 # Only what the batch decides on, and timestamps as [epochSeconds, nanosecond] (records.ts
 # reads them): the driver spends ~100 µs hydrating each DateTime, and a batch of 100 events
 # names ~300 datasets and ~50 runs and jobs.
 BATCH_LOOKUP = """
-RETURN COLLECT { MATCH (e:OpenLineageEvent) WHERE e.key IN $event_keys RETURN e.key } AS seen,
+RETURN COLLECT {
+         MATCH (e:OpenLineageEvent) WHERE e.key IN $batch.event_keys RETURN e.key
+       } AS seen,
        COLLECT {
-         MATCH (j:Job) WHERE j.natural_key IN $job_keys
+         MATCH (j:Job) WHERE j.natural_key IN $batch.job_keys
          RETURN j {.id, .natural_key, .description, .facets}
        } AS jobs,
        COLLECT {
-         MATCH (r:Run) WHERE r.id IN $run_ids
+         MATCH (r:Run) WHERE r.id IN $batch.run_ids
          RETURN r {.id, .job_id, .state, .error_message, .parent_run_id, .facets,
                    state_time: [r.state_time.epochSeconds, r.state_time.nanosecond],
                    started_at: CASE WHEN r.started_at IS NOT NULL
@@ -345,34 +353,38 @@ RETURN COLLECT { MATCH (e:OpenLineageEvent) WHERE e.key IN $event_keys RETURN e.
                      THEN [r.nominal_end.epochSeconds, r.nominal_end.nanosecond] END}
        } AS runs,
        COLLECT {
-         MATCH (d:Dataset) WHERE d.natural_key IN $keys
+         MATCH (d:Dataset) WHERE d.natural_key IN $batch.keys
          RETURN [d.namespace, d.name, d.id, d.description, d.deleted_at IS NOT NULL]
        } AS datasets,
        COLLECT {
          MATCH (r:Run)-[x:READ|WROTE]->(d:Dataset)
-         WHERE r.id IN $run_ids AND d.natural_key IN $keys
+         WHERE r.id IN $batch.run_ids AND d.natural_key IN $batch.keys
          RETURN [r.id, type(x) = $read, d.id, x.facets]
        } AS io,
        COLLECT {
          MATCH (a:Dataset)-[x:DERIVED_FROM]->(b:Dataset)
-         WHERE a.natural_key IN $keys AND b.natural_key IN $keys
+         WHERE a.natural_key IN $batch.keys AND b.natural_key IN $batch.keys
          RETURN [a.id, b.id, x.job, x.job_id, x.run_id]
        } AS edges
 """
 # The writes of a batch in ONE statement (a round trip per kind cost more than the writes):
-# each $list holds the rows of one kind, written by its own subquery, in this order (a run
-# needs its job, an input its run and its dataset). $datasets_new: datasets no event named
-# before, created as ensure_dataset and reindex do (DATASET_CREATE, the search_* properties,
+# each list of $batch holds the rows of one kind, written by its own subquery, in this order
+# (a run needs its job, an input its run and its dataset). datasets_new: datasets no event
+# named before, created as ensure_dataset and reindex do (DATASET_CREATE, the search_* properties,
 # an embedding ticket). Timestamps come as ISO text (base.iso), stored as
 # DateTimes by datetime() (the driver packs a Python datetime through ~100 µs of Python).
 # replan=skip: every node it writes is found by a unique-constraint seek and every pattern
 # has both ends bound, so no plan of it depends on the statistics; replanning it (~300 ms,
 # as Neo4j does once label counts move, e.g. after the first jobs and runs of a catalog)
 # would only stall an ingest.
+# audits, last: the audit trail of the changes above, in the order they were made, with
+# consecutive ids from the audit counter (cypher.AUDIT_APPEND_MANY's writes, $audit_counter
+# naming its counter; nothing, not even the counter, when there are none): in the same
+# statement, a round trip less per batch.
 BATCH_WRITE = """
 CYPHER replan=skip
 CALL () {
-  UNWIND $datasets_new AS row
+  UNWIND $batch.datasets_new AS row
   CREATE (:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
                     name: row.name, layer: row.layer, description: row.description,
                     created_at: datetime(row.now), updated_at: datetime(row.now),
@@ -381,24 +393,24 @@ CALL () {
                     search_fields: row.search_fields, embedding_ticket: randomUUID()})
 }
 CALL () {
-  UNWIND $jobs_new AS row
+  UNWIND $batch.jobs_new AS row
   CREATE (j:Job {id: row.id, natural_key: row.natural_key, namespace: row.namespace,
                  name: row.name, description: row.description, facets: row.facets,
                  created_at: datetime(row.now), updated_at: datetime(row.now)})
 }
 CALL () {
-  UNWIND $jobs_set AS row
+  UNWIND $batch.jobs_set AS row
   MATCH (j:Job {id: row.id})
   SET j.description = row.description, j.facets = row.facets, j.updated_at = datetime(row.now)
 }
 CALL () {
-  UNWIND $runs_new AS row
+  UNWIND $batch.runs_new AS row
   MATCH (j:Job {id: row.job_id})
   CREATE (j)-[:HAS_RUN]->(r:Run {""" + _RUN_PROPERTIES + """,
       created_at: datetime(row.now), updated_at: datetime(row.now)})
 }
 CALL () {
-  UNWIND $runs_set AS row
+  UNWIND $batch.runs_set AS row
   MATCH (r:Run {id: row.id})
   SET r.state = row.state, r.state_time = datetime(row.state_time),
       r.started_at = datetime(row.started_at), r.ended_at = datetime(row.ended_at),
@@ -407,7 +419,7 @@ CALL () {
       r.facets = row.facets, r.updated_at = datetime(row.now)
 }
 CALL () {
-  UNWIND $io AS row
+  UNWIND $batch.io AS row
   MATCH (r:Run {id: row.run_id}), (d:Dataset {id: row.dataset_id})
   FOREACH (x IN CASE WHEN row.input THEN [r] ELSE [] END |
     MERGE (x)-[e:READ]->(d) SET e.facets = row.facets)
@@ -415,28 +427,40 @@ CALL () {
     MERGE (x)-[e:WROTE]->(d) SET e.facets = row.facets)
 }
 CALL () {
-  UNWIND $job_io AS row
+  UNWIND $batch.job_io AS row
   MATCH (j:Job {id: row.job_id}), (d:Dataset {id: row.dataset_id})
   FOREACH (x IN CASE WHEN row.input THEN [j] ELSE [] END | MERGE (x)-[:JOB_READS]->(d))
   FOREACH (x IN CASE WHEN row.input THEN [] ELSE [j] END | MERGE (x)-[:JOB_WRITES]->(d))
 }
 CALL () {
-  UNWIND $edges_new AS row
+  UNWIND $batch.edges_new AS row
   MATCH (down:Dataset {id: row.down}), (up:Dataset {id: row.up})
   CREATE (down)-[:DERIVED_FROM {job: row.job, job_id: row.job_id, run_id: row.run_id,
                                 created_at: datetime(row.now)}]->(up)
 }
 CALL () {
-  UNWIND $edges_set AS row
+  UNWIND $batch.edges_set AS row
   MATCH (:Dataset {id: row.down})-[r:DERIVED_FROM]->(:Dataset {id: row.up})
   SET r.job = row.job, r.job_id = row.job_id, r.run_id = row.run_id
 }
 CALL () {
-  UNWIND $events AS row
+  UNWIND $batch.events AS row
   CREATE (:OpenLineageEvent {key: row.key, kind: row.kind, event_type: row.event_type,
                              event_time: datetime(row.event_time), job_id: row.job_id,
                              run_id: row.run_id, producer: row.producer,
                              received_at: datetime(row.now), payload: row.payload})
+}
+CALL () {
+  WITH $batch.audits AS audits WHERE size(audits) > 0
+  MERGE (c:Counter {name: $audit_counter})
+  ON CREATE SET c.value = 0
+  SET c.value = c.value + size(audits)
+  WITH c.value - size(audits) AS base, audits
+  UNWIND range(0, size(audits) - 1) AS i
+  WITH base + i + 1 AS id, audits[i] AS a
+  CREATE (:AuditEvent {id: id, at: datetime(a.at), actor: a.actor, action: a.action,
+                       target_kind: a.target_kind, target_id: a.target_id, detail: a.detail,
+                       request_id: a.request_id})
 }
 """
 
