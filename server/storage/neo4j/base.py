@@ -203,15 +203,9 @@ class Neo4jBase:
         async with driver.session(database=self.database) as session:
             return await self._call(session.execute_read(fn))
 
-    async def _write(self, fn: Callable[[Tx], Awaitable[T]], *, quiet: bool = False) -> T:
-        """``quiet``: without the server's UNRECOGNIZED notifications, for statements that
-        name optional properties (absent until a first node has them, as a young catalog's
-        runs have no nominal times): each such name is one notification per run, which
-        the driver parses and logs as a warning."""
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         driver = self._require()
-        async with driver.session(database=self.database,
-                                  notifications_disabled_classifications=_QUIET if quiet
-                                  else None) as session:
+        async with driver.session(database=self.database) as session:
             return await self._call(session.execute_write(fn))
 
     def _require(self) -> AsyncDriver:

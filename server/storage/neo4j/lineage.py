@@ -284,7 +284,7 @@ class LineageMixin(Neo4jBase):
         async def work(tx: Tx) -> IngestResult:
             return await apply.apply_event(tx, event, actor)
         try:
-            return await self._write(work, quiet=True)   # as ingest_lineage_events
+            return await self._write(work)
         except ConflictError:
             # two replicas applying the same event at once: the other one's commit won the
             # event key's uniqueness constraint; this is a replay
@@ -303,7 +303,7 @@ class LineageMixin(Neo4jBase):
 
         async def work(tx: Tx) -> list[IngestResult]:
             return await apply.apply_events(tx, events, actor)
-        return await self._write(work, quiet=True)   # BATCH_LOOKUP reads optional properties
+        return await self._write(work)   # (UNRECOGNIZED notifications are off: base._QUIET)
 
     async def get_jobs(self, ids: Sequence[str]) -> list[Job | None]:
         return await self._get_by_ids(LC.JOBS_BY_IDS, "j", job, ids)
