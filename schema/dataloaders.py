@@ -141,14 +141,36 @@ async def _suggestions(graph: GraphStore, keys: list[SuggestionsKey]
     return [found[key] for key in keys]
 
 
+class NotReady(Exception):
+    """``ready`` found no loaded value: the field's resolver answers the ordinary way."""
+
+
+def _loaded(loader: DataLoader[K, T], key: K) -> asyncio.Future[T] | None:
+    """The loader's settled, successful future for ``key``, if it holds one."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() \
+            and future.exception() is None:
+        return future
+    return None
+
+
+def ready(loader: DataLoader[K, T], key: K, shape: Callable[[T], R]) -> R:
+    """``shape(value)`` of the loader's value for ``key`` when it already holds it
+    (``preload``), else NotReady: what a field's ready reader (``schema.execution``) answers
+    with, so that a compiled tree reads it without the resolver's frames."""
+    future = _loaded(loader, key)
+    if future is None:
+        raise NotReady
+    return shape(future.result())
+
+
 def then(loader: DataLoader[K, T], key: K, shape: Callable[[T], R]) -> R | Awaitable[R]:
     """``shape(value)`` of the loader's value for ``key``: a plain value when the loader
     already holds it (``preload``), so graphql-core completes the field without a coroutine
     or a task, else an awaitable (the usual batched load). A failed load takes the awaitable
     way, so its error is reported on the field as always."""
-    future = loader.cache_map.get(key)
-    if future is not None and future.done() and not future.cancelled() \
-            and future.exception() is None:
+    future = _loaded(loader, key)
+    if future is not None:
         return shape(future.result())
 
     async def later() -> R:

@@ -123,6 +123,15 @@ def node_fields(info: Info) -> set[str]:
     return found
 
 
+def object_fields(info: Info) -> set[str]:
+    """The fields asked of the object a resolver returns (fragments included), with their
+    own as ``field.subfield``: what ``preload_relations`` may load for it at once."""
+    found: set[str] = set()
+    for top in info.selected_fields:
+        found |= _asked(top.selections)
+    return found
+
+
 def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
     for sel in selections:
         if isinstance(sel, SelectedField):
@@ -162,7 +171,11 @@ class DatasetQuery:
         found = await info.context.graph.get_dataset(namespace, name)
         if found is None:
             return None
-        info.context.loaders.dataset.prime(found.id, found)
+        loaders = info.context.loaders
+        loaders.dataset.prime(found.id, found)
+        # its source, tags and latest version (and that version's schema) in one step, as a
+        # page's: the answer is then one compiled tree (schema/execution.py)
+        await preload_relations(loaders, [found], object_fields(info))
         return Dataset.from_model(found)
 
     @strawberry.field(description="Live datasets, filtered and sorted, in pages of `first` "

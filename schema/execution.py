@@ -19,14 +19,22 @@ response dict with no resolve info, path or frame per field. A lineage answer is
 tree. Anything out of the ordinary anywhere in it (see ``_run``) drops the whole object back
 to graphql-core's execution, which reads it again: the tree only ever answers when every one
 of its values is one graphql-core would have given unchanged.
+
+A field with a resolver of ours joins a tree when the resolver registered a ready reader
+(``ready_reader``): what it answers when the values it reads are already loaded, as a page's
+``preload`` leaves them (``Dataset.source``, ``tags``, ``latestVersion``,
+``DatasetVersion.fields``). A page of 100 datasets is then one tree instead of ~300 resolver
+calls through graphql-core; a reader that finds its value not loaded raises, and the object
+goes the ordinary way.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLField,
@@ -48,6 +56,23 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 _PLAIN = frozenset({str, int, float, bool})   # never an awaitable nor an exception
+
+F = TypeVar("F", bound=Callable[..., Any])
+# resolver function -> its ready reader: reader(context, source) is the resolver's value when
+# all it needs is already loaded, and raises (``schema.dataloaders.NotReady``) otherwise
+_READY: dict[Callable[..., Any], Callable[[Any, Any], Any]] = {}
+
+
+def ready_reader(reader: Callable[[Any, Any], Any]) -> Callable[[F], F]:
+    """Register what a resolver answers without an awaitable: ``reader(context, source)``
+    gives the resolver's value when everything it reads is already loaded (a page's
+    ``preload``) and raises when not. A selection whose resolver fields all have one (and
+    take no argument, have no field extension: ``_lean``'s fields) still compiles to a tree;
+    a reader that raises sends the whole object the ordinary way, which calls the resolver."""
+    def mark(func: F) -> F:
+        _READY[func] = reader
+        return func
+    return mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,17 +275,24 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if field_def is None or first.arguments or field_def.args:
                 return None
             resolve = field_def.resolve
-            if resolve is None or not getattr(resolve, "_is_default", False) or (
-                    manager is not None and manager.get_field_resolver(resolve) is not resolve):
+            if resolve is None or (manager is not None
+                                   and manager.get_field_resolver(resolve) is not resolve):
                 return None
-            node = self._node(key, field_def, details)
+            if getattr(resolve, "_is_default", False):
+                read = _reader(field_def)
+            else:
+                found = _READY.get(getattr(resolve, "_peso_lean", None))  # type: ignore[arg-type]
+                if found is None:
+                    return None
+                read = functools.partial(found, self.context_value)
+            node = self._node(key, field_def, details, read)
             if node is None:
                 return None
             tree.append(node)
         return tuple(tree)
 
-    def _node(self, key: str, field_def: GraphQLField,
-              details: FieldDetailsList) -> _Tree | None:
+    def _node(self, key: str, field_def: GraphQLField, details: FieldDetailsList,
+              read: Callable[[Any], Any]) -> _Tree | None:
         kind: Any = field_def.type
         non_null = isinstance(kind, GraphQLNonNull)
         kind = kind.of_type if non_null else kind
@@ -271,13 +303,13 @@ class PesoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             item_non_null = isinstance(kind, GraphQLNonNull)
             kind = kind.of_type if item_non_null else kind
         if is_leaf_type(kind):
-            return _Tree(key, _reader(field_def), None, kind, None, (), non_null, is_list,
+            return _Tree(key, read, None, kind, None, (), non_null, is_list,
                          item_non_null, kind is GraphQLString or kind is GraphQLID)
         if isinstance(kind, GraphQLObjectType):
             sub = self._tree(kind, details)
             if sub is None:
                 return None
-            return _Tree(key, _reader(field_def), None, None, kind, sub, non_null, is_list,
+            return _Tree(key, read, None, None, kind, sub, non_null, is_list,
                          item_non_null)
         return None   # an interface, a union, a list of lists: the ordinary way
 
@@ -370,15 +402,14 @@ def _lean(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] |
     info_parameter = resolver.info_parameter
     takes_self = resolver.self_parameter is not None
 
-    if info_parameter is None:
-        if takes_self:
-            return lambda source, info: func(source)
-        return lambda source, info: func()
-    name = info_parameter.name
-    if takes_self:
-        return lambda source, info: func(source, **{name: info_class(_raw_info=info,
-                                                                     _field=field)})
-    return lambda source, info: func(**{name: info_class(_raw_info=info, _field=field)})
+    def lean(source: Any, info: Any) -> Any:
+        if info_parameter is None:
+            return func(source) if takes_self else func()
+        given = {info_parameter.name: info_class(_raw_info=info, _field=field)}
+        return func(source, **given) if takes_self else func(**given)
+
+    lean._peso_lean = func   # type: ignore[attr-defined]  # what ``_READY`` is keyed by
+    return lean
 
 
 def lean_resolvers(schema: GraphQLSchema, info_class: type[Any], *,

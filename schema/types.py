@@ -12,7 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
-from schema.dataloaders import then
+from schema.dataloaders import ready, then
 from schema.enums import (
     DatasetLayer,
     EntityKind,
@@ -21,6 +21,7 @@ from schema.enums import (
     SuggestionKind,
     SuggestionStatus,
 )
+from schema.execution import ready_reader
 from schema.permissions import may_see_pii
 from schema.pii import (
     check_download,
@@ -213,6 +214,7 @@ class DatasetVersion(Node):
         return Dataset.from_model(found)
 
     @strawberry.field(description="The schema: one Field per column, in order.")
+    @ready_reader(lambda ctx, v: ready(ctx.loaders.fields, v.model.id, _fields_of))
     def fields(self, info: Info) -> list[Field]:
         return cast("list[Field]", then(info.context.loaders.fields, self.model.id, _fields_of))
 
@@ -277,7 +279,10 @@ class Dataset(Node):
 
     # source, tags and latestVersion: plain values when the page's resolver preloaded them
     # (schema/datasets.py ``datasets``), else awaitables; graphql-core takes either
+    # (each also registers its ready reader: the same read, for a compiled tree)
     @strawberry.field
+    @ready_reader(lambda ctx, ds: None if ds.model.source_id is None
+                  else ready(ctx.loaders.source, ds.model.source_id, _source_of))
     def source(self, info: Info) -> Source | None:
         if self.model.source_id is None:
             return None
@@ -285,6 +290,7 @@ class Dataset(Node):
                                           _source_of))
 
     @strawberry.field
+    @ready_reader(lambda ctx, ds: ready(ctx.loaders.tags, ds.model.id, _tags_of))
     def tags(self, info: Info) -> list[Tag]:
         return cast("list[Tag]", then(info.context.loaders.tags, self.model.id, _tags_of))
 
@@ -314,6 +320,7 @@ class Dataset(Node):
         return cast(JSON, await masked_facets(info, self.model.id, facets))
 
     @strawberry.field
+    @ready_reader(lambda ctx, ds: ready(ctx.loaders.latest_version, ds.model.id, _version_of))
     def latest_version(self, info: Info) -> DatasetVersion | None:
         return cast("DatasetVersion | None", then(info.context.loaders.latest_version,
                                                   self.model.id, _version_of))

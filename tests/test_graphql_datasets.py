@@ -359,3 +359,40 @@ def test_node_with_malformed_id_is_a_clear_error(client: TestClient, node_id: st
     assert body["data"] == {"node": None}
     assert messages(body) == [f"id {node_id!r} is not a valid Peso id"]
     assert body["errors"][0]["path"] == ["node"]
+
+
+# --- preloaded relations: a page and a look-up are answered by one compiled tree -----------------
+
+NESTED_PAGE = """{ datasets(first: 50) { edges { node { namespace name source { name kind }
+  tags { name } latestVersion { version rowCount fields { name arrowType } } } } } }"""
+NESTED_ONE = """{ dataset(namespace: "web", name: "sessions") { name source { name }
+  tags { name } latestVersion { version rowCount fields { name arrowType } } } }"""
+
+
+def test_nested_page_and_lookup_skip_graphql_cores_field_execution(
+        catalog: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from schema.execution import PesoExecutionContext
+
+    ordinary: list[str] = []
+    real = PesoExecutionContext.execute_fields
+
+    def counted(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        ordinary.append(parent_type.name)
+        return real(self, parent_type, *args, **kwargs)
+
+    page = q(catalog, NESTED_PAGE)["datasets"]["edges"]
+    one = q(catalog, NESTED_ONE)["dataset"]
+    monkeypatch.setattr(PesoExecutionContext, "execute_fields", counted)
+    assert q(catalog, NESTED_PAGE)["datasets"]["edges"] == page
+    assert ordinary == ["Query"]      # the root only: every node, source, tag, version, field
+    ordinary.clear()
+    assert q(catalog, NESTED_ONE)["dataset"] == one
+    assert ordinary == ["Query"]
+    by_key = {(e["node"]["namespace"], e["node"]["name"]): e["node"] for e in page}
+    assert by_key[("crm", "customers")]["source"] == {"name": "Acme CRM", "kind": "INTERNAL"}
+    assert {t["name"] for t in by_key[("crm", "customers")]["tags"]} == {"gold", "pii"}
+    sessions = by_key[("web", "sessions")]["latestVersion"]
+    assert sessions["rowCount"] == 2
+    assert [f["name"] for f in sessions["fields"]] == ["session_id", "pageviews", "device"]
+    assert [f["name"] for f in one["latestVersion"]["fields"]] == ["session_id", "pageviews",
+                                                                   "device"]

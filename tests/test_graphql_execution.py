@@ -10,7 +10,8 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.execution import PesoExecutionContext, lean_resolvers
+from schema.dataloaders import NotReady
+from schema.execution import PesoExecutionContext, lean_resolvers, ready_reader
 
 
 @strawberry.enum
@@ -266,3 +267,80 @@ async def test_a_plain_selection_skips_the_ordinary_way() -> None:
     Counting.ordinary = 0
     await run_tree(Counting, "ok", TREE_QUERY)
     assert Counting.ordinary > 4       # `later` has a resolver: leaves go the ordinary way
+
+
+# --- resolver fields with a ready reader join the tree -------------------------------------------
+
+def _ready_title(context: dict[str, Any], card: Card) -> str:
+    if card.key not in context["loaded"]:
+        raise NotReady
+    return str(context["loaded"][card.key])
+
+
+@strawberry.type
+class Label:
+    text: str
+
+
+@strawberry.type
+class Card:
+    key: str
+
+    @strawberry.field
+    @ready_reader(_ready_title)
+    def title(self, info: strawberry.Info) -> str:
+        info.context["resolver_calls"] += 1
+        return str(info.context["loaded"].get(self.key, f"late {self.key}"))
+
+    @strawberry.field
+    @ready_reader(lambda context, card: [Label(text=t) for t in context["labels"][card.key]])
+    def labels(self, info: strawberry.Info) -> list[Label]:
+        info.context["resolver_calls"] += 1
+        return [Label(text=t) for t in info.context["labels"][self.key]]
+
+    @strawberry.field
+    def unregistered(self, info: strawberry.Info) -> str:
+        return self.key.upper()
+
+
+@strawberry.type
+class CardQuery:
+    @strawberry.field
+    def cards(self) -> list[Card]:
+        return [Card(key=k) for k in ("a", "b", "c")]
+
+
+CARD_QUERY = "{ cards { key title labels { text } } }"
+
+
+async def run_cards(context_class: type, query: str = CARD_QUERY, *,
+                    loaded: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    schema = strawberry.Schema(query=CardQuery, execution_context_class=context_class)
+    lean_resolvers(schema._schema, schema.config.info_class, exception_handlers=False)
+    context = {"loaded": loaded, "labels": {"a": ["x"], "b": [], "c": ["y", "z"]},
+               "resolver_calls": 0}
+    result = await schema.execute(query, context_value=context)
+    return {"data": result.data, "errors": [e.message for e in result.errors or []]}, \
+        context["resolver_calls"]
+
+
+@pytest.mark.parametrize("loaded", [{"a": "A", "b": "B", "c": "C"}, {"a": "A", "c": "C"},
+                                    {"a": "A", "b": None, "c": "C"}])
+async def test_ready_readers_answer_what_the_resolvers_answer(loaded: dict[str, Any]) -> None:
+    ordinary, _ = await run_cards(StrawberryGraphQLCoreExecutionContext, loaded=loaded)
+    assert (await run_cards(PesoExecutionContext, loaded=loaded))[0] == ordinary
+    titles = [c["title"] for c in ordinary["data"]["cards"]]
+    assert titles == [str(loaded.get(k, f"late {k}")) for k in "abc"]
+
+
+async def test_ready_readers_keep_a_selection_one_tree() -> None:
+    Counting.ordinary = 0
+    _, calls = await run_cards(Counting, loaded={"a": "A", "b": "B", "c": "C"})
+    assert (Counting.ordinary, calls) == (1, 0)    # the root only; no resolver called
+    Counting.ordinary = 0
+    _, calls = await run_cards(Counting, loaded={"a": "A", "c": "C"})   # b not loaded
+    assert Counting.ordinary > 1    # b's object went the ordinary way
+    assert calls >= 2
+    Counting.ordinary = 0
+    await run_cards(Counting, "{ cards { key unregistered } }", loaded={})
+    assert Counting.ordinary > 1                   # no ready reader: the ordinary way
