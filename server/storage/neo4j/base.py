@@ -78,6 +78,22 @@ async def one(tx: Tx, statement: str, /, **params: Any) -> dict[str, Any] | None
     return found[0] if found else None
 
 
+async def listed(tx: Tx, statement: str, /, **params: Any) -> list[Any]:
+    """The list a statement returns as its one record's one column (``RETURN collect(…)``).
+    Many rows are read this way: the driver spends ~40 µs on each record it receives (500
+    one-value records 25 ms, the same values as one list 3 ms), so a batch read collects its
+    rows server-side."""
+    result = await tx.run(statement, params)
+    record = await result.single(strict=True)
+    found: list[Any] = record[0]
+    return found
+
+
+def collected(statement: str, column: str) -> str:
+    """``statement`` (which returns ``column``) with its rows collected into one list."""
+    return f"CALL () {{\n{statement}}}\nRETURN collect({column}) AS found\n"
+
+
 async def single(tx: Tx, statement: str, /, **params: Any) -> Record:
     """The one record of a statement that always returns exactly one, as the driver read it:
     no ``data()`` copy, which walks every value of every list (thousands in a batch's
@@ -194,8 +210,10 @@ class Neo4jBase:
         if not ids:
             return []
 
+        wrapped = collected(statement, column)   # one record, not one per id (``listed``)
+
         async def work(tx: Tx) -> list[T]:
-            return [convert(r[column]) for r in await rows(tx, statement, ids=list(ids))]
+            return [convert(m) for m in await listed(tx, wrapped, ids=list(ids))]
         return by_id(await self._read(work), ids)
 
     async def _read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:

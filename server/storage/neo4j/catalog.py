@@ -27,6 +27,7 @@ from server.storage.neo4j.base import (
     Tx,
     audit,
     iso,
+    listed,
     live_dataset,
     now,
     one,
@@ -177,8 +178,8 @@ class CatalogMixin(Neo4jBase):
             return []
 
         async def work(tx: Tx) -> list[tuple[str, Tag]]:
-            return [(r["dataset_id"], Tag(r["tag"])) for r in
-                    await rows(tx, cypher.TAGS_OF_DATASETS, ids=list(dataset_ids))]
+            return [(dataset_id, Tag(tag)) for dataset_id, tag in
+                    await listed(tx, cypher.TAGS_OF_DATASETS, ids=list(dataset_ids))]
         return grouped(await self._read(work), dataset_ids)
 
     async def add_owner(self, dataset: DatasetKey, *, name: str, kind: OwnerKind,

@@ -76,9 +76,13 @@ MATCH (:Dataset {id: $id})-[r:TAGGED]->(:Tag {name: $tag})
 DELETE r
 RETURN count(*) AS removed
 """
+# the batch reads below return one record holding a list (base.listed: the driver's cost is
+# per record), timestamps as [epochSeconds, nanosecond] (records.ts: its DateTime hydration
+# costs ~100 µs a value)
 TAGS_OF_DATASETS = """
 MATCH (d:Dataset)-[:TAGGED]->(t:Tag) WHERE d.id IN $ids
-RETURN d.id AS dataset_id, t.name AS tag ORDER BY tag
+WITH d.id AS dataset_id, t.name AS tag ORDER BY tag
+RETURN collect([dataset_id, tag]) AS found
 """
 OWNER_GET = """
 MATCH (:Dataset {id: $id})-[r:OWNED_BY]->(:Owner {name: $name})

@@ -19,7 +19,11 @@ RETURN d {.*, source_id: s.id} AS d
 DATASETS_BY_IDS = """
 MATCH (d:Dataset) WHERE d.id IN $ids
 OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)
-RETURN d {.*, source_id: s.id} AS d
+RETURN d {.*, source_id: s.id,
+          created_at: [d.created_at.epochSeconds, d.created_at.nanosecond],
+          updated_at: [d.updated_at.epochSeconds, d.updated_at.nanosecond],
+          deleted_at: CASE WHEN d.deleted_at IS NULL THEN null
+                      ELSE [d.deleted_at.epochSeconds, d.deleted_at.nanosecond] END} AS d
 """
 DATASET_CREATE = """
 CREATE (d:Dataset {id: $id, natural_key: $natural_key, namespace: $namespace, name: $name,
@@ -124,8 +128,14 @@ CALL () {
 RETURN hits, total
 """
 # what a Dataset is made of (records.dataset), without the search_* text a page need not carry
-DATASET_MAP = ("d {.id, .namespace, .name, .layer, .description, .created_at, .updated_at, "
-               ".deleted_at, .contract, source_id: s.id}")
+# timestamps as [epochSeconds, nanosecond] (records.ts: the driver's DateTime hydration costs
+# ~100 µs a value, three per dataset)
+DATASET_MAP = ("d {.id, .namespace, .name, .layer, .description, "
+               "created_at: [d.created_at.epochSeconds, d.created_at.nanosecond], "
+               "updated_at: [d.updated_at.epochSeconds, d.updated_at.nanosecond], "
+               "deleted_at: CASE WHEN d.deleted_at IS NULL THEN null "
+               "ELSE [d.deleted_at.epochSeconds, d.deleted_at.nanosecond] END, "
+               ".contract, source_id: s.id}")
 # a deleted dataset leaves the index (its search_* properties are what the index reads)
 DATASET_CLEAR_SEARCH = """
 MATCH (d:Dataset {id: $id})
@@ -216,7 +226,8 @@ def dataset_page(sort: DatasetSort, descending: bool, *, text: bool, with_cursor
             f"{_where(filters, extra)}"
             f"WITH d ORDER BY {a} {order}, {b} {order} LIMIT $limit\n"
             "OPTIONAL MATCH (d)-[:FROM_SOURCE]->(s:Source)\n"
-            f"RETURN {DATASET_MAP} AS d ORDER BY {a} {order}, {b} {order}\n")
+            f"WITH d, s ORDER BY {a} {order}, {b} {order}\n"
+            f"RETURN collect({DATASET_MAP}) AS found\n")   # one record (base.listed)
 
 
 def dataset_count(*, text: bool, filters: Sequence[str] = ()) -> str:

@@ -35,18 +35,24 @@ VERSIONS_BY_IDS = """
 MATCH (d:Dataset)-[:HAS_VERSION]->(v:DatasetVersion) WHERE v.id IN $ids
 RETURN v {.*, dataset_id: d.id} AS v
 """
+# batch reads: one record holding a list (base.listed), created_at as [epochSeconds,
+# nanosecond] (records.ts)
 VERSIONS_OF_DATASETS = """
 MATCH (d:Dataset)-[:HAS_VERSION]->(v:DatasetVersion) WHERE d.id IN $ids
-RETURN v {.*, dataset_id: d.id} AS v ORDER BY v.version DESC
+WITH d, v ORDER BY v.version DESC
+RETURN collect(v {.*, dataset_id: d.id,
+                  created_at: [v.created_at.epochSeconds, v.created_at.nanosecond]}) AS found
 """
 LATEST_VERSIONS_OF_DATASETS = """
 MATCH (d:Dataset) WHERE d.id IN $ids
 MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion {id: d.latest_version_id})
-RETURN v {.*, dataset_id: d.id} AS v
+RETURN collect(v {.*, dataset_id: d.id,
+                  created_at: [v.created_at.epochSeconds, v.created_at.nanosecond]}) AS found
 """
 FIELDS_OF_VERSIONS = """
 MATCH (v:DatasetVersion)-[:HAS_FIELD]->(f:Field) WHERE v.id IN $ids
-RETURN f {.*, version_id: v.id} AS f ORDER BY f.position
+WITH v, f ORDER BY f.position
+RETURN collect(f {.*, version_id: v.id}) AS found
 """
 
 # --- lineage -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from server.storage.neo4j.base import (
     dataset_by_id,
     dataset_by_key,
     iso,
+    listed,
     live_dataset,
     now,
     one,
@@ -127,8 +128,8 @@ class DatasetsMixin(Neo4jBase):
         cursor = _cursor_params(page)
 
         async def work(tx: Tx) -> Page[Dataset]:
-            found = [records.dataset(r["d"]) for r in
-                     await rows(tx, query, **params, **cursor, limit=page.first + 1)]
+            found = [records.dataset(m) for m in
+                     await listed(tx, query, **params, **cursor, limit=page.first + 1)]
             total = await one(tx, count, **params)
             items = found[:page.first]
             return Page(items, [records.sort_key(d, page.sort) for d in items],

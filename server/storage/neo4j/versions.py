@@ -24,6 +24,7 @@ from server.storage.neo4j.base import (
     audit,
     dataset_by_id,
     iso,
+    listed,
     live_dataset,
     now,
     one,
@@ -109,8 +110,8 @@ class VersionsMixin(Neo4jBase):
             return []
 
         async def work(tx: Tx) -> list[DatasetVersion]:
-            return [records.version(r["v"]) for r in
-                    await rows(tx, cypher.VERSIONS_OF_DATASETS, ids=list(dataset_ids))]
+            return [records.version(m) for m in
+                    await listed(tx, cypher.VERSIONS_OF_DATASETS, ids=list(dataset_ids))]
         return grouped([(v.dataset_id, v) for v in await self._read(work)], dataset_ids)
 
     async def get_latest_versions(self, dataset_ids: Sequence[str]
@@ -119,8 +120,8 @@ class VersionsMixin(Neo4jBase):
             return []
 
         async def work(tx: Tx) -> list[DatasetVersion]:
-            return [records.version(r["v"]) for r in
-                    await rows(tx, cypher.LATEST_VERSIONS_OF_DATASETS, ids=list(dataset_ids))]
+            return [records.version(m) for m in
+                    await listed(tx, cypher.LATEST_VERSIONS_OF_DATASETS, ids=list(dataset_ids))]
         found = {v.dataset_id: v for v in await self._read(work)}
         return [found.get(i) for i in dataset_ids]
 
@@ -129,8 +130,8 @@ class VersionsMixin(Neo4jBase):
             return []
 
         async def work(tx: Tx) -> list[SchemaField]:
-            return [records.field(r["f"]) for r in
-                    await rows(tx, cypher.FIELDS_OF_VERSIONS, ids=list(version_ids))]
+            return [records.field(m) for m in
+                    await listed(tx, cypher.FIELDS_OF_VERSIONS, ids=list(version_ids))]
         return grouped([(f.version_id, f) for f in await self._read(work)], version_ids)
 
     # --- lineage ---------------------------------------------------------------------------
