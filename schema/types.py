@@ -5,8 +5,10 @@ calls whatever their length."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Generic, NewType, TypeVar, cast
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, Generic, NewType, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -169,6 +171,30 @@ class Field:
         return FieldProfile.from_stats(stats)
 
 
+# The reads behind Dataset.source, tags, latestVersion and DatasetVersion.fields: with
+# ``then`` (the resolvers: a plain value when preloaded, else an awaitable) or with ``ready``
+# (their ready readers: the plain value, else NotReady; schema/execution.py).
+Fetch = Callable[..., Any]
+
+
+def _source(ctx: Any, ds: Dataset, fetch: Fetch = then) -> Any:
+    if ds.model.source_id is None:
+        return None
+    return fetch(ctx.loaders.source, ds.model.source_id, _source_of)
+
+
+def _tags(ctx: Any, ds: Dataset, fetch: Fetch = then) -> Any:
+    return fetch(ctx.loaders.tags, ds.model.id, _tags_of)
+
+
+def _latest_version(ctx: Any, ds: Dataset, fetch: Fetch = then) -> Any:
+    return fetch(ctx.loaders.latest_version, ds.model.id, _version_of)
+
+
+def _fields(ctx: Any, v: DatasetVersion, fetch: Fetch = then) -> Any:
+    return fetch(ctx.loaders.fields, v.model.id, _fields_of)
+
+
 @strawberry.type(description="An immutable version of a dataset: one load of its content.")
 class DatasetVersion(Node):
     id: strawberry.ID
@@ -214,9 +240,9 @@ class DatasetVersion(Node):
         return Dataset.from_model(found)
 
     @strawberry.field(description="The schema: one Field per column, in order.")
-    @ready_reader(lambda ctx, v: ready(ctx.loaders.fields, v.model.id, _fields_of))
+    @ready_reader(partial(_fields, fetch=ready))
     def fields(self, info: Info) -> list[Field]:
-        return cast("list[Field]", then(info.context.loaders.fields, self.model.id, _fields_of))
+        return cast("list[Field]", _fields(info.context, self))
 
     @strawberry.field(description=(
         "A time-limited URL that downloads this version's curated Parquet (or, with "
@@ -279,20 +305,16 @@ class Dataset(Node):
 
     # source, tags and latestVersion: plain values when the page's resolver preloaded them
     # (schema/datasets.py ``datasets``), else awaitables; graphql-core takes either
-    # (each also registers its ready reader: the same read, for a compiled tree)
+    # (each also registers the same read with ``ready`` as its ready reader, for a tree)
     @strawberry.field
-    @ready_reader(lambda ctx, ds: None if ds.model.source_id is None
-                  else ready(ctx.loaders.source, ds.model.source_id, _source_of))
+    @ready_reader(partial(_source, fetch=ready))
     def source(self, info: Info) -> Source | None:
-        if self.model.source_id is None:
-            return None
-        return cast("Source | None", then(info.context.loaders.source, self.model.source_id,
-                                          _source_of))
+        return cast("Source | None", _source(info.context, self))
 
     @strawberry.field
-    @ready_reader(lambda ctx, ds: ready(ctx.loaders.tags, ds.model.id, _tags_of))
+    @ready_reader(partial(_tags, fetch=ready))
     def tags(self, info: Info) -> list[Tag]:
-        return cast("list[Tag]", then(info.context.loaders.tags, self.model.id, _tags_of))
+        return cast("list[Tag]", _tags(info.context, self))
 
     @strawberry.field(description="Who answers for the dataset. A person's name and e-mail "
                                   "(kind USER: e.g. a harvested contact point) are personal "
@@ -320,10 +342,9 @@ class Dataset(Node):
         return cast(JSON, await masked_facets(info, self.model.id, facets))
 
     @strawberry.field
-    @ready_reader(lambda ctx, ds: ready(ctx.loaders.latest_version, ds.model.id, _version_of))
+    @ready_reader(partial(_latest_version, fetch=ready))
     def latest_version(self, info: Info) -> DatasetVersion | None:
-        return cast("DatasetVersion | None", then(info.context.loaders.latest_version,
-                                                  self.model.id, _version_of))
+        return cast("DatasetVersion | None", _latest_version(info.context, self))
 
     @strawberry.field(description="A time-limited URL for the latest version's curated "
                                   "Parquet (see DatasetVersion.downloadUrl).")
