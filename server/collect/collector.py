@@ -88,6 +88,7 @@ class Collector:
         self._buffered = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False   # stop() asked the flush loop to end
         self.started = False
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -104,15 +105,22 @@ class Collector:
                 continue
             self._states[(journal.namespace, journal.name)] = state
         await self.flush_all(reason="recovery")
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="peso-collect-flush")
 
     async def stop(self) -> None:
         if not self.started:
             return
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # ask the loop to end and wait for it, never cancel it mid-flush: a flush's steps
+            # run in threads that a cancel does not stop, and the shutdown flush below would
+            # race them over the same WAL files (seen in CI as a FileNotFoundError on a batch
+            # the loop's flush had just removed, and the rest left unflushed until restart)
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(asyncio.CancelledError):   # cancelled from outside
                 await self._task
+            self._task = None
         try:
             await self.flush_all(reason="shutdown")
         finally:
@@ -131,10 +139,12 @@ class Collector:
 
     async def _loop(self) -> None:
         tick = min(1.0, self.settings.collect_flush_seconds / 2)
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), tick)
             self._wake.clear()
+            if self._stopping:
+                return
             now = time.monotonic()
             for state in list(self._states.values()):
                 due = state.pending_rows >= self.settings.collect_flush_rows or (
