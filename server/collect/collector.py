@@ -139,11 +139,11 @@ class Collector:
 
     async def _loop(self) -> None:
         tick = min(1.0, self.settings.collect_flush_seconds / 2)
-        while not self._stopping:
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), tick)
             self._wake.clear()
-            if self._stopping:
+            if self._stopping:   # stop() set it and woke us; a flush under way has finished
                 return
             now = time.monotonic()
             for state in list(self._states.values()):
