@@ -368,3 +368,29 @@ def test_a_shutdown_during_a_flush_waits_for_it_and_then_flushes_the_rest(
     assert most == 1, "the shutdown flush ran beside the loop's unfinished one"
     assert [r["event_id"] for r in parquet_rows(settings)] == list(range(80))
     assert not list((settings.data_dir / "collect").glob("*/*/pending/*.batch"))
+
+
+def test_a_process_killed_mid_flush_does_not_stall_the_next_start_on_its_lease(
+        tmp_path: Path) -> None:
+    """kill -9 while a flush holds the dataset's lease: the process that takes over the WAL
+    folder (its flock proves the old owner is gone) frees that lease and recovers at once,
+    instead of waiting ~40 s and leaving the events unflushed (seen in CI as a server that
+    did not answer /healthz within 30 s after the kill)."""
+    settings = make_settings(tmp_path, PESO_COLLECT_FLUSH_SECONDS="3600")
+    app = create_app(settings)
+    with app_client(app) as client:
+        assert client.post(ROUTE, content=events(40)).json()["accepted"] == 40
+        collector = app.state.collector
+        assert client.portal is not None
+        held = client.portal.call(lambda: collector.graph.acquire_lease(
+            "collect:web/clicks", collector.holder, 120.0))
+        assert held   # what a flush holds while it registers its version
+        collector._task.cancel()   # what kill -9 leaves: the WAL and the lease as they are
+        collector.started = False
+        collector.wal.close()
+    with app_client(create_app(settings)) as client:
+        assert latest(client)["rowCount"] == 40
+        lease = client.portal.call(lambda: client.app.state.graph.get_lease(  # type: ignore
+            "collect:web/clicks"))
+        assert lease is None or lease.holder != collector.holder
+    assert [r["event_id"] for r in parquet_rows(settings)] == list(range(40))

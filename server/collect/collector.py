@@ -78,6 +78,11 @@ class _State:
     last_error: str | None = None
 
 
+def _lease(journal: wal.Journal) -> str:
+    """The graph-store lease a flush of this journal's dataset holds."""
+    return f"collect:{journal.namespace}/{journal.name}"
+
+
 class Collector:
     def __init__(self, settings: Settings, graph: GraphStore, objects: ObjectStore) -> None:
         self.settings, self.graph, self.objects = settings, graph, objects
@@ -95,6 +100,7 @@ class Collector:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.wal.open)
+        previous = await asyncio.to_thread(self.wal.swap_holder, self.holder)
         self.started = True
         for journal in list(self.wal.journals()):
             try:
@@ -104,6 +110,8 @@ class Collector:
                           journal.name, journal.folder, exc.message)
                 continue
             self._states[(journal.namespace, journal.name)] = state
+            if previous is not None:   # killed mid-flush: its lease would stall ours ~40 s
+                await self.graph.release_lease(_lease(journal), previous)
         await self.flush_all(reason="recovery")
         self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="peso-collect-flush")
@@ -366,7 +374,7 @@ class Collector:
         assert state.frozen is not None
         j = state.journal
         parts = await asyncio.to_thread(self._write_parts, state, flush, batches)
-        holder, lease = self.holder, f"collect:{j.namespace}/{j.name}"
+        holder, lease = self.holder, _lease(j)
         for attempt in range(50):
             if await self.graph.acquire_lease(lease, holder, LEASE_SECONDS):
                 break

@@ -3,6 +3,7 @@
 Layout under ``<data dir>/collect/``::
 
     wal-0/.lock                       # flock-ed by the process that owns wal-0
+    wal-0/holder                      # that process's lease holder id (swap_holder)
     wal-0/<dataset id>/dataset.json   # namespace, name, frozen schema (until a version has it)
     wal-0/<dataset id>/pending/<seq>-<batch>.batch   # one accepted batch
     wal-0/<dataset id>/flush-<id>.json                # a flush in progress
@@ -16,6 +17,8 @@ killed the next instant; a batch half-written when it died never got a reply and
 dropped. Each process claims the first ``wal-N`` folder no live process holds (an advisory
 lock the kernel releases when the process dies), so a restarted server finds and flushes
 what its killed predecessor left, and several workers on one data folder never share one.
+It also frees the graph-store leases its predecessor held (``holder``): a flush killed
+half-way would otherwise stall the recovery until the lease expired.
 """
 
 from __future__ import annotations
@@ -87,6 +90,16 @@ class Wal:
             return folder
         raise ConfigError(f"all {MAX_WAL_FOLDERS} collection WAL folders under {self.root} "
                           "are held by running processes")
+
+    def swap_holder(self, holder: str) -> str | None:
+        """Record ``holder`` as the owner of the open WAL folder; return the owner recorded
+        before (None the first time). Holding the flock proves that one is gone, so the leases
+        it held (a flush it was killed in) are stale."""
+        assert self.folder is not None, "open() first"
+        path = self.folder / "holder"
+        before = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+        path.write_text(holder, encoding="utf-8")
+        return before or None
 
     def close(self) -> None:
         if self._lock is not None:
