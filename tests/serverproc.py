@@ -172,8 +172,10 @@ class ServerProcess:
             raise
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """SIGKILL to the server and every process it started (``--workers N``), so none
+        outlives the test and keeps working on a catalog the next test shares."""
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+            os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=STOP_TIMEOUT)
 
@@ -186,8 +188,10 @@ def start_server(data_dir: Path, *args: str, **env: str) -> ServerProcess:
         full_env = peso_env(data_dir, PESO_HOST="127.0.0.1", PESO_PORT=str(port), **env)
         log_path = data_dir.parent / f"peso-serve-{port}.log"
         with log_path.open("wb") as log_file:
+            # its own process group: kill() reaches uvicorn's worker processes too
             proc = subprocess.Popen(peso_command("serve", *args), env=full_env, cwd=REPO,
-                                    stdout=log_file, stderr=subprocess.STDOUT)
+                                    stdout=log_file, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         server = ServerProcess(proc, port, data_dir, log_path, full_env)
         try:
             server.wait_ready()

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,4 +128,49 @@ def test_catalog_events_reach_subscribers_of_another_server(tmp_path: Path) -> N
     assert message["type"] == "next", message
     assert message["payload"]["data"]["catalogEvents"] == {
         "kind": "DATASET_REGISTERED", "dataset": {"namespace": "scale", "name": "elsewhere"}}
+    asyncio.run(_wipe(neo))
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its new parent to reap it."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_stop_when_their_peso_serve_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `peso serve --workers 2` cannot stop its worker processes: each notices that
+    its supervisor is gone and shuts down gracefully, instead of serving on as an orphan and
+    running the background jobs against the shared catalog."""
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("reads the process table from /proc (Linux)")
+    neo = _neo4j_env()
+    asyncio.run(_wipe(neo))
+    data = tmp_path / "data"
+    with running_server(data, "--workers", "2", **neo) as server:
+        workers = [pid for pid in _children(server.proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2, workers
+        server.proc.kill()   # the supervisor only: running_server would kill its whole group
+        server.proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in workers if _running(pid)]
+        assert left == [], server.log()
+        assert server.log().count("this worker") == 2, server.log()
     asyncio.run(_wipe(neo))
