@@ -84,8 +84,8 @@ CYPHER = [(name, text) for name, text in ALL if name not in ("SEARCH_INDEX",)]
 # CALL () { CALL db.index… }).
 # "{}", "{name}", "{0}" — Python format fields — may not.
 _BRACE_OK = re.compile(r"\{\s*(?:[A-Za-z_]\w*\s*:|`[^`]+`\s*:|\.\*|\.[A-Za-z_]\w*\s*,"
-                       r"|MATCH\b|CALL\b)")
-_LITERALS_OK = {"'audit'", "'peso_dataset_search'", "'standard-no-stop-words'",
+                       r"|MATCH\b|CALL\b|SET\b)")
+_LITERALS_OK = {"'audit'", "'search-key'", "'peso_dataset_search'", "'standard-no-stop-words'",
                 "'peso_dataset_embedding'"}
 
 

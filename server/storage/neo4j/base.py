@@ -159,6 +159,14 @@ async def reindex(tx: Tx, dataset_id: str) -> None:
               fields=records.search_text(*found["fields"]))
 
 
+async def _search_keys(session: Any) -> None:
+    """Give a catalog written before ``search_key`` its sort keys, once (cypher_datasets)."""
+    done = await (await session.run(cypher.SEARCH_KEY_DONE)).single()
+    if done is None:
+        await (await session.run(cypher.SEARCH_KEY_BACKFILL)).consume()
+        await (await session.run(cypher.SEARCH_KEY_MARK)).consume()
+
+
 async def _consume(pending: Awaitable[Any]) -> None:
     result = await pending
     await result.consume()
@@ -187,6 +195,7 @@ class Neo4jBase:
                 await self._call(_consume(session.run(cypher.AWAIT_INDEXES,
                                                       seconds=INDEX_WAIT_SECONDS)))
                 await self._call(_consume(session.run(cypher.DELETED_OUT_OF_SEARCH)))
+                await self._call(_search_keys(session))
         except BaseException:
             await driver.close()
             raise

@@ -86,6 +86,9 @@ from server.storage.neo4j.cypher_datasets import DATASETS_LIVE_COUNT as DATASETS
 from server.storage.neo4j.cypher_datasets import DELETED_OUT_OF_SEARCH as DELETED_OUT_OF_SEARCH
 from server.storage.neo4j.cypher_datasets import INDEX_ORDER as INDEX_ORDER
 from server.storage.neo4j.cypher_datasets import SEARCH as SEARCH
+from server.storage.neo4j.cypher_datasets import SEARCH_KEY_BACKFILL as SEARCH_KEY_BACKFILL
+from server.storage.neo4j.cypher_datasets import SEARCH_KEY_DONE as SEARCH_KEY_DONE
+from server.storage.neo4j.cypher_datasets import SEARCH_KEY_MARK as SEARCH_KEY_MARK
 from server.storage.neo4j.cypher_datasets import SORT_COLUMNS as SORT_COLUMNS
 from server.storage.neo4j.cypher_datasets import dataset_count as dataset_count
 from server.storage.neo4j.cypher_datasets import dataset_page as dataset_page

@@ -83,7 +83,9 @@ CREATE (d:Dataset {id: row.id, natural_key: row.natural_key, namespace: row.name
                    deleted_at: datetime(row.deleted_at), contract: row.contract,
                    search_namespace: row.search_namespace, search_name: row.search_name,
                    search_description: row.search_description, search_tags: row.search_tags,
-                   search_fields: row.search_fields})
+                   search_fields: row.search_fields,
+                   search_key: CASE WHEN row.search_name IS NULL THEN null
+                                    ELSE [row.layer, row.namespace, row.name] END})
 WITH d, row
 OPTIONAL MATCH (s:Source {id: row.source_id})
 FOREACH (x IN CASE WHEN s IS NULL THEN [] ELSE [s] END | CREATE (d)-[:FROM_SOURCE]->(x))

@@ -390,7 +390,9 @@ CALL () {
                     created_at: datetime(row.now), updated_at: datetime(row.now),
                     search_namespace: row.search_namespace, search_name: row.search_name,
                     search_description: row.search_description, search_tags: row.search_tags,
-                    search_fields: row.search_fields, embedding_ticket: randomUUID()})
+                    search_fields: row.search_fields,
+                    search_key: [row.layer, row.namespace, row.name],
+                    embedding_ticket: randomUUID()})
 }
 CALL () {
   UNWIND $batch.jobs_new AS row
