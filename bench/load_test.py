@@ -60,6 +60,7 @@ class Report:
     transport_errors: Counter[str] = field(default_factory=Counter)
     graphql_errors: int = 0
     latencies: list[float] = field(default_factory=list)
+    kind_latencies: dict[str, list[float]] = field(default_factory=dict)
     acknowledged: list[tuple[str, str]] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
@@ -71,8 +72,8 @@ class Report:
     def ok(self) -> bool:
         return not (self.server_errors or self.transport_errors or self.missing)
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, p: float, kind: str | None = None) -> float:
+        ordered = sorted(self.latencies if kind is None else self.kind_latencies.get(kind, []))
         if not ordered:
             return 0.0
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
@@ -86,6 +87,9 @@ class Report:
             f"latency ms: p50 {self.percentile(50) * 1000:.1f}, p95 "
             f"{self.percentile(95) * 1000:.1f}, p99 {self.percentile(99) * 1000:.1f}, "
             f"max {max(self.latencies, default=0) * 1000:.1f}",
+            "p50 / p99 ms by kind: " + ", ".join(
+                f"{k} {self.percentile(50, k) * 1000:.0f} / {self.percentile(99, k) * 1000:.0f}"
+                for k in sorted(self.kind_latencies)),
             "HTTP statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items())),
             f"5xx: {self.server_errors}; transport errors: {sum(self.transport_errors.values())}"
             + (f" {dict(self.transport_errors)}" if self.transport_errors else "")
@@ -125,6 +129,7 @@ async def _client(http: httpx.AsyncClient, url: str, no: int, deadline: float,
             report.transport_errors[type(exc).__name__] += 1
             continue
         report.latencies.append(time.monotonic() - begun)
+        report.kind_latencies.setdefault(kind, []).append(report.latencies[-1])
         report.requests += 1
         report.by_kind[kind] += 1
         report.statuses[response.status_code] += 1
