@@ -131,25 +131,24 @@ def test_catalog_events_reach_subscribers_of_another_server(tmp_path: Path) -> N
     asyncio.run(_wipe(neo))
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, …), None once gone."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is ``pid``, from /proc (Linux)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*")
+            if (fields := _stat(p.name)) is not None and int(fields[1]) == pid]
 
 
 def _running(pid: int) -> bool:
     """Alive and not a zombie waiting for its new parent to reap it."""
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def test_workers_stop_when_their_peso_serve_is_killed(tmp_path: Path) -> None:
